@@ -1,0 +1,6 @@
+//! cnnscript: a small language, checker and interpreter for convolutional networks.
+
+pub mod ir;
+pub mod ops;
+pub mod run;
+pub mod syntax;

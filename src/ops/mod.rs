@@ -1,0 +1,50 @@
+//! Kernels on contiguous f32 NCHW data: forward and backward of each
+//! operation family side by side, one file per family.
+//!
+//! Backward functions *accumulate* (`+=`) into their gradient outputs, so a
+//! tensor read twice receives both contributions.
+
+/// Geometry of a 2-D convolution over NCHW data. Output sizes come from
+/// `crate::ir::shape::window_out` (via inference); the kernels never recompute them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub batch: usize,
+    pub in_ch: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_ch: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    /// Zero padding before the first row / column. Padding after is implied
+    /// by `out_h`/`out_w`: any tap outside the input reads zero.
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub dil_h: usize,
+    pub dil_w: usize,
+    pub groups: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+/// Geometry of a 2-D pooling window over NCHW data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolGeom {
+    pub batch: usize,
+    pub channels: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub pad_top: usize,
+    pub pad_bottom: usize,
+    pub pad_left: usize,
+    pub pad_right: usize,
+    pub dil_h: usize,
+    pub dil_w: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}

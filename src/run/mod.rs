@@ -1,0 +1,1 @@
+//! The interpreter: environment, autograd tape, optimizers, training, files.

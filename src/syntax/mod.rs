@@ -1,0 +1,3 @@
+//! Surface syntax: the pest grammar (grammar/cnnscript.pest) and the AST.
+
+pub mod ast;
