@@ -1,5 +1,7 @@
 //! cnnscript: a small language, checker and interpreter for convolutional networks.
 
+pub mod cli;
+pub mod diag;
 pub mod ir;
 pub mod ops;
 pub mod run;

@@ -1,1 +1,59 @@
-fn main() {}
+//! The `cnnscript` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cnnscript",
+    version,
+    about = "Check, run and explore convolutional network scripts"
+)]
+struct Cli {
+    /// Worker threads for kernels (default: the machine's cores; also CNNSCRIPT_THREADS)
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Execute a script
+    Run {
+        /// The .cnn script
+        file: std::path::PathBuf,
+    },
+    /// Parse and infer every model and shape question; run nothing
+    Check {
+        /// The .cnn script
+        file: std::path::PathBuf,
+        /// Print the models as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// Interactive session: statements and shape questions
+    Repl,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    cnnscript::cli::init_threads(cli.threads);
+    let code = match cli.command {
+        Command::Check { file, json } => cnnscript::cli::check(&file, json),
+        Command::Run { file } => cnnscript::cli::run(&file),
+        Command::Repl => cnnscript::cli::repl(),
+    };
+    ExitCode::from(code)
+}

@@ -201,7 +201,12 @@ pub const LAYERS: &[LayerSpec] = &[
         name: "conv",
         help: "2-D cross-correlation (nn.Conv2d)",
         args: &[
-            arg("in", ArgType::Count, None, "input channels (inferred if omitted)"),
+            arg(
+                "in",
+                ArgType::Count,
+                None,
+                "input channels (inferred if omitted)",
+            ),
             arg("out", ArgType::Count, None, "output channels (required)"),
             arg("k", ArgType::Pair, None, "kernel size (required)"),
             arg("s", ArgType::Pair, Some("1"), "stride"),
@@ -209,8 +214,18 @@ pub const LAYERS: &[LayerSpec] = &[
             arg("d", ArgType::Pair, Some("1"), "dilation"),
             arg("groups", ArgType::Count, Some("1"), "channel groups"),
             arg("bias", ArgType::Bool, Some("true"), "learnable bias"),
-            arg("flip", ArgType::Bool, Some("false"), "true convolution (kernel flipped)"),
-            arg("init", ArgType::Init, Some("default"), "weight initialisation"),
+            arg(
+                "flip",
+                ArgType::Bool,
+                Some("false"),
+                "true convolution (kernel flipped)",
+            ),
+            arg(
+                "init",
+                ArgType::Init,
+                Some("default"),
+                "weight initialisation",
+            ),
         ],
     },
     LayerSpec {
@@ -219,7 +234,12 @@ pub const LAYERS: &[LayerSpec] = &[
         args: &[
             arg("k", ArgType::Pair, None, "window size (required)"),
             arg("s", ArgType::Pair, Some("k"), "stride"),
-            arg("p", ArgType::Padding, Some("0"), "padding per side, at most k/2"),
+            arg(
+                "p",
+                ArgType::Padding,
+                Some("0"),
+                "padding per side, at most k/2",
+            ),
             arg("d", ArgType::Pair, Some("1"), "dilation"),
             arg("ceil", ArgType::Bool, Some("false"), "ceil mode"),
         ],
@@ -230,9 +250,19 @@ pub const LAYERS: &[LayerSpec] = &[
         args: &[
             arg("k", ArgType::Pair, None, "window size (required)"),
             arg("s", ArgType::Pair, Some("k"), "stride"),
-            arg("p", ArgType::Padding, Some("0"), "padding per side, at most k/2"),
+            arg(
+                "p",
+                ArgType::Padding,
+                Some("0"),
+                "padding per side, at most k/2",
+            ),
             arg("ceil", ArgType::Bool, Some("false"), "ceil mode"),
-            arg("count_pad", ArgType::Bool, Some("true"), "count padding in the divisor"),
+            arg(
+                "count_pad",
+                ArgType::Bool,
+                Some("true"),
+                "count padding in the divisor",
+            ),
         ],
     },
     LayerSpec {
@@ -244,10 +274,20 @@ pub const LAYERS: &[LayerSpec] = &[
         name: "linear",
         help: "fully connected layer (nn.Linear)",
         args: &[
-            arg("in", ArgType::Count, None, "input features (inferred if omitted)"),
+            arg(
+                "in",
+                ArgType::Count,
+                None,
+                "input features (inferred if omitted)",
+            ),
             arg("out", ArgType::Count, None, "output features (required)"),
             arg("bias", ArgType::Bool, Some("true"), "learnable bias"),
-            arg("init", ArgType::Init, Some("default"), "weight initialisation"),
+            arg(
+                "init",
+                ArgType::Init,
+                Some("default"),
+                "weight initialisation",
+            ),
         ],
     },
     LayerSpec {
@@ -285,7 +325,12 @@ pub const LAYERS: &[LayerSpec] = &[
         help: "batch normalisation over channels (nn.BatchNorm2d / 1d)",
         args: &[
             arg("eps", ArgType::Real, Some("1e-5"), "added to the variance"),
-            arg("momentum", ArgType::Real, Some("0.1"), "running statistics update"),
+            arg(
+                "momentum",
+                ArgType::Real,
+                Some("0.1"),
+                "running statistics update",
+            ),
         ],
     },
 ];

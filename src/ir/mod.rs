@@ -1,6 +1,10 @@
 //! Typed IR: lowering from the AST, shape inference, parameter counts and
 //! receptive fields. Nothing here allocates a tensor.
 
+pub mod check;
+pub mod error;
+pub mod infer;
 pub mod layer;
 pub mod model;
+pub mod report;
 pub mod shape;

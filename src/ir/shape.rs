@@ -117,7 +117,9 @@ pub fn window_out(
     ceil: bool,
 ) -> Option<u64> {
     let padded = n.checked_add(pad_before)?.checked_add(pad_after)?;
-    let k_eff = dilation.checked_mul(kernel.checked_sub(1)?)?.checked_add(1)?;
+    let k_eff = dilation
+        .checked_mul(kernel.checked_sub(1)?)?
+        .checked_add(1)?;
     if stride == 0 || k_eff > padded {
         return None;
     }

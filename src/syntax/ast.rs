@@ -172,7 +172,10 @@ pub enum ArgValue {
     Word(Ident),
     Str(StrLit),
     /// Something that is none of the above, kept as text for the diagnostic.
-    Bad { text: String, span: Span },
+    Bad {
+        text: String,
+        span: Span,
+    },
 }
 
 impl ArgValue {
@@ -293,7 +296,10 @@ pub enum ExprKind {
         args_span: Span,
     },
     /// `X.reshape(D)`, `D.x`, `edge.0.weight`: the field may be a number.
-    Field { base: Box<Expr>, field: Ident },
+    Field {
+        base: Box<Expr>,
+        field: Ident,
+    },
     /// `X[0:100, 1]`
     Index {
         base: Box<Expr>,

@@ -1,3 +1,5 @@
 //! Surface syntax: the pest grammar (grammar/cnnscript.pest) and the AST.
 
 pub mod ast;
+pub mod error;
+pub mod parse;

@@ -1,0 +1,127 @@
+//! The commands behind the command line: read a file, run the pipeline,
+//! print results on stdout and diagnostics on stderr, return the exit status.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::diag::{render, Style};
+use crate::ir::check::{check_script, Checked};
+use crate::syntax::ast::Script;
+use crate::syntax::parse::parse_script;
+
+/// Exit status for a script error.
+pub const EXIT_SCRIPT: u8 = 1;
+/// Exit status for a usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Set the kernel thread count: `--threads`, else `CNNSCRIPT_THREADS`, else the cores.
+pub fn init_threads(flag: Option<usize>) {
+    let n = flag.or_else(|| {
+        std::env::var("CNNSCRIPT_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    });
+    if let Some(n) = n.filter(|n| *n > 0) {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+}
+
+/// A script read from disk, with its display name.
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+/// Read a script, or print why not (a usage error).
+pub fn read_source(path: &Path) -> Result<Source, u8> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Source {
+                name: path.display().to_string(),
+                text,
+            }),
+            Err(e) => {
+                eprintln!(
+                    "error: {} is not UTF-8 text (invalid byte at offset {})",
+                    path.display(),
+                    e.utf8_error().valid_up_to()
+                );
+                Err(EXIT_SCRIPT)
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// Parse and check; print every diagnostic. `None` when there were errors.
+pub fn front_end(src: &Source) -> Option<(Script, Checked)> {
+    let style = Style::for_stderr();
+    let script = match parse_script(&src.text) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprint!("{}", render(e, &src.name, &src.text, style));
+            }
+            return None;
+        }
+    };
+    let checked = check_script(&script);
+    for d in &checked.diagnostics {
+        eprint!("{}", render(d, &src.name, &src.text, style));
+    }
+    if checked.has_errors() {
+        None
+    } else {
+        Some((script, checked))
+    }
+}
+
+/// `cnnscript check FILE [--json]`
+pub fn check(path: &Path, json: bool) -> u8 {
+    let src = match read_source(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some((_, checked)) = front_end(&src) else {
+        return EXIT_SCRIPT;
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = if json {
+        let doc = crate::ir::report::json(checked.models());
+        writeln!(out, "{doc}")
+    } else {
+        checked
+            .stmts
+            .iter()
+            .filter_map(|s| s.output.as_deref())
+            .try_for_each(|text| writeln!(out, "{text}"))
+    };
+    match result {
+        Ok(()) => 0,
+        Err(_) => EXIT_SCRIPT,
+    }
+}
+
+/// `cnnscript run FILE`
+pub fn run(path: &Path) -> u8 {
+    let src = match read_source(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some((script, checked)) = front_end(&src) else {
+        return EXIT_SCRIPT;
+    };
+    crate::run::run_checked(&src, &script, &checked)
+}
+
+/// `cnnscript repl`
+pub fn repl() -> u8 {
+    eprintln!("the REPL is not built yet");
+    EXIT_USAGE
+}

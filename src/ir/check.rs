@@ -1,0 +1,742 @@
+//! The checker: walks a script's statements in order, resolves names, and
+//! lowers every model and `shape` question to the checked IR.
+
+use std::collections::HashMap;
+
+use super::error::CheckError;
+use super::infer::{infer_layer, LayerInput};
+use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
+use super::report;
+use super::shape::{Dim, Shape};
+use crate::syntax::ast::*;
+
+/// What the checker learned about one statement.
+#[derive(Clone, Debug, Default)]
+pub struct StmtInfo {
+    /// The checked model of a `model` statement.
+    pub model: Option<Model>,
+    /// Text a `summary` or `shape` statement prints.
+    pub output: Option<String>,
+}
+
+/// The result of checking a script.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// One entry per statement, in order.
+    pub stmts: Vec<StmtInfo>,
+    /// Errors and warnings, in source order.
+    pub diagnostics: Vec<CheckError>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| !d.warning)
+    }
+    /// Every checked model, in declaration order.
+    pub fn models(&self) -> impl Iterator<Item = &Model> {
+        self.stmts.iter().filter_map(|s| s.model.as_ref())
+    }
+}
+
+/// Builtin functions callable in expressions.
+pub const BUILTINS: &[&str] = &[
+    "ones", "zeros", "full", "arange", "rand", "randn", "load", "corr2d", "split", "tensor",
+];
+
+/// Names in scope while checking; kept across REPL entries.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub tensors: Vec<String>,
+    pub models: HashMap<String, Model>,
+    /// Models in declaration order (the last is `train`'s default).
+    pub model_order: Vec<String>,
+}
+
+impl Scope {
+    fn known_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.tensors.clone();
+        v.extend(self.model_order.iter().cloned());
+        v
+    }
+    fn define_tensor(&mut self, name: &str) {
+        if !self.tensors.iter().any(|t| t == name) {
+            self.tensors.push(name.to_string());
+        }
+        self.models.remove(name);
+        self.model_order.retain(|m| m != name);
+    }
+    fn define_model(&mut self, model: Model) {
+        self.tensors.retain(|t| *t != model.name);
+        self.model_order.retain(|m| *m != model.name);
+        self.model_order.push(model.name.clone());
+        self.models.insert(model.name.clone(), model);
+    }
+}
+
+/// Check a whole script.
+pub fn check_script(script: &Script) -> Checked {
+    let mut scope = Scope::default();
+    check_stmts(&mut scope, &script.stmts)
+}
+
+/// Check statements against (and into) a scope.
+pub fn check_stmts(scope: &mut Scope, stmts: &[Stmt]) -> Checked {
+    let mut checked = Checked::default();
+    for stmt in stmts {
+        let (info, mut diags) = check_stmt(scope, stmt);
+        checked.stmts.push(info);
+        checked.diagnostics.append(&mut diags);
+    }
+    checked.diagnostics.sort_by_key(|d| d.span.start);
+    checked
+}
+
+fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
+    let mut info = StmtInfo::default();
+    let mut errs = Vec::new();
+    match &stmt.kind {
+        StmtKind::Let { name, value } => {
+            check_expr(scope, value, &mut errs);
+            scope.define_tensor(&name.name);
+        }
+        StmtKind::LetTuple { names, value } => {
+            check_expr(scope, value, &mut errs);
+            for n in names {
+                scope.define_tensor(&n.name);
+            }
+        }
+        StmtKind::Assign {
+            target,
+            index,
+            value,
+            ..
+        } => {
+            if !scope.tensors.contains(&target.name) {
+                errs.push(CheckError::unknown_name(
+                    "tensor",
+                    &target.name,
+                    target.span,
+                    &scope.tensors,
+                ));
+            }
+            check_index(scope, index, &mut errs);
+            check_expr(scope, value, &mut errs);
+        }
+        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => check_expr(scope, e, &mut errs),
+        StmtKind::Save { value, .. } => check_expr(scope, value, &mut errs),
+        StmtKind::LoadModel { model, .. } => require_model(scope, model, &mut errs),
+        StmtKind::Seed { value } => {
+            if value.as_int().is_none_or(|v| v < 0) {
+                errs.push(CheckError::bad_value(
+                    format!("seed must be a non-negative integer, found {}", value.text),
+                    value.span,
+                    "not a seed",
+                    "write `seed 7`".into(),
+                ));
+            }
+        }
+        StmtKind::Summary { model } => match scope.models.get(&model.name) {
+            Some(m) => info.output = Some(report::summary(m)),
+            None => require_model(scope, model, &mut errs),
+        },
+        StmtKind::Eval { model } => match model {
+            Some(m) => require_model(scope, m, &mut errs),
+            None => require_any_model(scope, stmt.span, &mut errs),
+        },
+        StmtKind::Train { model, .. } => match model {
+            Some(m) => require_model(scope, m, &mut errs),
+            None => require_any_model(scope, stmt.span, &mut errs),
+        },
+        StmtKind::Data { role, x, y } => {
+            if let Some(r) = role {
+                if r.name != "train" && r.name != "test" {
+                    errs.push(CheckError::other(
+                        "data_role",
+                        format!("unknown data role `{}`", r.name),
+                        r.span,
+                        "not a role",
+                        "write `data train = X -> Y` or `data test = X -> Y`".into(),
+                    ));
+                }
+            }
+            check_expr(scope, x, &mut errs);
+            check_expr(scope, y, &mut errs);
+        }
+        StmtKind::Plot { .. } => {}
+        StmtKind::Model(decl) => match check_model(decl) {
+            Ok((model, warnings)) => {
+                errs.extend(warnings);
+                scope.define_model(model.clone());
+                info.model = Some(model);
+            }
+            Err(mut e) => {
+                errs.append(&mut e);
+                // keep the name known so later statements don't cascade
+                scope.tensors.retain(|t| *t != decl.name.name);
+            }
+        },
+        StmtKind::Shape {
+            explain,
+            input,
+            layers,
+        } => match check_chain_question(input, layers) {
+            Ok(model) => {
+                info.output = Some(if *explain {
+                    report::explain(&model)
+                } else {
+                    report::shape_chain(&model)
+                })
+            }
+            Err(mut e) => errs.append(&mut e),
+        },
+    }
+    (info, errs)
+}
+
+fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
+    if !scope.models.contains_key(&name.name) {
+        errs.push(CheckError::unknown_name(
+            "model",
+            &name.name,
+            name.span,
+            &scope.model_order,
+        ));
+    }
+}
+
+fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
+    if scope.model_order.is_empty() {
+        errs.push(CheckError::other(
+            "no_model",
+            "no model is declared before this statement".into(),
+            span,
+            "needs a model",
+            "declare one with `model name(x: dims) = layer -> ...`".into(),
+        ));
+    }
+}
+
+fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<CheckError>) {
+    for item in items {
+        match item {
+            IndexItem::Single(e) => check_expr(scope, e, errs),
+            IndexItem::Slice {
+                start, stop, step, ..
+            } => {
+                for e in [start, stop, step].into_iter().flatten() {
+                    check_expr(scope, e, errs);
+                }
+            }
+        }
+    }
+}
+
+/// Resolve every name an expression reads.
+fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
+    match &expr.kind {
+        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
+        ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
+        ExprKind::Name(id) => {
+            if !scope.tensors.contains(&id.name) && !scope.models.contains_key(&id.name) {
+                errs.push(CheckError::unknown_name(
+                    "name",
+                    &id.name,
+                    id.span,
+                    &scope.known_names(),
+                ));
+            }
+        }
+        ExprKind::Call { callee, args, .. } => {
+            match &callee.kind {
+                ExprKind::Name(id) if BUILTINS.contains(&id.name.as_str()) => {}
+                ExprKind::Name(id) if scope.models.contains_key(&id.name) => {}
+                ExprKind::Name(id) => {
+                    let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
+                    known.extend(scope.model_order.iter().cloned());
+                    errs.push(CheckError::unknown_name(
+                        "function or model",
+                        &id.name,
+                        id.span,
+                        &known,
+                    ));
+                }
+                ExprKind::Field { base, field } if field.name == "reshape" => {
+                    check_expr(scope, base, errs)
+                }
+                ExprKind::Index { base, items } => {
+                    // `m[0:2](X)`: a slice of a model's layers
+                    check_expr(scope, base, errs);
+                    check_index(scope, items, errs);
+                }
+                _ => check_expr(scope, callee, errs),
+            }
+            args.iter().for_each(|a| check_expr(scope, a, errs));
+        }
+        ExprKind::Field { base, field } => {
+            // `edge.0.weight`: a parameter of a model is checked against its state dict
+            let mut path = vec![field.name.as_str()];
+            let mut root = base.as_ref();
+            while let ExprKind::Field { base, field } = &root.kind {
+                path.push(field.name.as_str());
+                root = base.as_ref();
+            }
+            path.reverse();
+            if let ExprKind::Name(id) = &root.kind {
+                if let Some(model) = scope.models.get(&id.name) {
+                    let key = path.join(".");
+                    let names: Vec<String> = model
+                        .state_dict_shapes()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect();
+                    if !names
+                        .iter()
+                        .any(|n| *n == key || n.starts_with(&format!("{key}.")))
+                    {
+                        errs.push(CheckError::unknown_name(
+                            &format!("parameter of `{}`", id.name),
+                            &key,
+                            expr.span,
+                            &names,
+                        ));
+                    }
+                    return;
+                }
+            }
+            check_expr(scope, root, errs);
+        }
+        ExprKind::Index { base, items } => {
+            check_expr(scope, base, errs);
+            check_index(scope, items, errs);
+        }
+        ExprKind::Neg(e) => check_expr(scope, e, errs),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            check_expr(scope, lhs, errs);
+            check_expr(scope, rhs, errs);
+        }
+    }
+}
+
+/// The dims of a declaration as a shape; sizes must be positive.
+fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
+    let mut out = Vec::new();
+    let mut total = 1u64;
+    for d in &dims.dims {
+        match d {
+            DimLit::Known(0) => {
+                return Err(CheckError::bad_value(
+                    format!("a size must be at least 1, found 0 in {}", dims_text(dims)),
+                    dims.span,
+                    "zero size",
+                    "every dimension needs at least one element".into(),
+                ))
+            }
+            DimLit::Known(n) => {
+                total = total.checked_mul(*n).ok_or_else(|| {
+                    CheckError::overflow(&format!("the shape {}", dims_text(dims)), dims.span)
+                })?;
+                out.push(Dim::Known(*n));
+            }
+            DimLit::Sym(s) if s.starts_with(|c: char| c.is_ascii_digit()) => {
+                return Err(CheckError::overflow(&format!("the size {s}"), dims.span));
+            }
+            DimLit::Sym(s) => out.push(Dim::Sym(s.clone())),
+        }
+    }
+    Ok(Shape(out))
+}
+
+fn dims_text(d: &Dims) -> String {
+    d.dims
+        .iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+/// Promote a rank-2 (HxW) or rank-3 (CxHxW) input to rank 4 with leading 1s
+/// when the first rank-sensitive layer is a 4-D one (SPEC section 4).
+fn promote(shape: Shape, first_layers: &[&LayerCall]) -> Shape {
+    let first = first_layers.iter().map(|l| l.name.name.as_str()).find(|n| {
+        matches!(
+            *n,
+            "conv" | "maxpool" | "avgpool" | "gap" | "linear" | "flatten" | "batchnorm"
+        )
+    });
+    let image = matches!(first, Some("conv" | "maxpool" | "avgpool" | "gap"))
+        || (first == Some("batchnorm") && shape.rank() == 3);
+    if image && (shape.rank() == 2 || shape.rank() == 3) {
+        let mut dims = vec![Dim::Known(1); 4 - shape.rank()];
+        dims.extend(shape.0);
+        Shape(dims)
+    } else {
+        shape
+    }
+}
+
+/// `shape dims -> layer -> ...`: a one-node model without a name.
+fn check_chain_question(input: &Dims, layers: &[LayerCall]) -> Result<Model, Vec<CheckError>> {
+    let decl = ModelDecl {
+        name: Ident {
+            name: "shape".into(),
+            span: input.span,
+        },
+        input_name: Ident {
+            name: "x".into(),
+            span: input.span,
+        },
+        input: input.clone(),
+        lines: vec![ModelLine {
+            bind: None,
+            source: None,
+            layers: layers.to_vec(),
+            span: input.span,
+        }],
+        span: input.span,
+    };
+    check_model(&decl).map(|(m, _)| m)
+}
+
+/// A bound name inside a model: the input or a node.
+#[derive(Clone, Copy)]
+struct Binding {
+    target: NodeInput,
+    span: Span,
+}
+
+/// Lower and infer a model declaration (plain or graph).
+pub fn check_model(decl: &ModelDecl) -> Result<(Model, Vec<CheckError>), Vec<CheckError>> {
+    let declared = dims_to_shape(&decl.input).map_err(|e| vec![e])?;
+    let all_layers: Vec<&LayerCall> = decl.lines.iter().flat_map(|l| l.layers.iter()).collect();
+    let input = promote(declared.clone(), &all_layers);
+    let is_graph = decl.lines.iter().any(|l| l.bind.is_some());
+
+    let mut errors = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    // per node: whether inference succeeded (a failed node poisons its readers)
+    let mut ok: Vec<bool> = Vec::new();
+    let mut after_flatten: Vec<bool> = Vec::new();
+    let mut bindings: HashMap<String, Binding> = HashMap::new();
+    let mut used: Vec<bool> = Vec::new();
+    let mut labels: HashMap<String, Span> = HashMap::new();
+    bindings.insert(
+        decl.input_name.name.clone(),
+        Binding {
+            target: NodeInput::Input,
+            span: decl.input_name.span,
+        },
+    );
+    let later_bindings: HashMap<&str, Span> = decl
+        .lines
+        .iter()
+        .filter_map(|l| l.bind.as_ref().map(|b| (b.name.as_str(), b.span)))
+        .collect();
+
+    for line in &decl.lines {
+        for call in &line.layers {
+            if let Some(label) = &call.label {
+                if let Some(first) = labels.get(&label.name) {
+                    errors.push(CheckError::duplicate_label(&label.name, label.span, *first));
+                } else {
+                    labels.insert(label.name.clone(), label.span);
+                }
+            }
+        }
+        // Which node do this line's layers extend?
+        let node_idx = match (&line.bind, &line.source) {
+            (Some(bind), Some(source)) => {
+                if let Some(prev) = bindings.get(&bind.name) {
+                    errors.push(CheckError::bound_twice(&bind.name, bind.span, prev.span));
+                    continue;
+                }
+                let resolved = resolve_source(
+                    source,
+                    &bindings,
+                    &later_bindings,
+                    &nodes,
+                    &ok,
+                    &input,
+                    &mut used,
+                    &mut errors,
+                );
+                let Some((src, inputs, shape, rf, flat)) = resolved else {
+                    // unusable source: bind the name anyway so later lines don't cascade
+                    nodes.push(empty_node(Some(bind.name.clone()), line.span, &input));
+                    ok.push(false);
+                    after_flatten.push(false);
+                    used.push(true);
+                    bindings.insert(
+                        bind.name.clone(),
+                        Binding {
+                            target: NodeInput::Node(nodes.len() - 1),
+                            span: bind.span,
+                        },
+                    );
+                    continue;
+                };
+                nodes.push(Node {
+                    name: Some(bind.name.clone()),
+                    source: src,
+                    inputs,
+                    layers: vec![],
+                    source_shape: shape,
+                    source_rf: rf,
+                    span: line.span,
+                });
+                ok.push(true);
+                after_flatten.push(flat);
+                used.push(false);
+                bindings.insert(
+                    bind.name.clone(),
+                    Binding {
+                        target: NodeInput::Node(nodes.len() - 1),
+                        span: bind.span,
+                    },
+                );
+                nodes.len() - 1
+            }
+            _ => {
+                if nodes.is_empty() {
+                    nodes.push(Node {
+                        name: None,
+                        source: NodeSource::Input,
+                        inputs: vec![decl.input_name.name.clone()],
+                        layers: vec![],
+                        source_shape: input.clone(),
+                        source_rf: Rf::INPUT,
+                        span: line.span,
+                    });
+                    ok.push(true);
+                    after_flatten.push(false);
+                    used.push(true);
+                }
+                nodes.len() - 1
+            }
+        };
+        if !ok[node_idx] {
+            continue;
+        }
+        for call in &line.layers {
+            let node = &nodes[node_idx];
+            let shape = node.out_shape().clone();
+            let li = LayerInput {
+                shape: &shape,
+                rf: node.out_rf(),
+                after_flatten: after_flatten[node_idx],
+                index: node.layers.len(),
+            };
+            match infer_layer(call, &li) {
+                Ok(layer) => {
+                    if layer.op == "flatten" {
+                        after_flatten[node_idx] = true;
+                    }
+                    nodes[node_idx].layers.push(layer);
+                }
+                Err(mut e) => {
+                    errors.append(&mut e);
+                    ok[node_idx] = false;
+                    break;
+                }
+            }
+        }
+    }
+
+    if nodes.is_empty() {
+        errors.push(CheckError::other(
+            "empty_model",
+            format!("model `{}` has no layers", decl.name.name),
+            decl.name.span,
+            "empty",
+            "add at least one layer, e.g. `= conv(out=1, k=3)`".into(),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut warnings = Vec::new();
+    if is_graph {
+        let last = nodes.len().saturating_sub(1);
+        for (i, node) in nodes.iter().enumerate() {
+            if i != last && !used[i] {
+                if let Some(name) = &node.name {
+                    let span = bindings.get(name).map(|b| b.span).unwrap_or(node.span);
+                    warnings.push(CheckError::unused_node(name, span));
+                }
+            }
+        }
+    }
+    Ok((
+        Model {
+            name: decl.name.name.clone(),
+            span: decl.span,
+            input_name: decl.input_name.name.clone(),
+            declared_input: declared,
+            input,
+            nodes,
+            is_graph,
+        },
+        warnings,
+    ))
+}
+
+fn empty_node(name: Option<String>, span: Span, input: &Shape) -> Node {
+    Node {
+        name,
+        source: NodeSource::Input,
+        inputs: vec![],
+        layers: vec![],
+        source_shape: input.clone(),
+        source_rf: Rf::INPUT,
+        span,
+    }
+}
+
+type Resolved = (NodeSource, Vec<String>, Shape, Rf, bool);
+
+/// Resolve a binding line's source: names must be bound on earlier lines;
+/// merges must fit (add: identical shapes; concat: equal but for channels).
+#[allow(clippy::too_many_arguments)]
+fn resolve_source(
+    source: &Source,
+    bindings: &HashMap<String, Binding>,
+    later: &HashMap<&str, Span>,
+    nodes: &[Node],
+    ok: &[bool],
+    input: &Shape,
+    used: &mut [bool],
+    errors: &mut Vec<CheckError>,
+) -> Option<Resolved> {
+    let lookup = |id: &Ident,
+                  errors: &mut Vec<CheckError>,
+                  used: &mut [bool],
+                  merge: bool|
+     -> Option<(NodeInput, Shape, Rf)> {
+        match bindings.get(&id.name) {
+            Some(b) => match b.target {
+                NodeInput::Input => Some((NodeInput::Input, input.clone(), Rf::INPUT)),
+                NodeInput::Node(i) => {
+                    used[i] = true;
+                    if ok[i] {
+                        Some((
+                            NodeInput::Node(i),
+                            nodes[i].out_shape().clone(),
+                            nodes[i].out_rf(),
+                        ))
+                    } else {
+                        None
+                    }
+                }
+            },
+            None => {
+                match later.get(id.name.as_str()) {
+                    Some(s) => errors.push(CheckError::unbound(&id.name, id.span, Some(*s))),
+                    None if merge => {
+                        let known: Vec<String> = bindings.keys().cloned().collect();
+                        errors.push(CheckError::unknown_name("node", &id.name, id.span, &known));
+                    }
+                    None => errors.push(CheckError::unbound(&id.name, id.span, None)),
+                }
+                None
+            }
+        }
+    };
+    match source {
+        Source::Name(id) => {
+            let (target, shape, rf) = lookup(id, errors, used, false)?;
+            let src = match target {
+                NodeInput::Input => NodeSource::Input,
+                NodeInput::Node(i) => NodeSource::Node(i),
+            };
+            let flat = shape.rank() == 2 && input.rank() == 4;
+            Some((src, vec![id.name.clone()], shape, rf, flat))
+        }
+        Source::Merge { op, args, span } => {
+            if op.name != "add" && op.name != "concat" {
+                errors.push(CheckError::unknown_merge(&op.name, op.span));
+                return None;
+            }
+            let mut parts = Vec::new();
+            let mut failed = false;
+            for a in args {
+                match lookup(a, errors, used, true) {
+                    Some(p) => parts.push((a, p)),
+                    None => failed = true,
+                }
+            }
+            if failed || parts.is_empty() {
+                return None;
+            }
+            let (first_id, (_, first_shape, _)) = &parts[0];
+            let mut out_shape = first_shape.clone();
+            let mut rf = Rf::INPUT;
+            for (id, (_, shape, r)) in &parts {
+                // rf of a merge: per dim the largest rf and, separately, the largest jump
+                for i in 0..2 {
+                    rf.size[i] = rf.size[i].max(r.size[i]);
+                    rf.jump[i] = rf.jump[i].max(r.jump[i]);
+                }
+                if std::ptr::eq(*id, *first_id) {
+                    continue;
+                }
+                let a = (first_id.name.as_str(), first_shape);
+                let b = (id.name.as_str(), shape);
+                if op.name == "add" {
+                    if shape != first_shape {
+                        errors.push(CheckError::merge_shapes(
+                            "add",
+                            a,
+                            b,
+                            *span,
+                            "add needs identical shapes",
+                        ));
+                        return None;
+                    }
+                } else {
+                    let fits = shape.rank() == first_shape.rank()
+                        && shape.rank() >= 2
+                        && shape
+                            .0
+                            .iter()
+                            .zip(&first_shape.0)
+                            .enumerate()
+                            .all(|(i, (x, y))| i == 1 || x == y);
+                    if !fits {
+                        errors.push(CheckError::merge_shapes(
+                            "concat",
+                            a,
+                            b,
+                            *span,
+                            "only the channels may differ",
+                        ));
+                        return None;
+                    }
+                    out_shape.0[1] = match (&out_shape.0[1], &shape.0[1]) {
+                        (Dim::Known(x), Dim::Known(y)) => match x.checked_add(*y) {
+                            Some(s) => Dim::Known(s),
+                            None => {
+                                errors
+                                    .push(CheckError::overflow("the concatenated channels", *span));
+                                return None;
+                            }
+                        },
+                        (x, y) => Dim::Sym(format!("{x}+{y}")),
+                    };
+                }
+            }
+            let inputs: Vec<NodeInput> = parts.iter().map(|(_, (t, _, _))| *t).collect();
+            let names = args.iter().map(|a| a.name.clone()).collect();
+            let src = if op.name == "add" {
+                NodeSource::Add(inputs)
+            } else {
+                NodeSource::Concat(inputs)
+            };
+            let flat = out_shape.rank() == 2 && input.rank() == 4;
+            Some((src, names, out_shape, rf, flat))
+        }
+    }
+}
+
+/// The layers of a model, flattened with their node, for reports.
+pub fn layer_rows(model: &Model) -> Vec<(&Node, &Layer)> {
+    model.layers().collect()
+}

@@ -1,0 +1,401 @@
+//! What `summary`, `shape`, `shape explain` and `check --json` print.
+
+use std::fmt::Write;
+
+use super::layer::{LayerKind, Pad4};
+use super::model::{Layer, Model, Node};
+use super::shape::{Dim, Shape};
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{} bytes ({v:.2} {unit})", thousands(n))
+}
+
+/// A layer with its arguments as cnnscript writes them (defaults left out).
+pub fn layer_text(layer: &Layer) -> String {
+    let pair = |p: [u64; 2]| {
+        if p[0] == p[1] {
+            p[0].to_string()
+        } else {
+            format!("{}x{}", p[0], p[1])
+        }
+    };
+    let pad = |p: &Pad4| {
+        if p.top == p.bottom && p.left == p.right {
+            pair([p.top, p.left])
+        } else {
+            format!("{}+{}x{}+{}", p.top, p.bottom, p.left, p.right)
+        }
+    };
+    let mut args: Vec<String> = Vec::new();
+    match &layer.kind {
+        LayerKind::Conv(c) => {
+            args.push(format!("in={}", c.in_ch));
+            args.push(format!("out={}", c.out_ch));
+            args.push(format!("k={}", pair(c.kernel)));
+            if c.stride != [1, 1] {
+                args.push(format!("s={}", pair(c.stride)));
+            }
+            if c.pad != Pad4::default() {
+                args.push(format!("p={}", pad(&c.pad)));
+            }
+            if c.dilation != [1, 1] {
+                args.push(format!("d={}", pair(c.dilation)));
+            }
+            if c.groups != 1 {
+                args.push(format!("groups={}", c.groups));
+            }
+            if !c.bias {
+                args.push("bias=false".into());
+            }
+            if c.flip {
+                args.push("flip=true".into());
+            }
+        }
+        LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
+            args.push(format!("k={}", pair(p.kernel)));
+            if p.stride != p.kernel {
+                args.push(format!("s={}", pair(p.stride)));
+            }
+            if p.pad != Pad4::default() {
+                args.push(format!("p={}", pad(&p.pad)));
+            }
+            if p.dilation != [1, 1] {
+                args.push(format!("d={}", pair(p.dilation)));
+            }
+            if p.ceil {
+                args.push("ceil=true".into());
+            }
+            if matches!(layer.kind, LayerKind::AvgPool(_)) && !p.count_pad {
+                args.push("count_pad=false".into());
+            }
+        }
+        LayerKind::Linear(l) => {
+            args.push(format!("in={}", l.in_f));
+            args.push(format!("out={}", l.out_f));
+            if !l.bias {
+                args.push("bias=false".into());
+            }
+        }
+        LayerKind::Dropout { p } => args.push(format!("p={p}")),
+        LayerKind::BatchNorm(b) => {
+            if b.eps != 1e-5 {
+                args.push(format!("eps={}", b.eps));
+            }
+            if b.momentum != 0.1 {
+                args.push(format!("momentum={}", b.momentum));
+            }
+        }
+        LayerKind::Gap
+        | LayerKind::Flatten
+        | LayerKind::Relu
+        | LayerKind::Sigmoid
+        | LayerKind::Tanh
+        | LayerKind::Softmax => {}
+    }
+    if args.is_empty() {
+        layer.op.to_string()
+    } else {
+        format!("{}({})", layer.op, args.join(", "))
+    }
+}
+
+fn row_name(model: &Model, node: &Node, layer: &Layer) -> String {
+    let prefix = model.param_prefix(node, layer);
+    match &layer.label {
+        Some(l) if !model.is_graph => l.clone(),
+        Some(l) => l.clone(),
+        None => prefix,
+    }
+}
+
+fn rf_text(layer: &Layer) -> String {
+    format!("{}x{}", layer.rf.size[0], layer.rf.size[1])
+}
+
+/// Bytes of one sample of a shape (f32), when known.
+fn sample_bytes(shape: &Shape) -> Option<u64> {
+    shape.per_item()?.checked_mul(4)
+}
+
+/// The `summary` table: one row per layer, then totals.
+pub fn summary(model: &Model) -> String {
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let header = [
+        "Layer".to_string(),
+        "Type (arguments)".to_string(),
+        "Output shape".to_string(),
+        "Params".to_string(),
+        "MACs".to_string(),
+        "RF".to_string(),
+    ];
+    rows.push([
+        "input".into(),
+        model.input_name.clone(),
+        model.input.to_string(),
+        "0".into(),
+        "0".into(),
+        "1x1".into(),
+    ]);
+    let mut activation_bytes: u64 = sample_bytes(&model.input).unwrap_or(0);
+    let mut last_node: Option<&str> = None;
+    for (node, layer) in model.layers() {
+        if model.is_graph && last_node != node.name.as_deref() {
+            last_node = node.name.as_deref();
+            if !node.inputs.is_empty() {
+                let src = match &node.source {
+                    super::model::NodeSource::Add(_) => format!("add({})", node.inputs.join(", ")),
+                    super::model::NodeSource::Concat(_) => {
+                        format!("concat({})", node.inputs.join(", "))
+                    }
+                    _ => node.inputs.join(", "),
+                };
+                rows.push([
+                    format!("{} =", node.name.as_deref().unwrap_or("")),
+                    src,
+                    node.source_shape.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
+        activation_bytes =
+            activation_bytes.saturating_add(sample_bytes(&layer.out_shape).unwrap_or(0));
+        rows.push([
+            row_name(model, node, layer),
+            layer_text(layer),
+            layer.out_shape.to_string(),
+            thousands(layer.params),
+            if layer.macs == u64::MAX {
+                "?".into()
+            } else {
+                thousands(layer.macs)
+            },
+            rf_text(layer),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for r in std::iter::once(&header).chain(rows.iter()) {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let total_width: usize = widths.iter().sum::<usize>() + 2 * 5;
+    let rule = "─".repeat(total_width);
+    let mut out = String::new();
+    let _ = writeln!(out, "Model: {} (input {})", model.name, model.input);
+    let fmt_row = |r: &[String; 6]| {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            let numeric = i >= 3;
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if numeric {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{rule}");
+    let _ = writeln!(out, "{}", fmt_row(&header));
+    let _ = writeln!(out, "{rule}");
+    for r in &rows {
+        let _ = writeln!(out, "{}", fmt_row(r));
+    }
+    let _ = writeln!(out, "{rule}");
+    let params = model.total_params();
+    let _ = writeln!(out, "Total params: {}", thousands(params));
+    let _ = writeln!(
+        out,
+        "Total MACs per sample: {}",
+        thousands(model.total_macs())
+    );
+    let _ = writeln!(out, "Parameter memory: {}", bytes(params.saturating_mul(4)));
+    let _ = writeln!(
+        out,
+        "Activation memory per sample (training): {}",
+        bytes(activation_bytes)
+    );
+    if let (Some(i), Some(o)) = (model.input.per_item(), model.output().per_item()) {
+        let dense = i.checked_mul(o).and_then(|v| v.checked_add(o));
+        if let Some(dense) = dense {
+            let _ = writeln!(
+                out,
+                "A fully connected layer from {i} inputs to {o} outputs would need {} params ({})",
+                thousands(dense),
+                ratio_text(dense, params)
+            );
+        }
+    }
+    out
+}
+
+fn ratio_text(dense: u64, params: u64) -> String {
+    if params == 0 {
+        "this model has none".into()
+    } else {
+        format!("{:.1}x this model's", dense as f64 / params as f64)
+    }
+}
+
+/// `shape A -> layer -> ...`: every intermediate shape.
+pub fn shape_chain(model: &Model) -> String {
+    let rows: Vec<(String, String)> =
+        std::iter::once(("input".to_string(), model.input.to_string()))
+            .chain(
+                model
+                    .layers()
+                    .map(|(_, l)| (layer_text(l), l.out_shape.to_string())),
+            )
+            .collect();
+    let width = rows
+        .iter()
+        .map(|(a, _)| a.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (a, b) in rows {
+        let pad = width - a.chars().count();
+        let _ = writeln!(out, "{a}{}  -> {b}", " ".repeat(pad));
+    }
+    out
+}
+
+/// `shape explain ...`: each spatial size's formula with the numbers substituted.
+pub fn explain(model: &Model) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "input {}", model.input);
+    for (_, layer) in model.layers() {
+        let _ = writeln!(out, "{} -> {}", layer_text(layer), layer.out_shape);
+        let window = match &layer.kind {
+            LayerKind::Conv(c) => Some((c.kernel, c.stride, c.pad, c.dilation, false)),
+            LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
+                Some((p.kernel, p.stride, p.pad, p.dilation, p.ceil))
+            }
+            _ => None,
+        };
+        if let Some((k, s, pad, d, ceil)) = window {
+            let pads = [(pad.top, pad.bottom), (pad.left, pad.right)];
+            for (i, name) in ["H", "W"].iter().enumerate() {
+                let n = &layer.in_shape.0[2 + i];
+                let out_dim = &layer.out_shape.0[2 + i];
+                let (pb, pa) = pads[i];
+                let pad_term = if pb == pa {
+                    format!("2·{pb}")
+                } else {
+                    format!("{pb} + {pa}")
+                };
+                let (open, close) = if ceil { ("⌈", "⌉") } else { ("⌊", "⌋") };
+                let _ = write!(
+                    out,
+                    "  {name} = {open}({n} + {pad_term} − {}·({}−1) − 1) / {}{close} + 1 = {out_dim}",
+                    d[i], k[i], s[i]
+                );
+                if ceil {
+                    if let Dim::Known(nv) = n {
+                        let padded = nv + pb + pa;
+                        let k_eff = d[i] * (k[i] - 1) + 1;
+                        let raw = (padded - k_eff).div_ceil(s[i]) + 1;
+                        if Some(raw) != out_dim.known() {
+                            let _ = write!(
+                                out,
+                                "  (the last window would start in the right padding, so one less)"
+                            );
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+        } else {
+            match &layer.kind {
+                LayerKind::Flatten => {
+                    let _ = writeln!(
+                        out,
+                        "  {} = product of {}",
+                        layer.out_shape.0[1],
+                        Shape(layer.in_shape.0[1..].to_vec())
+                    );
+                }
+                LayerKind::Gap => {
+                    let _ = writeln!(
+                        out,
+                        "  average over each {}x{} map",
+                        layer.in_shape.0[2], layer.in_shape.0[3]
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// `check --json`: every model with its layers (SPEC section 6).
+pub fn json<'a>(models: impl Iterator<Item = &'a Model>) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let models: Vec<Value> = models
+        .map(|m| {
+            let layers: Vec<Value> = m
+                .layers()
+                .map(|(node, l)| {
+                    let mut obj = json!({
+                        "index": l.index,
+                        "label": l.label,
+                        "op": l.op,
+                        "output": l.out_shape.to_json(),
+                        "params": l.params,
+                        "rf": [l.rf.size[0], l.rf.size[1]],
+                        "macs": l.macs,
+                        "name": m.param_prefix(node, l),
+                    });
+                    if m.is_graph {
+                        obj["node"] = json!(node.name);
+                        obj["inputs"] = json!(node.inputs);
+                    }
+                    obj
+                })
+                .collect();
+            json!({
+                "name": m.name,
+                "input": m.declared_input.to_json(),
+                "output": m.output().to_json(),
+                "params": m.total_params(),
+                "macs": m.total_macs(),
+                "layers": layers,
+            })
+        })
+        .collect();
+    json!({ "models": models })
+}
