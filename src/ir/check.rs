@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::error::CheckError;
-use super::infer::{infer_layer, LayerInput};
+use super::infer::{infer_layer, validate_call, LayerInput};
 use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
 use super::report;
 use super::shape::{Dim, Shape};
@@ -514,9 +514,13 @@ pub fn check_model(decl: &ModelDecl) -> Result<(Model, Vec<CheckError>), Vec<Che
             }
         };
         if !ok[node_idx] {
+            line.layers
+                .iter()
+                .for_each(|c| errors.extend(validate_call(c)));
             continue;
         }
-        for call in &line.layers {
+        let mut failed_at = None;
+        for (pos, call) in line.layers.iter().enumerate() {
             let node = &nodes[node_idx];
             let shape = node.out_shape().clone();
             let li = LayerInput {
@@ -535,9 +539,15 @@ pub fn check_model(decl: &ModelDecl) -> Result<(Model, Vec<CheckError>), Vec<Che
                 Err(mut e) => {
                     errors.append(&mut e);
                     ok[node_idx] = false;
+                    failed_at = Some(pos);
                     break;
                 }
             }
+        }
+        if let Some(pos) = failed_at {
+            line.layers[pos + 1..]
+                .iter()
+                .for_each(|c| errors.extend(validate_call(c)));
         }
     }
 

@@ -277,6 +277,21 @@ fn pair_of(
     }
 }
 
+/// The checks of a call that need no input shape (layer name, argument
+/// names, types and ranges): used after an earlier layer failed, so one
+/// run reports every broken layer.
+pub fn validate_call(call: &LayerCall) -> Vec<CheckError> {
+    let names: Vec<&str> = LAYERS.iter().map(|l| l.name).collect();
+    match layer_spec(&call.name.name) {
+        None => vec![CheckError::unknown_layer(
+            &call.name.name,
+            call.name.span,
+            &names,
+        )],
+        Some(spec) => parse_args(call, spec).err().unwrap_or_default(),
+    }
+}
+
 /// Everything inference needs to know about where a layer stands.
 pub struct LayerInput<'a> {
     pub shape: &'a Shape,
