@@ -1,0 +1,64 @@
+//! Runtime diagnostics: every error points at the statement (or the part of
+//! it) that caused it.
+
+use miette::{Diagnostic, LabeledSpan};
+use thiserror::Error;
+
+use crate::syntax::ast::Span;
+
+/// An error while running a script.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{message}")]
+pub struct RunError {
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic for RunError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("cnnscript::run"))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span),
+        )))
+    }
+}
+
+impl RunError {
+    /// An error at `span` with a label saying what is wrong there.
+    pub fn new(message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        RunError {
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+        }
+    }
+    /// Add a help line saying how to fix it.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    /// A file error (from `crate::io`) at the statement that touched the file.
+    pub fn io(err: &crate::io::IoError, span: Span) -> Self {
+        use miette::Diagnostic as _;
+        let help = err.help().map(|h| h.to_string());
+        RunError {
+            message: err.to_string(),
+            span,
+            label: "this file".into(),
+            help,
+        }
+    }
+}
+
+/// Result of a runtime operation.
+pub type RunResult<T> = Result<T, RunError>;

@@ -1,0 +1,666 @@
+//! Reverse-mode autograd over a flat tape.
+//!
+//! A forward pass appends one `Step` per layer or merge, each naming its
+//! input and output buffers and what its backward needs (argmax positions,
+//! dropout masks, batch statistics). `backward` replays the steps in reverse,
+//! accumulating gradients (`+=`), so a node read twice (fan-out) receives the
+//! sum of both contributions. Buffers, gradients and saved state are kept
+//! between training steps and reused: a step allocates only when a shape grows.
+
+use rand::Rng;
+
+use super::params::ModelState;
+use crate::ir::layer::{LayerKind, Pool};
+use crate::ir::model::{NodeInput, NodeSource};
+use crate::ir::shape::window_out;
+use crate::ops::{self, ConvGeom, PoolGeom};
+
+/// Whether layers behave as in training (dropout drops, batchnorm uses batch
+/// statistics and updates its running ones) or as PyTorch's `eval()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
+}
+
+/// A tensor on the tape: shape and contiguous row-major data.
+#[derive(Clone, Debug, Default)]
+pub struct Buf {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+#[derive(Clone, Debug)]
+enum StepKind {
+    /// Layer number `i` in `Model::layers()` order.
+    Layer(usize),
+    Add,
+    Concat,
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    kind: StepKind,
+    inputs: Vec<usize>,
+    output: usize,
+    /// Saved for backward: argmax positions (maxpool).
+    argmax: Vec<u32>,
+    /// Saved for backward: dropout mask, flipped kernel, or batch mean.
+    aux: Vec<f32>,
+    /// Saved for backward: batchnorm's 1/sqrt(var + eps).
+    aux2: Vec<f32>,
+}
+
+/// The tape: buffers (id 0 is the model input) and the steps that made them.
+#[derive(Default)]
+pub struct Tape {
+    bufs: Vec<Buf>,
+    used: usize,
+    steps: Vec<Step>,
+    n_steps: usize,
+    grads: Vec<Vec<f32>>,
+    has_grad: Vec<bool>,
+}
+
+/// A shape error found while running (the batch or a symbolic size differs
+/// from what was checked and a window no longer fits).
+pub type ForwardError = String;
+
+impl Tape {
+    pub fn new() -> Tape {
+        Tape::default()
+    }
+
+    /// Start a new pass with `input` as buffer 0, reusing old allocations.
+    pub fn start(&mut self, shape: &[usize], data: &[f32]) {
+        self.used = 0;
+        self.n_steps = 0;
+        let id = self.alloc(shape);
+        self.bufs[id].data.copy_from_slice(data);
+    }
+
+    fn alloc(&mut self, shape: &[usize]) -> usize {
+        let len: usize = shape.iter().product();
+        if self.used == self.bufs.len() {
+            self.bufs.push(Buf::default());
+        }
+        let b = &mut self.bufs[self.used];
+        b.shape.clear();
+        b.shape.extend_from_slice(shape);
+        b.data.clear();
+        b.data.resize(len, 0.0);
+        self.used += 1;
+        self.used - 1
+    }
+
+    fn push_step(&mut self, kind: StepKind, inputs: &[usize], output: usize) -> usize {
+        if self.n_steps == self.steps.len() {
+            self.steps.push(Step {
+                kind: StepKind::Add,
+                inputs: vec![],
+                output: 0,
+                argmax: vec![],
+                aux: vec![],
+                aux2: vec![],
+            });
+        }
+        let s = &mut self.steps[self.n_steps];
+        s.kind = kind;
+        s.inputs.clear();
+        s.inputs.extend_from_slice(inputs);
+        s.output = output;
+        self.n_steps += 1;
+        self.n_steps - 1
+    }
+
+    /// A buffer by id.
+    pub fn buf(&self, id: usize) -> &Buf {
+        &self.bufs[id]
+    }
+
+    /// Run a model forward from buffer 0, recording every step. `layers`
+    /// limits the pass to the first layers of a plain model (`m[0:2](X)`).
+    pub fn forward(
+        &mut self,
+        model: &mut ModelState,
+        mode: Mode,
+        rng: &mut impl Rng,
+        layers: Option<usize>,
+    ) -> Result<usize, ForwardError> {
+        let mut node_out: Vec<usize> = Vec::with_capacity(model.ir.nodes.len());
+        let mut li = 0usize;
+        let limit = layers.unwrap_or(usize::MAX);
+        let ir = model.ir.clone();
+        for node in &ir.nodes {
+            let pick = |i: &NodeInput| match i {
+                NodeInput::Input => 0,
+                NodeInput::Node(n) => node_out[*n],
+            };
+            let mut cur = match &node.source {
+                NodeSource::Input => 0,
+                NodeSource::Node(n) => node_out[*n],
+                NodeSource::Add(ins) => {
+                    let ids: Vec<usize> = ins.iter().map(pick).collect();
+                    self.add(&ids)?
+                }
+                NodeSource::Concat(ins) => {
+                    let ids: Vec<usize> = ins.iter().map(pick).collect();
+                    self.concat(&ids)?
+                }
+            };
+            for _ in &node.layers {
+                if li >= limit {
+                    return Ok(cur);
+                }
+                cur = self.layer(model, li, cur, mode, rng)?;
+                li += 1;
+            }
+            node_out.push(cur);
+        }
+        Ok(node_out.last().copied().unwrap_or(0))
+    }
+
+    fn add(&mut self, ids: &[usize]) -> Result<usize, ForwardError> {
+        let shape = self.bufs[ids[0]].shape.clone();
+        for &i in &ids[1..] {
+            if self.bufs[i].shape != shape {
+                return Err(format!(
+                    "add: shapes {:?} and {:?} differ at run time",
+                    shape, self.bufs[i].shape
+                ));
+            }
+        }
+        let out = self.alloc(&shape);
+        for &i in ids {
+            let (src, dst) = two(&mut self.bufs, i, out);
+            dst.data.iter_mut().zip(&src.data).for_each(|(d, s)| *d += s);
+        }
+        self.push_step(StepKind::Add, ids, out);
+        Ok(out)
+    }
+
+    fn concat(&mut self, ids: &[usize]) -> Result<usize, ForwardError> {
+        let first = self.bufs[ids[0]].shape.clone();
+        let mut channels = 0;
+        for &i in ids {
+            let s = &self.bufs[i].shape;
+            if s.len() != first.len() || s[0] != first[0] || s[2..] != first[2..] {
+                return Err(format!("concat: shapes {:?} and {:?} do not fit at run time", first, s));
+            }
+            channels += s[1];
+        }
+        let mut shape = first.clone();
+        shape[1] = channels;
+        let out = self.alloc(&shape);
+        let batch = first[0];
+        let inner: usize = first[2..].iter().product();
+        let mut offset = 0;
+        for &i in ids {
+            let c = self.bufs[i].shape[1];
+            let (src, dst) = two(&mut self.bufs, i, out);
+            for n in 0..batch {
+                let s = &src.data[n * c * inner..(n + 1) * c * inner];
+                let d0 = (n * channels + offset) * inner;
+                dst.data[d0..d0 + c * inner].copy_from_slice(s);
+            }
+            offset += c;
+        }
+        self.push_step(StepKind::Concat, ids, out);
+        Ok(out)
+    }
+
+    fn layer(
+        &mut self,
+        model: &mut ModelState,
+        li: usize,
+        input: usize,
+        mode: Mode,
+        rng: &mut impl Rng,
+    ) -> Result<usize, ForwardError> {
+        let (_, layer) = model
+            .ir
+            .layers()
+            .nth(li)
+            .ok_or_else(|| "layer index out of range".to_string())?;
+        let kind = layer.kind.clone();
+        let op = layer.op;
+        let ids = model.layer_params[li].clone();
+        let in_shape = self.bufs[input].shape.clone();
+        let need4 = |s: &[usize]| -> Result<(), ForwardError> {
+            if s.len() == 4 {
+                Ok(())
+            } else {
+                Err(format!("`{op}` needs a 4-D input, got {}", crate::value::dims_string(s)))
+            }
+        };
+        let out;
+        let step;
+        match &kind {
+            LayerKind::Conv(c) => {
+                need4(&in_shape)?;
+                let g = conv_geom(c, &in_shape)
+                    .ok_or_else(|| format!("conv kernel does not fit the input {}", crate::value::dims_string(&in_shape)))?;
+                out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let weight = &model.params[ids[0]].data;
+                let bias = if c.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
+                let (x, y) = two(&mut self.bufs, input, out);
+                if c.flip {
+                    let flipped = ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    ops::conv::conv2d_forward(&g, &x.data, &flipped, bias, &mut y.data);
+                    self.steps[step].aux = flipped;
+                } else {
+                    ops::conv::conv2d_forward(&g, &x.data, weight, bias, &mut y.data);
+                }
+            }
+            LayerKind::MaxPool(p) => {
+                need4(&in_shape)?;
+                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
+                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let mut argmax = std::mem::take(&mut self.steps[step].argmax);
+                argmax.clear();
+                argmax.resize(g.batch * g.channels * g.out_h * g.out_w, 0);
+                let (x, y) = two(&mut self.bufs, input, out);
+                ops::pool::maxpool2d_forward(&g, &x.data, &mut y.data, &mut argmax);
+                self.steps[step].argmax = argmax;
+            }
+            LayerKind::AvgPool(p) => {
+                need4(&in_shape)?;
+                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
+                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let (x, y) = two(&mut self.bufs, input, out);
+                ops::pool::avgpool2d_forward(&g, p.count_pad, &x.data, &mut y.data);
+            }
+            LayerKind::Gap => {
+                need4(&in_shape)?;
+                out = self.alloc(&[in_shape[0], in_shape[1], 1, 1]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let (x, y) = two(&mut self.bufs, input, out);
+                ops::pool::gap_forward(in_shape[0], in_shape[1], in_shape[2] * in_shape[3], &x.data, &mut y.data);
+            }
+            LayerKind::Linear(l) => {
+                if in_shape.len() != 2 || in_shape[1] != l.in_f as usize {
+                    return Err(format!(
+                        "linear needs Nx{} input, got {}",
+                        l.in_f,
+                        crate::value::dims_string(&in_shape)
+                    ));
+                }
+                let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
+                out = self.alloc(&[batch, out_f]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let weight = &model.params[ids[0]].data;
+                let bias = if l.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
+                let (x, y) = two(&mut self.bufs, input, out);
+                ops::linear::linear_forward(batch, in_f, out_f, &x.data, weight, bias, &mut y.data);
+            }
+            LayerKind::Flatten => {
+                let rest: usize = in_shape[1..].iter().product();
+                out = self.alloc(&[in_shape[0], rest]);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let (x, y) = two(&mut self.bufs, input, out);
+                y.data.copy_from_slice(&x.data);
+            }
+            LayerKind::Relu | LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Softmax => {
+                out = self.alloc(&in_shape);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let (x, y) = two(&mut self.bufs, input, out);
+                match &kind {
+                    LayerKind::Relu => ops::activation::relu_forward(&x.data, &mut y.data),
+                    LayerKind::Sigmoid => ops::activation::sigmoid_forward(&x.data, &mut y.data),
+                    LayerKind::Tanh => ops::activation::tanh_forward(&x.data, &mut y.data),
+                    _ => {
+                        let inner: usize = in_shape[2..].iter().product();
+                        ops::activation::softmax_forward(in_shape[0], in_shape[1], inner, &x.data, &mut y.data)
+                    }
+                }
+            }
+            LayerKind::Dropout { p } => {
+                out = self.alloc(&in_shape);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let mut mask = std::mem::take(&mut self.steps[step].aux);
+                let (x, y) = two(&mut self.bufs, input, out);
+                if mode == Mode::Train && *p > 0.0 {
+                    mask.clear();
+                    mask.resize(x.data.len(), 0.0);
+                    ops::activation::dropout_forward(&x.data, &mut y.data, &mut mask, *p as f32, rng);
+                } else {
+                    mask.clear();
+                    mask.resize(x.data.len(), 1.0);
+                    y.data.copy_from_slice(&x.data);
+                }
+                self.steps[step].aux = mask;
+            }
+            LayerKind::BatchNorm(b) => {
+                let c = b.channels as usize;
+                if in_shape.len() < 2 || in_shape[1] != c {
+                    return Err(format!("batchnorm expects {c} channels"));
+                }
+                let n = in_shape[0];
+                let inner: usize = in_shape[2..].iter().product();
+                out = self.alloc(&in_shape);
+                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let mut mean = std::mem::take(&mut self.steps[step].aux);
+                let mut invstd = std::mem::take(&mut self.steps[step].aux2);
+                mean.clear();
+                mean.resize(c, 0.0);
+                invstd.clear();
+                invstd.resize(c, 0.0);
+                let (x, y) = two(&mut self.bufs, input, out);
+                if mode == Mode::Train {
+                    let count = n * inner;
+                    if count <= 1 {
+                        return Err(format!(
+                            "batchnorm needs more than one value per channel to train, got input {}",
+                            crate::value::dims_string(&in_shape)
+                        ));
+                    }
+                    let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
+                    ops::batchnorm::batchnorm_train_forward(
+                        n, c, inner, &x.data, gamma, beta, b.eps as f32, &mut y.data, &mut mean, &mut invstd,
+                    );
+                    // running statistics, as PyTorch: the unbiased variance
+                    let m = b.momentum as f32;
+                    let unbias = count as f32 / (count as f32 - 1.0);
+                    for ch in 0..c {
+                        let var = 1.0 / (invstd[ch] * invstd[ch]) - b.eps as f32;
+                        let rm = &mut model.params[ids[2]].data[ch];
+                        *rm = (1.0 - m) * *rm + m * mean[ch];
+                        let rv = &mut model.params[ids[3]].data[ch];
+                        *rv = (1.0 - m) * *rv + m * var * unbias;
+                    }
+                    model.params[ids[4]].data[0] += 1.0;
+                } else {
+                    let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
+                    let (rm, rv) = (&model.params[ids[2]].data, &model.params[ids[3]].data);
+                    ops::batchnorm::batchnorm_eval_forward(n, c, inner, &x.data, gamma, beta, rm, rv, b.eps as f32, &mut y.data);
+                }
+                self.steps[step].aux = mean;
+                self.steps[step].aux2 = invstd;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replay the tape backward from `out` with `d_out` = dLoss/dOut,
+    /// accumulating parameter gradients into `model`. The model input
+    /// (buffer 0) gets no gradient.
+    pub fn backward(&mut self, model: &mut ModelState, out: usize, d_out: &[f32]) {
+        let n = self.used;
+        self.grads.resize_with(n.max(self.grads.len()), Vec::new);
+        self.has_grad.clear();
+        self.has_grad.resize(n, false);
+        for i in 1..n {
+            let len = self.bufs[i].data.len();
+            let g = &mut self.grads[i];
+            g.clear();
+            g.resize(len, 0.0);
+        }
+        if out == 0 {
+            return;
+        }
+        self.grads[out].copy_from_slice(d_out);
+        self.has_grad[out] = true;
+        let layer_list: Vec<(LayerKind, Vec<usize>)> = model
+            .ir
+            .layers()
+            .enumerate()
+            .map(|(i, (_, l))| (l.kind.clone(), model.layer_params[i].clone()))
+            .collect();
+        for si in (0..self.n_steps).rev() {
+            let step = self.steps[si].clone_shallow();
+            if !self.has_grad[step.output] {
+                continue;
+            }
+            let dy = std::mem::take(&mut self.grads[step.output]);
+            match step.kind {
+                StepKind::Add => {
+                    for &i in &step.inputs {
+                        if i != 0 {
+                            self.grads[i].iter_mut().zip(&dy).for_each(|(g, d)| *g += d);
+                            self.has_grad[i] = true;
+                        }
+                    }
+                }
+                StepKind::Concat => {
+                    let shape = &self.bufs[step.output].shape;
+                    let (batch, channels) = (shape[0], shape[1]);
+                    let inner: usize = shape[2..].iter().product();
+                    let mut offset = 0;
+                    for &i in &step.inputs {
+                        let c = self.bufs[i].shape[1];
+                        if i != 0 {
+                            for nb in 0..batch {
+                                let d0 = (nb * channels + offset) * inner;
+                                let g = &mut self.grads[i][nb * c * inner..(nb + 1) * c * inner];
+                                g.iter_mut().zip(&dy[d0..d0 + c * inner]).for_each(|(g, d)| *g += d);
+                            }
+                            self.has_grad[i] = true;
+                        }
+                        offset += c;
+                    }
+                }
+                StepKind::Layer(li) => {
+                    let input = step.inputs[0];
+                    let (kind, ids) = &layer_list[li];
+                    self.layer_backward(model, si, kind, ids, input, step.output, &dy);
+                    if input != 0 {
+                        self.has_grad[input] = true;
+                    }
+                }
+            }
+            self.grads[step.output] = dy;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn layer_backward(
+        &mut self,
+        model: &mut ModelState,
+        si: usize,
+        kind: &LayerKind,
+        ids: &[usize],
+        input: usize,
+        output: usize,
+        dy: &[f32],
+    ) {
+        let x = &self.bufs[input];
+        let y = &self.bufs[output];
+        let dx: Option<&mut [f32]> = if input == 0 { None } else { Some(&mut self.grads[input][..]) };
+        let saved = &self.steps[si];
+        match kind {
+            LayerKind::Conv(c) => {
+                let Some(g) = conv_geom(c, &x.shape) else { return };
+                let (w_id, b_id) = (ids[0], ids.get(1).copied());
+                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                if c.flip {
+                    // the kernel used was the flipped copy: its gradient is flipped back
+                    let mut dflipped = vec![0.0; saved.aux.len()];
+                    ops::conv::conv2d_backward(&g, &x.data, &saved.aux, dy, dx, &mut dflipped, dbias.as_deref_mut());
+                    let back = ops::conv::flip_kernel(&dflipped, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    model.params[w_id].grad.iter_mut().zip(back).for_each(|(g, d)| *g += d);
+                } else {
+                    let weight = std::mem::take(&mut model.params[w_id].data);
+                    let mut dweight = std::mem::take(&mut model.params[w_id].grad);
+                    ops::conv::conv2d_backward(&g, &x.data, &weight, dy, dx, &mut dweight, dbias.as_deref_mut());
+                    model.params[w_id].data = weight;
+                    model.params[w_id].grad = dweight;
+                }
+                if let (Some(b), Some(db)) = (b_id, dbias) {
+                    model.params[b].grad = db;
+                }
+            }
+            LayerKind::MaxPool(p) => {
+                if let (Some(g), Some(dx)) = (pool_geom(p, &x.shape), dx) {
+                    ops::pool::maxpool2d_backward(&g, &saved.argmax, dy, dx);
+                }
+            }
+            LayerKind::AvgPool(p) => {
+                if let (Some(g), Some(dx)) = (pool_geom(p, &x.shape), dx) {
+                    ops::pool::avgpool2d_backward(&g, p.count_pad, dy, dx);
+                }
+            }
+            LayerKind::Gap => {
+                if let Some(dx) = dx {
+                    let s = &x.shape;
+                    ops::pool::gap_backward(s[0], s[1], s[2] * s[3], dy, dx);
+                }
+            }
+            LayerKind::Linear(l) => {
+                let (w_id, b_id) = (ids[0], ids.get(1).copied());
+                let weight = std::mem::take(&mut model.params[w_id].data);
+                let mut dweight = std::mem::take(&mut model.params[w_id].grad);
+                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                ops::linear::linear_backward(
+                    x.shape[0],
+                    l.in_f as usize,
+                    l.out_f as usize,
+                    &x.data,
+                    &weight,
+                    dy,
+                    dx,
+                    &mut dweight,
+                    dbias.as_deref_mut(),
+                );
+                model.params[w_id].data = weight;
+                model.params[w_id].grad = dweight;
+                if let (Some(b), Some(db)) = (b_id, dbias) {
+                    model.params[b].grad = db;
+                }
+            }
+            LayerKind::Flatten => {
+                if let Some(dx) = dx {
+                    dx.iter_mut().zip(dy).for_each(|(g, d)| *g += d);
+                }
+            }
+            LayerKind::Relu => {
+                if let Some(dx) = dx {
+                    ops::activation::relu_backward(&y.data, dy, dx);
+                }
+            }
+            LayerKind::Sigmoid => {
+                if let Some(dx) = dx {
+                    ops::activation::sigmoid_backward(&y.data, dy, dx);
+                }
+            }
+            LayerKind::Tanh => {
+                if let Some(dx) = dx {
+                    ops::activation::tanh_backward(&y.data, dy, dx);
+                }
+            }
+            LayerKind::Softmax => {
+                if let Some(dx) = dx {
+                    let s = &y.shape;
+                    let inner: usize = s[2..].iter().product();
+                    ops::activation::softmax_backward(s[0], s[1], inner, &y.data, dy, dx);
+                }
+            }
+            LayerKind::Dropout { .. } => {
+                if let Some(dx) = dx {
+                    ops::activation::dropout_backward(&saved.aux, dy, dx);
+                }
+            }
+            LayerKind::BatchNorm(b) => {
+                let s = &x.shape;
+                let inner: usize = s[2..].iter().product();
+                let gamma = std::mem::take(&mut model.params[ids[0]].data);
+                let mut dgamma = std::mem::take(&mut model.params[ids[0]].grad);
+                let mut dbeta = std::mem::take(&mut model.params[ids[1]].grad);
+                ops::batchnorm::batchnorm_backward(
+                    s[0],
+                    b.channels as usize,
+                    inner,
+                    &x.data,
+                    &gamma,
+                    &saved.aux,
+                    &saved.aux2,
+                    dy,
+                    dx,
+                    &mut dgamma,
+                    &mut dbeta,
+                );
+                model.params[ids[0]].data = gamma;
+                model.params[ids[0]].grad = dgamma;
+                model.params[ids[1]].grad = dbeta;
+            }
+        }
+    }
+}
+
+impl Step {
+    /// The fields backward needs to dispatch, without the saved buffers.
+    fn clone_shallow(&self) -> Step {
+        Step {
+            kind: self.kind.clone(),
+            inputs: self.inputs.clone(),
+            output: self.output,
+            argmax: vec![],
+            aux: vec![],
+            aux2: vec![],
+        }
+    }
+}
+
+/// Two distinct buffers, one to read and one to write.
+fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
+    debug_assert_ne!(read, write);
+    if read < write {
+        let (a, b) = bufs.split_at_mut(write);
+        (&a[read], &mut b[0])
+    } else {
+        let (a, b) = bufs.split_at_mut(read);
+        (&b[0], &mut a[write])
+    }
+}
+
+/// Conv geometry for an actual input; `None` when the kernel no longer fits.
+pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
+    let u = |v: u64| v as usize;
+    let oh = window_out(s[2] as u64, c.pad.top, c.pad.bottom, c.kernel[0], c.stride[0], c.dilation[0], false)?;
+    let ow = window_out(s[3] as u64, c.pad.left, c.pad.right, c.kernel[1], c.stride[1], c.dilation[1], false)?;
+    Some(ConvGeom {
+        batch: s[0],
+        in_ch: s[1],
+        in_h: s[2],
+        in_w: s[3],
+        out_ch: u(c.out_ch),
+        k_h: u(c.kernel[0]),
+        k_w: u(c.kernel[1]),
+        stride_h: u(c.stride[0]),
+        stride_w: u(c.stride[1]),
+        pad_top: u(c.pad.top),
+        pad_left: u(c.pad.left),
+        dil_h: u(c.dilation[0]),
+        dil_w: u(c.dilation[1]),
+        groups: u(c.groups),
+        out_h: u(oh),
+        out_w: u(ow),
+    })
+}
+
+/// Pool geometry for an actual input; `None` when the window no longer fits.
+pub fn pool_geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
+    let u = |v: u64| v as usize;
+    let oh = window_out(s[2] as u64, p.pad.top, p.pad.bottom, p.kernel[0], p.stride[0], p.dilation[0], p.ceil)?;
+    let ow = window_out(s[3] as u64, p.pad.left, p.pad.right, p.kernel[1], p.stride[1], p.dilation[1], p.ceil)?;
+    Some(PoolGeom {
+        batch: s[0],
+        channels: s[1],
+        in_h: s[2],
+        in_w: s[3],
+        k_h: u(p.kernel[0]),
+        k_w: u(p.kernel[1]),
+        stride_h: u(p.stride[0]),
+        stride_w: u(p.stride[1]),
+        pad_top: u(p.pad.top),
+        pad_bottom: u(p.pad.bottom),
+        pad_left: u(p.pad.left),
+        pad_right: u(p.pad.right),
+        dil_h: u(p.dilation[0]),
+        dil_w: u(p.dilation[1]),
+        out_h: u(oh),
+        out_w: u(ow),
+    })
+}
