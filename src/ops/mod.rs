@@ -4,6 +4,12 @@
 //! Backward functions *accumulate* (`+=`) into their gradient outputs, so a
 //! tensor read twice receives both contributions.
 
+pub mod conv;
+pub mod gemm;
+
+#[cfg(test)]
+mod testutil;
+
 /// Geometry of a 2-D convolution over NCHW data. Output sizes come from
 /// `crate::ir::shape::window_out` (via inference); the kernels never recompute them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
