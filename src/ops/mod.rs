@@ -6,6 +6,7 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod pool;
 
 #[cfg(test)]
 mod testutil;
