@@ -4,8 +4,12 @@
 //! Backward functions *accumulate* (`+=`) into their gradient outputs, so a
 //! tensor read twice receives both contributions.
 
+pub mod activation;
+pub mod batchnorm;
 pub mod conv;
 pub mod gemm;
+pub mod linear;
+pub mod loss;
 pub mod pool;
 
 #[cfg(test)]
