@@ -195,6 +195,8 @@ mod tests {
 
     type Forward = fn(&[f32], &mut [f32]);
     type Backward = fn(&[f32], &[f32], &mut [f32]);
+    /// Forward kernel, backward kernel, f64 reference of the function.
+    type Activation = (Forward, Backward, fn(f64) -> f64);
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
@@ -202,7 +204,7 @@ mod tests {
         fn elementwise_match_finite_differences(len in 1usize..40, seed: u64) {
             let x = off_kink(len, seed);
             let dy = random_vec(len, seed + 1);
-            let cases: [(Forward, Backward, fn(f64) -> f64); 3] = [
+            let cases: [Activation; 3] = [
                 (relu_forward, relu_backward, |v| v.max(0.0)),
                 (sigmoid_forward, sigmoid_backward, |v| 1.0 / (1.0 + (-v).exp())),
                 (tanh_forward, tanh_backward, f64::tanh),

@@ -217,28 +217,31 @@ pub fn batchnorm_backward(
         return;
     };
     assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
-    let apply =
-        |(plane, (dx_plane, (x_plane, dy_plane))): (usize, (&mut [f32], (&[f32], &[f32])))| {
-            let ch = plane % c;
-            let (mean, invstd) = (saved_mean[ch], saved_invstd[ch]);
-            let scale = gamma[ch] * invstd;
-            let mean_dy = (sums[ch].0 / count) as f32;
-            let mean_dy_xhat = (sums[ch].1 / count) as f32;
-            for ((dx, &x), &dy) in dx_plane.iter_mut().zip(x_plane).zip(dy_plane) {
-                let xhat = (x - mean) * invstd;
-                *dx += scale * (dy - mean_dy - xhat * mean_dy_xhat);
-            }
-        };
+    let apply = |plane: usize, dx_plane: &mut [f32], x_plane: &[f32], dy_plane: &[f32]| {
+        let ch = plane % c;
+        let (mean, invstd) = (saved_mean[ch], saved_invstd[ch]);
+        let scale = gamma[ch] * invstd;
+        let mean_dy = (sums[ch].0 / count) as f32;
+        let mean_dy_xhat = (sums[ch].1 / count) as f32;
+        for ((dx, &x), &dy) in dx_plane.iter_mut().zip(x_plane).zip(dy_plane) {
+            let xhat = (x - mean) * invstd;
+            *dx += scale * (dy - mean_dy - xhat * mean_dy_xhat);
+        }
+    };
     if x.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
         dx.par_chunks_mut(inner)
             .zip(x.par_chunks(inner).zip(dy.par_chunks(inner)))
             .enumerate()
-            .for_each(apply);
+            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
+                apply(plane, dx_plane, x_plane, dy_plane)
+            });
     } else {
         dx.chunks_mut(inner)
             .zip(x.chunks(inner).zip(dy.chunks(inner)))
             .enumerate()
-            .for_each(apply);
+            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
+                apply(plane, dx_plane, x_plane, dy_plane)
+            });
     }
 }
 

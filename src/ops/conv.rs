@@ -99,7 +99,11 @@ struct Dims {
 
 impl Dims {
     fn new(g: &ConvGeom) -> Self {
-        assert!(g.groups > 0 && g.in_ch % g.groups == 0 && g.out_ch % g.groups == 0);
+        assert!(g.groups > 0, "conv2d: groups must be positive");
+        assert!(
+            g.in_ch.is_multiple_of(g.groups) && g.out_ch.is_multiple_of(g.groups),
+            "conv2d: channels must divide into groups"
+        );
         assert!(g.stride_h > 0 && g.stride_w > 0 && g.dil_h > 0 && g.dil_w > 0);
         let in_per_group = g.in_ch / g.groups;
         let taps = g.k_h * g.k_w;
