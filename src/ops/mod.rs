@@ -4,6 +4,17 @@
 //! Backward functions *accumulate* (`+=`) into their gradient outputs, so a
 //! tensor read twice receives both contributions.
 
+pub mod activation;
+pub mod batchnorm;
+pub mod conv;
+pub mod gemm;
+pub mod linear;
+pub mod loss;
+pub mod pool;
+
+#[cfg(test)]
+mod testutil;
+
 /// Geometry of a 2-D convolution over NCHW data. Output sizes come from
 /// `crate::ir::shape::window_out` (via inference); the kernels never recompute them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,422 @@
+//! Batch normalisation over the channel dimension of N × C × inner data
+//! (inner = H·W for BatchNorm2d, 1 for BatchNorm1d), as PyTorch.
+//!
+//! Training: per channel, over the M = N·inner values,
+//!   μ = Σx / M,  σ² = Σ(x − μ)² / M (biased),  x̂ = (x − μ) / √(σ² + ε),
+//!   y = γ·x̂ + β;
+//!   running_mean ← (1 − m)·running_mean + m·μ,
+//!   running_var  ← (1 − m)·running_var  + m·σ²·M/(M − 1) (unbiased).
+//! Backward (training):
+//!   dβ += Σ dy,  dγ += Σ dy·x̂,
+//!   dx += γ/√(σ² + ε) · (dy − Σdy/M − x̂·Σ(dy·x̂)/M).
+//! Sums run in f64: a channel can hold hundreds of thousands of values.
+
+use rayon::prelude::*;
+
+/// Running statistics updated by a training-mode forward pass.
+pub struct RunningStats<'a> {
+    /// Per-channel running mean.
+    pub mean: &'a mut [f32],
+    /// Per-channel running (unbiased) variance.
+    pub var: &'a mut [f32],
+    /// Weight of the new batch statistic (PyTorch's `momentum`, default 0.1).
+    pub momentum: f32,
+}
+
+fn check(n: usize, c: usize, inner: usize, x: usize, per_channel: &[usize]) {
+    assert_eq!(x, n * c * inner, "batchnorm: tensor length");
+    for &len in per_channel {
+        assert_eq!(len, c, "batchnorm: per-channel parameter length");
+    }
+}
+
+/// Σ f(position) over every flat (batch, inner) position of channel `ch`, in f64.
+fn channel_sum(n: usize, c: usize, inner: usize, ch: usize, f: impl Fn(usize) -> f64) -> f64 {
+    (0..n)
+        .map(|b| {
+            let start = (b * c + ch) * inner;
+            (start..start + inner).map(&f).sum::<f64>()
+        })
+        .sum()
+}
+
+/// y[b, ch, i] = scale[ch]·x[b, ch, i] + shift[ch], planes in parallel when large.
+fn affine(inner: usize, c: usize, x: &[f32], scale: &[f32], shift: &[f32], y: &mut [f32]) {
+    if inner == 0 {
+        return;
+    }
+    let apply = |(plane, (y_plane, x_plane)): (usize, (&mut [f32], &[f32]))| {
+        let (a, b) = (scale[plane % c], shift[plane % c]);
+        y_plane
+            .iter_mut()
+            .zip(x_plane)
+            .for_each(|(y, &x)| *y = a * x + b);
+    };
+    if x.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
+        y.par_chunks_mut(inner)
+            .zip(x.par_chunks(inner))
+            .enumerate()
+            .for_each(apply);
+    } else {
+        y.chunks_mut(inner)
+            .zip(x.chunks(inner))
+            .enumerate()
+            .for_each(apply);
+    }
+}
+
+/// Training-mode forward: normalise with the batch statistics, save μ and
+/// 1/√(σ² + ε) per channel for backward, and update `running` if given.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_train_forward(
+    n: usize,
+    c: usize,
+    inner: usize,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    y: &mut [f32],
+    saved_mean: &mut [f32],
+    saved_invstd: &mut [f32],
+    running: Option<RunningStats>,
+) {
+    check(
+        n,
+        c,
+        inner,
+        x.len(),
+        &[
+            gamma.len(),
+            beta.len(),
+            saved_mean.len(),
+            saved_invstd.len(),
+        ],
+    );
+    assert_eq!(y.len(), x.len(), "batchnorm: y length");
+    let count = (n * inner) as f64;
+    let stats: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            if count == 0.0 {
+                return (0.0, 0.0);
+            }
+            let mean = channel_sum(n, c, inner, ch, |at| x[at] as f64) / count;
+            let var = channel_sum(n, c, inner, ch, |at| (x[at] as f64 - mean).powi(2)) / count;
+            (mean, var)
+        })
+        .collect();
+    let mut scale = vec![0.0f32; c];
+    let mut shift = vec![0.0f32; c];
+    for (ch, &(mean, var)) in stats.iter().enumerate() {
+        let invstd = 1.0 / (var + eps as f64).sqrt();
+        saved_mean[ch] = mean as f32;
+        saved_invstd[ch] = invstd as f32;
+        scale[ch] = (gamma[ch] as f64 * invstd) as f32;
+        shift[ch] = (beta[ch] as f64 - mean * gamma[ch] as f64 * invstd) as f32;
+    }
+    affine(inner, c, x, &scale, &shift, y);
+    if let Some(running) = running {
+        assert_eq!(running.mean.len(), c, "batchnorm: running_mean length");
+        assert_eq!(running.var.len(), c, "batchnorm: running_var length");
+        let m = running.momentum;
+        // PyTorch refuses M = 1 in training; we keep the biased value instead of dividing by 0.
+        let bessel = if count > 1.0 {
+            count / (count - 1.0)
+        } else {
+            1.0
+        };
+        for (ch, &(mean, var)) in stats.iter().enumerate() {
+            running.mean[ch] = (1.0 - m) * running.mean[ch] + m * mean as f32;
+            running.var[ch] = (1.0 - m) * running.var[ch] + m * (var * bessel) as f32;
+        }
+    }
+}
+
+/// Evaluation-mode forward: y = γ·(x − running_mean)/√(running_var + ε) + β.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_eval_forward(
+    n: usize,
+    c: usize,
+    inner: usize,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    running_mean: &[f32],
+    running_var: &[f32],
+    eps: f32,
+    y: &mut [f32],
+) {
+    check(
+        n,
+        c,
+        inner,
+        x.len(),
+        &[
+            gamma.len(),
+            beta.len(),
+            running_mean.len(),
+            running_var.len(),
+        ],
+    );
+    assert_eq!(y.len(), x.len(), "batchnorm: y length");
+    let invstd: Vec<f32> = running_var
+        .iter()
+        .map(|&v| 1.0 / (v + eps).sqrt())
+        .collect();
+    let scale: Vec<f32> = gamma.iter().zip(&invstd).map(|(g, s)| g * s).collect();
+    let shift: Vec<f32> = (0..c)
+        .map(|ch| beta[ch] - running_mean[ch] * scale[ch])
+        .collect();
+    affine(inner, c, x, &scale, &shift, y);
+}
+
+/// Training-mode backward from the saved batch statistics; accumulates dγ,
+/// dβ and (when given) dx.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_backward(
+    n: usize,
+    c: usize,
+    inner: usize,
+    x: &[f32],
+    gamma: &[f32],
+    saved_mean: &[f32],
+    saved_invstd: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
+    let lengths = [
+        gamma.len(),
+        saved_mean.len(),
+        saved_invstd.len(),
+        dgamma.len(),
+        dbeta.len(),
+    ];
+    check(n, c, inner, x.len(), &lengths);
+    assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
+    let count = (n * inner) as f64;
+    // Per channel: (Σ dy, Σ dy·x̂).
+    let sums: Vec<(f64, f64)> = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let (mean, invstd) = (saved_mean[ch] as f64, saved_invstd[ch] as f64);
+            let sum_dy = channel_sum(n, c, inner, ch, |at| dy[at] as f64);
+            let sum_dy_xhat = channel_sum(n, c, inner, ch, |at| {
+                dy[at] as f64 * (x[at] as f64 - mean) * invstd
+            });
+            (sum_dy, sum_dy_xhat)
+        })
+        .collect();
+    for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
+        dbeta[ch] += sum_dy as f32;
+        dgamma[ch] += sum_dy_xhat as f32;
+    }
+    let (Some(dx), true) = (dx, inner > 0 && count > 0.0) else {
+        return;
+    };
+    assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
+    let apply = |plane: usize, dx_plane: &mut [f32], x_plane: &[f32], dy_plane: &[f32]| {
+        let ch = plane % c;
+        let (mean, invstd) = (saved_mean[ch], saved_invstd[ch]);
+        let scale = gamma[ch] * invstd;
+        let mean_dy = (sums[ch].0 / count) as f32;
+        let mean_dy_xhat = (sums[ch].1 / count) as f32;
+        for ((dx, &x), &dy) in dx_plane.iter_mut().zip(x_plane).zip(dy_plane) {
+            let xhat = (x - mean) * invstd;
+            *dx += scale * (dy - mean_dy - xhat * mean_dy_xhat);
+        }
+    };
+    if x.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
+        dx.par_chunks_mut(inner)
+            .zip(x.par_chunks(inner).zip(dy.par_chunks(inner)))
+            .enumerate()
+            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
+                apply(plane, dx_plane, x_plane, dy_plane)
+            });
+    } else {
+        dx.chunks_mut(inner)
+            .zip(x.chunks(inner).zip(dy.chunks(inner)))
+            .enumerate()
+            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
+                apply(plane, dx_plane, x_plane, dy_plane)
+            });
+    }
+}
+
+/// Evaluation-mode backward (statistics are constants):
+/// dx += dy·γ/√(running_var + ε), dγ += Σ dy·x̂, dβ += Σ dy.
+#[allow(clippy::too_many_arguments)]
+pub fn batchnorm_eval_backward(
+    n: usize,
+    c: usize,
+    inner: usize,
+    x: &[f32],
+    gamma: &[f32],
+    running_mean: &[f32],
+    running_var: &[f32],
+    eps: f32,
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) {
+    let invstd: Vec<f32> = running_var
+        .iter()
+        .map(|&v| 1.0 / (v + eps).sqrt())
+        .collect();
+    check(
+        n,
+        c,
+        inner,
+        x.len(),
+        &[gamma.len(), running_mean.len(), invstd.len()],
+    );
+    assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
+    for ch in 0..c {
+        let (mean, s) = (running_mean[ch] as f64, invstd[ch] as f64);
+        dbeta[ch] += channel_sum(n, c, inner, ch, |at| dy[at] as f64) as f32;
+        dgamma[ch] += channel_sum(n, c, inner, ch, |at| {
+            dy[at] as f64 * (x[at] as f64 - mean) * s
+        }) as f32;
+    }
+    if let (Some(dx), true) = (dx, inner > 0) {
+        assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
+        for (plane, (dx_plane, dy_plane)) in dx.chunks_mut(inner).zip(dy.chunks(inner)).enumerate()
+        {
+            let scale = gamma[plane % c] * invstd[plane % c];
+            dx_plane
+                .iter_mut()
+                .zip(dy_plane)
+                .for_each(|(d, &g)| *d += g * scale);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testutil::{assert_close, dot, numeric_grad, random_vec, to_f64};
+    use proptest::prelude::*;
+
+    /// Training-mode batch norm in f64 straight from the formulas above.
+    fn reference_train(
+        n: usize,
+        c: usize,
+        inner: usize,
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        eps: f64,
+    ) -> Vec<f64> {
+        let mut y = vec![0.0; x.len()];
+        let count = (n * inner) as f64;
+        for ch in 0..c {
+            let positions: Vec<usize> = (0..n)
+                .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
+                .collect();
+            let mean = positions.iter().map(|&p| x[p]).sum::<f64>() / count;
+            let var = positions
+                .iter()
+                .map(|&p| (x[p] - mean).powi(2))
+                .sum::<f64>()
+                / count;
+            for &p in &positions {
+                y[p] = gamma[ch] * (x[p] - mean) / (var + eps).sqrt() + beta[ch];
+            }
+        }
+        y
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn train_matches_reference_and_finite_differences(n in 1usize..4, c in 1usize..4,
+                                                          inner in 1usize..6, seed: u64) {
+            prop_assume!(n * inner > 1);
+            let len = n * c * inner;
+            let x: Vec<f32> = random_vec(len, seed).into_iter().map(|v| 2.0 * v + 0.5).collect();
+            let gamma = random_vec(c, seed + 1);
+            let beta = random_vec(c, seed + 2);
+            let dy = random_vec(len, seed + 3);
+            let eps = 1e-5;
+            let (x64, g64, b64, dy64) = (to_f64(&x), to_f64(&gamma), to_f64(&beta), to_f64(&dy));
+            let (mut y, mut mean, mut invstd) = (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
+            batchnorm_train_forward(n, c, inner, &x, &gamma, &beta, eps, &mut y, &mut mean, &mut invstd, None);
+            assert_close(&y, &reference_train(n, c, inner, &x64, &g64, &b64, eps as f64), 1e-4);
+
+            let (mut dx, mut dgamma, mut dbeta) = (vec![1.0; len], vec![1.0; c], vec![1.0; c]);
+            batchnorm_backward(n, c, inner, &x, &gamma, &mean, &invstd, &dy, Some(&mut dx), &mut dgamma, &mut dbeta);
+            let plus_one = |g: Vec<f64>| g.into_iter().map(|v| v + 1.0).collect::<Vec<_>>();
+            let e = eps as f64;
+            let fd_x = numeric_grad(|x| dot(&dy64, &reference_train(n, c, inner, x, &g64, &b64, e)), &x64, 1e-4);
+            let fd_g = numeric_grad(|g| dot(&dy64, &reference_train(n, c, inner, &x64, g, &b64, e)), &g64, 1e-4);
+            let fd_b = numeric_grad(|b| dot(&dy64, &reference_train(n, c, inner, &x64, &g64, b, e)), &b64, 1e-4);
+            // Normalising a handful of values amplifies f32 rounding; 1e-3 is still tight.
+            assert_close(&dx, &plus_one(fd_x), 1e-3);
+            assert_close(&dgamma, &plus_one(fd_g), 1e-4);
+            assert_close(&dbeta, &plus_one(fd_b), 1e-4);
+        }
+
+        #[test]
+        fn eval_matches_finite_differences(n in 1usize..3, c in 1usize..4, inner in 1usize..5, seed: u64) {
+            let len = n * c * inner;
+            let x = random_vec(len, seed);
+            let gamma = random_vec(c, seed + 1);
+            let beta = random_vec(c, seed + 2);
+            let running_mean = random_vec(c, seed + 3);
+            let running_var: Vec<f32> = random_vec(c, seed + 4).into_iter().map(|v| v.abs() + 0.5).collect();
+            let dy = random_vec(len, seed + 5);
+            let eps = 1e-5f32;
+            let reference = |x: &[f64], gamma: &[f64], beta: &[f64]| -> Vec<f64> {
+                (0..len).map(|p| {
+                    let ch = (p / inner) % c;
+                    gamma[ch] * (x[p] - running_mean[ch] as f64) / (running_var[ch] as f64 + eps as f64).sqrt() + beta[ch]
+                }).collect()
+            };
+            let (x64, g64, b64, dy64) = (to_f64(&x), to_f64(&gamma), to_f64(&beta), to_f64(&dy));
+            let mut y = vec![0.0; len];
+            batchnorm_eval_forward(n, c, inner, &x, &gamma, &beta, &running_mean, &running_var, eps, &mut y);
+            assert_close(&y, &reference(&x64, &g64, &b64), 1e-5);
+            let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
+            batchnorm_eval_backward(n, c, inner, &x, &gamma, &running_mean, &running_var, eps, &dy,
+                Some(&mut dx), &mut dgamma, &mut dbeta);
+            assert_close(&dx, &numeric_grad(|x| dot(&dy64, &reference(x, &g64, &b64)), &x64, 1e-4), 1e-4);
+            assert_close(&dgamma, &numeric_grad(|g| dot(&dy64, &reference(&x64, g, &b64)), &g64, 1e-4), 1e-4);
+            assert_close(&dbeta, &numeric_grad(|b| dot(&dy64, &reference(&x64, &g64, b)), &b64, 1e-4), 1e-4);
+        }
+    }
+
+    #[test]
+    fn running_stats_follow_pytorch() {
+        // One channel, x = [1, 2, 3, 4]: μ = 2.5, biased σ² = 1.25, unbiased = 5/3.
+        // PyTorch with momentum 0.1 from (0, 1): running_mean = 0.25,
+        // running_var = 0.9 + 0.1·5/3 = 1.0666…
+        let x = [1.0, 2.0, 3.0, 4.0];
+        let (mut y, mut mean, mut invstd) = (vec![0.0; 4], vec![0.0], vec![0.0]);
+        let (mut running_mean, mut running_var) = (vec![0.0], vec![1.0]);
+        let running = RunningStats {
+            mean: &mut running_mean,
+            var: &mut running_var,
+            momentum: 0.1,
+        };
+        batchnorm_train_forward(
+            2,
+            1,
+            2,
+            &x,
+            &[1.0],
+            &[0.0],
+            0.0,
+            &mut y,
+            &mut mean,
+            &mut invstd,
+            Some(running),
+        );
+        assert!((running_mean[0] - 0.25).abs() < 1e-6);
+        assert!((running_var[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-6);
+        assert_eq!(mean, vec![2.5]);
+        assert!((invstd[0] - 1.0 / 1.25f32.sqrt()).abs() < 1e-6);
+    }
+}

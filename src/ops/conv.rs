@@ -1,0 +1,919 @@
+//! 2-D convolution over NCHW data (cross-correlation, as PyTorch's Conv2d).
+//!
+//! y[n, o, oh, ow] = b[o] + Σ_{c, i, j} w[o, c, i, j] · x[n, g·C_g + c, ih, iw]
+//!   with ih = oh·s_h − pad_top + i·d_h, iw = ow·s_w − pad_left + j·d_w,
+//!   g = o / O_g the group of output channel o, and taps outside x reading 0.
+//!
+//! The general path lowers each (batch item, group) to one matrix product:
+//! im2col builds col[(c, i, j), (oh, ow)] so that y_g = W_g · col. Backward:
+//!   dW_g += dy_g · colᵀ,   dcol = W_gᵀ · dy_g then col2im scatters dcol into dx,
+//!   db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow].
+//! Depthwise convolutions (one input channel per group) have a tiny inner
+//! dimension where GEMM packing costs more than the arithmetic, so they use
+//! direct loops instead.
+
+use super::gemm::sgemm_threads;
+use super::ConvGeom;
+use rayon::prelude::*;
+
+/// Total multiply-adds below which a convolution runs on the calling thread.
+const PARALLEL_MIN_FLOPS: usize = 1 << 20;
+
+/// Rotate each k_h×k_w kernel by 180° (w'[o, c, i, j] = w[o, c, k_h−1−i, k_w−1−j]),
+/// turning cross-correlation into true convolution.
+pub fn flip_kernel(
+    weight: &[f32],
+    out_ch: usize,
+    in_per_group: usize,
+    k_h: usize,
+    k_w: usize,
+) -> Vec<f32> {
+    let taps = k_h * k_w;
+    assert_eq!(
+        weight.len(),
+        out_ch * in_per_group * taps,
+        "flip_kernel: weight length"
+    );
+    let mut flipped = Vec::with_capacity(weight.len());
+    for kernel in weight.chunks_exact(taps.max(1)) {
+        flipped.extend(kernel.iter().rev());
+    }
+    flipped
+}
+
+/// Plain valid 2-D cross-correlation with stride 1 (the D2L chapter's `corr2d`):
+/// Y[i, j] = Σ_{a, b} X[i + a, j + b] · K[a, b], Y is (h − kh + 1) × (w − kw + 1).
+pub fn corr2d(x: &[f32], h: usize, w: usize, k: &[f32], kh: usize, kw: usize) -> Vec<f32> {
+    assert_eq!(x.len(), h * w, "corr2d: input length");
+    assert_eq!(k.len(), kh * kw, "corr2d: kernel length");
+    let out_h = (h + 1).saturating_sub(kh);
+    let out_w = (w + 1).saturating_sub(kw);
+    let mut y = vec![0.0; out_h * out_w];
+    for i in 0..out_h {
+        for j in 0..out_w {
+            let mut sum = 0.0;
+            for a in 0..kh {
+                for b in 0..kw {
+                    sum += x[(i + a) * w + j + b] * k[a * kw + b];
+                }
+            }
+            y[i * out_w + j] = sum;
+        }
+    }
+    y
+}
+
+/// Range `[lo, hi)` of output positions `o < out_len` whose input position
+/// `o·stride + offset` falls inside `0..in_len`.
+fn valid_range(out_len: usize, in_len: usize, stride: usize, offset: isize) -> (usize, usize) {
+    let stride = stride as isize;
+    let lo = if offset >= 0 {
+        0
+    } else {
+        (-offset + stride - 1) / stride
+    };
+    let room = in_len as isize - offset;
+    let hi = if room <= 0 {
+        0
+    } else {
+        ((room + stride - 1) / stride).min(out_len as isize)
+    };
+    let lo = lo.min(hi);
+    (lo as usize, hi as usize)
+}
+
+/// Derived sizes shared by the forward and backward passes.
+#[derive(Clone, Copy)]
+struct Dims {
+    in_per_group: usize,
+    out_per_group: usize,
+    in_plane: usize,
+    out_plane: usize,
+    taps: usize,
+    /// Rows of the column matrix: in_per_group · k_h · k_w.
+    col_rows: usize,
+    /// x already is its own column matrix (1×1 kernel, stride 1, no padding).
+    pointwise: bool,
+    depthwise: bool,
+}
+
+impl Dims {
+    fn new(g: &ConvGeom) -> Self {
+        assert!(g.groups > 0, "conv2d: groups must be positive");
+        assert!(
+            g.in_ch.is_multiple_of(g.groups) && g.out_ch.is_multiple_of(g.groups),
+            "conv2d: channels must divide into groups"
+        );
+        assert!(g.stride_h > 0 && g.stride_w > 0 && g.dil_h > 0 && g.dil_w > 0);
+        let in_per_group = g.in_ch / g.groups;
+        let taps = g.k_h * g.k_w;
+        Dims {
+            in_per_group,
+            out_per_group: g.out_ch / g.groups,
+            in_plane: g.in_h * g.in_w,
+            out_plane: g.out_h * g.out_w,
+            taps,
+            col_rows: in_per_group * taps,
+            pointwise: g.k_h == 1
+                && g.k_w == 1
+                && g.stride_h == 1
+                && g.stride_w == 1
+                && g.pad_top == 0
+                && g.pad_left == 0
+                && g.out_h == g.in_h
+                && g.out_w == g.in_w,
+            depthwise: in_per_group == 1 && taps > 1,
+        }
+    }
+
+    fn flops(&self, g: &ConvGeom) -> usize {
+        g.batch * g.out_ch * self.col_rows * self.out_plane
+    }
+}
+
+fn check_lengths(g: &ConvGeom, d: &Dims, x: usize, weight: usize, y: usize) {
+    assert_eq!(x, g.batch * g.in_ch * d.in_plane, "conv2d: x length");
+    assert_eq!(weight, g.out_ch * d.col_rows, "conv2d: weight length");
+    assert_eq!(y, g.batch * g.out_ch * d.out_plane, "conv2d: y length");
+}
+
+/// Threads to use over the batch (1 = stay on this thread).
+fn batch_threads(g: &ConvGeom, d: &Dims) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && g.batch > 1 && d.flops(g) >= PARALLEL_MIN_FLOPS {
+        threads
+    } else {
+        1
+    }
+}
+
+/// Fill `col` (col_rows × out_plane) from one group's input channels.
+fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
+    let (out_w, in_w) = (g.out_w, g.in_w);
+    let mut rows = col.chunks_exact_mut(d.out_plane);
+    for x_channel in x_group.chunks_exact(d.in_plane) {
+        for ki in 0..g.k_h {
+            let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
+            let (oh_lo, oh_hi) = valid_range(g.out_h, g.in_h, g.stride_h, off_h);
+            for kj in 0..g.k_w {
+                let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
+                let (ow_lo, ow_hi) = valid_range(out_w, in_w, g.stride_w, off_w);
+                let row = rows.next().expect("col has col_rows rows");
+                row[..oh_lo * out_w].fill(0.0);
+                row[oh_hi * out_w..].fill(0.0);
+                for oh in oh_lo..oh_hi {
+                    let ih = ((oh * g.stride_h) as isize + off_h) as usize;
+                    let x_row = &x_channel[ih * in_w..][..in_w];
+                    let dst = &mut row[oh * out_w..][..out_w];
+                    dst[..ow_lo].fill(0.0);
+                    dst[ow_hi..].fill(0.0);
+                    if ow_lo == ow_hi {
+                        continue;
+                    }
+                    let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
+                    let dst = &mut dst[ow_lo..ow_hi];
+                    if g.stride_w == 1 {
+                        dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
+                    } else {
+                        let src = x_row[iw_lo..].iter().step_by(g.stride_w);
+                        dst.iter_mut().zip(src).for_each(|(c, &v)| *c = v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scatter-add `col` (col_rows × out_plane) back into one group's input
+/// gradient: the adjoint of [`im2col`].
+fn col2im(g: &ConvGeom, d: &Dims, col: &[f32], dx_group: &mut [f32]) {
+    let (out_w, in_w) = (g.out_w, g.in_w);
+    let mut rows = col.chunks_exact(d.out_plane);
+    for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
+        for ki in 0..g.k_h {
+            let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
+            let (oh_lo, oh_hi) = valid_range(g.out_h, g.in_h, g.stride_h, off_h);
+            for kj in 0..g.k_w {
+                let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
+                let (ow_lo, ow_hi) = valid_range(out_w, in_w, g.stride_w, off_w);
+                let row = rows.next().expect("col has col_rows rows");
+                if ow_lo == ow_hi {
+                    continue;
+                }
+                let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
+                for oh in oh_lo..oh_hi {
+                    let ih = ((oh * g.stride_h) as isize + off_h) as usize;
+                    let dx_row = &mut dx_channel[ih * in_w..][..in_w];
+                    let src = &row[oh * out_w + ow_lo..oh * out_w + ow_hi];
+                    if g.stride_w == 1 {
+                        let dst = &mut dx_row[iw_lo..iw_lo + src.len()];
+                        dst.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
+                    } else {
+                        let dst = dx_row[iw_lo..].iter_mut().step_by(g.stride_w);
+                        dst.zip(src).for_each(|(a, &v)| *a += v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Forward pass for one batch item through im2col + GEMM.
+#[allow(clippy::too_many_arguments)]
+fn forward_item_gemm(
+    g: &ConvGeom,
+    d: &Dims,
+    threads: usize,
+    x_item: &[f32],
+    weight: &[f32],
+    y_item: &mut [f32],
+    col: &mut Vec<f32>,
+) {
+    let x_groups = x_item.chunks_exact(d.in_per_group * d.in_plane);
+    let w_groups = weight.chunks_exact(d.out_per_group * d.col_rows);
+    let y_groups = y_item.chunks_exact_mut(d.out_per_group * d.out_plane);
+    for ((x_group, w_group), y_group) in x_groups.zip(w_groups).zip(y_groups) {
+        let col_matrix: &[f32] = if d.pointwise {
+            x_group
+        } else {
+            col.resize(d.col_rows * d.out_plane, 0.0);
+            im2col(g, d, x_group, col);
+            col
+        };
+        sgemm_threads(
+            threads,
+            d.out_per_group,
+            d.out_plane,
+            d.col_rows,
+            w_group,
+            false,
+            col_matrix,
+            false,
+            y_group,
+            false,
+        );
+    }
+}
+
+/// Depthwise forward for one output plane (`plane` indexes batch × out_ch).
+fn forward_plane_depthwise(
+    g: &ConvGeom,
+    d: &Dims,
+    plane: usize,
+    x: &[f32],
+    weight: &[f32],
+    y_plane: &mut [f32],
+) {
+    let (n, o) = (plane / g.out_ch, plane % g.out_ch);
+    let in_c = o / d.out_per_group;
+    let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
+    let kernel = &weight[o * d.taps..][..d.taps];
+    y_plane.fill(0.0);
+    for_each_tap_row(g, |tap, ih, oh, ow_lo, ow_hi, iw_lo| {
+        let w = kernel[tap];
+        let y_row = &mut y_plane[oh * g.out_w + ow_lo..oh * g.out_w + ow_hi];
+        let x_row = &x_plane[ih * g.in_w..][..g.in_w];
+        if g.stride_w == 1 {
+            let x_run = &x_row[iw_lo..iw_lo + y_row.len()];
+            y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
+        } else {
+            let x_run = x_row[iw_lo..].iter().step_by(g.stride_w);
+            y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
+        }
+    });
+}
+
+/// Call `f(tap, ih, oh, ow_lo, ow_hi, iw_lo)` for every kernel tap and every
+/// output row whose input row is inside x, with the valid output column run.
+fn for_each_tap_row(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+    for ki in 0..g.k_h {
+        let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
+        let (oh_lo, oh_hi) = valid_range(g.out_h, g.in_h, g.stride_h, off_h);
+        for kj in 0..g.k_w {
+            let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
+            let (ow_lo, ow_hi) = valid_range(g.out_w, g.in_w, g.stride_w, off_w);
+            if ow_lo == ow_hi {
+                continue;
+            }
+            let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
+            for oh in oh_lo..oh_hi {
+                let ih = ((oh * g.stride_h) as isize + off_h) as usize;
+                f(ki * g.k_w + kj, ih, oh, ow_lo, ow_hi, iw_lo);
+            }
+        }
+    }
+}
+
+fn add_bias(g: &ConvGeom, d: &Dims, bias: Option<&[f32]>, y: &mut [f32]) {
+    let Some(bias) = bias else { return };
+    assert_eq!(bias.len(), g.out_ch, "conv2d: bias length");
+    if d.out_plane == 0 {
+        return;
+    }
+    for (i, y_plane) in y.chunks_exact_mut(d.out_plane).enumerate() {
+        let b = bias[i % g.out_ch];
+        y_plane.iter_mut().for_each(|v| *v += b);
+    }
+}
+
+/// Convolution forward: y (batch × out_ch × out_h × out_w) is overwritten.
+/// `weight` is out_ch × in_ch/groups × k_h × k_w.
+pub fn conv2d_forward(
+    g: &ConvGeom,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    let d = Dims::new(g);
+    check_lengths(g, &d, x.len(), weight.len(), y.len());
+    if y.is_empty() {
+        return;
+    }
+    let threads = batch_threads(g, &d);
+    if d.depthwise {
+        let run = |(plane, y_plane): (usize, &mut [f32])| {
+            forward_plane_depthwise(g, &d, plane, x, weight, y_plane)
+        };
+        if threads > 1 {
+            y.par_chunks_mut(d.out_plane).enumerate().for_each(run);
+        } else {
+            y.chunks_mut(d.out_plane).enumerate().for_each(run);
+        }
+    } else {
+        let in_item = g.in_ch * d.in_plane;
+        let out_item = g.out_ch * d.out_plane;
+        if threads > 1 {
+            let min_len = g.batch.div_ceil(threads);
+            y.par_chunks_mut(out_item)
+                .zip(x.par_chunks(in_item.max(1)))
+                .with_min_len(min_len)
+                .for_each_init(Vec::new, |col, (y_item, x_item)| {
+                    forward_item_gemm(g, &d, 1, x_item, weight, y_item, col)
+                });
+        } else {
+            // One item at a time; let the GEMM itself use the pool if it is big.
+            let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
+            let mut col = Vec::new();
+            for (y_item, x_item) in y.chunks_mut(out_item).zip(x.chunks(in_item.max(1))) {
+                forward_item_gemm(g, &d, gemm_threads, x_item, weight, y_item, &mut col);
+            }
+        }
+    }
+    add_bias(g, &d, bias, y);
+}
+
+/// Scratch buffers for the backward pass of one batch item.
+#[derive(Default)]
+struct BackwardScratch {
+    col: Vec<f32>,
+    dcol: Vec<f32>,
+}
+
+/// Backward for one batch item through GEMM: dW += dy·colᵀ and, if asked,
+/// dx += col2im(Wᵀ·dy).
+#[allow(clippy::too_many_arguments)]
+fn backward_item_gemm(
+    g: &ConvGeom,
+    d: &Dims,
+    threads: usize,
+    x_item: &[f32],
+    weight: &[f32],
+    dy_item: &[f32],
+    mut dx_item: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    scratch: &mut BackwardScratch,
+) {
+    let x_group_len = d.in_per_group * d.in_plane;
+    let w_group_len = d.out_per_group * d.col_rows;
+    let dy_group_len = d.out_per_group * d.out_plane;
+    for group in 0..g.groups {
+        let x_group = &x_item[group * x_group_len..][..x_group_len];
+        let w_group = &weight[group * w_group_len..][..w_group_len];
+        let dw_group = &mut dweight[group * w_group_len..][..w_group_len];
+        let dy_group = &dy_item[group * dy_group_len..][..dy_group_len];
+        let col_matrix: &[f32] = if d.pointwise {
+            x_group
+        } else {
+            scratch.col.resize(d.col_rows * d.out_plane, 0.0);
+            im2col(g, d, x_group, &mut scratch.col);
+            &scratch.col
+        };
+        // dW_g (O_g × col_rows) += dy_g (O_g × P) · colᵀ (P × col_rows)
+        sgemm_threads(
+            threads,
+            d.out_per_group,
+            d.col_rows,
+            d.out_plane,
+            dy_group,
+            false,
+            col_matrix,
+            true,
+            dw_group,
+            true,
+        );
+        let Some(dx_item) = dx_item.as_deref_mut() else {
+            continue;
+        };
+        let dx_group = &mut dx_item[group * x_group_len..][..x_group_len];
+        // dcol (col_rows × P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × P)
+        if d.pointwise {
+            sgemm_threads(
+                threads,
+                d.col_rows,
+                d.out_plane,
+                d.out_per_group,
+                w_group,
+                true,
+                dy_group,
+                false,
+                dx_group,
+                true,
+            );
+        } else {
+            scratch.dcol.resize(d.col_rows * d.out_plane, 0.0);
+            sgemm_threads(
+                threads,
+                d.col_rows,
+                d.out_plane,
+                d.out_per_group,
+                w_group,
+                true,
+                dy_group,
+                false,
+                &mut scratch.dcol,
+                false,
+            );
+            col2im(g, d, &scratch.dcol, dx_group);
+        }
+    }
+}
+
+/// Depthwise dx for one input plane (`plane` indexes batch × in_ch):
+/// dx[ih, iw] += Σ_{o in group, taps} w[o, tap] · dy[o, oh, ow].
+fn backward_dx_plane_depthwise(
+    g: &ConvGeom,
+    d: &Dims,
+    plane: usize,
+    weight: &[f32],
+    dy: &[f32],
+    dx_plane: &mut [f32],
+) {
+    let (n, in_c) = (plane / g.in_ch, plane % g.in_ch);
+    for o in in_c * d.out_per_group..(in_c + 1) * d.out_per_group {
+        let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
+        let kernel = &weight[o * d.taps..][..d.taps];
+        for_each_tap_row(g, |tap, ih, oh, ow_lo, ow_hi, iw_lo| {
+            let w = kernel[tap];
+            let dy_row = &dy_plane[oh * g.out_w + ow_lo..oh * g.out_w + ow_hi];
+            let dx_row = &mut dx_plane[ih * g.in_w..][..g.in_w];
+            if g.stride_w == 1 {
+                let dx_run = &mut dx_row[iw_lo..iw_lo + dy_row.len()];
+                dx_run
+                    .iter_mut()
+                    .zip(dy_row)
+                    .for_each(|(a, &v)| *a += w * v);
+            } else {
+                let dx_run = dx_row[iw_lo..].iter_mut().step_by(g.stride_w);
+                dx_run.zip(dy_row).for_each(|(a, &v)| *a += w * v);
+            }
+        });
+    }
+}
+
+/// Depthwise dW for one output channel: dw[o, tap] += Σ_{n, oh, ow} dy · x.
+fn backward_dw_channel_depthwise(
+    g: &ConvGeom,
+    d: &Dims,
+    o: usize,
+    x: &[f32],
+    dy: &[f32],
+    dkernel: &mut [f32],
+) {
+    let in_c = o / d.out_per_group;
+    for n in 0..g.batch {
+        let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
+        let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
+        for_each_tap_row(g, |tap, ih, oh, ow_lo, ow_hi, iw_lo| {
+            let dy_row = &dy_plane[oh * g.out_w + ow_lo..oh * g.out_w + ow_hi];
+            let x_row = &x_plane[ih * g.in_w..][..g.in_w];
+            let sum: f32 = if g.stride_w == 1 {
+                let x_run = &x_row[iw_lo..iw_lo + dy_row.len()];
+                dy_row.iter().zip(x_run).map(|(a, b)| a * b).sum()
+            } else {
+                let x_run = x_row[iw_lo..].iter().step_by(g.stride_w);
+                dy_row.iter().zip(x_run).map(|(a, b)| a * b).sum()
+            };
+            dkernel[tap] += sum;
+        });
+    }
+}
+
+/// Convolution backward. Accumulates dW (and db, dx when given) from dy.
+/// `dx: None` skips the input gradient entirely (first layer).
+pub fn conv2d_backward(
+    g: &ConvGeom,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    dbias: Option<&mut [f32]>,
+) {
+    let d = Dims::new(g);
+    check_lengths(g, &d, x.len(), weight.len(), dy.len());
+    assert_eq!(dweight.len(), weight.len(), "conv2d: dweight length");
+    if let Some(dx) = dx.as_deref() {
+        assert_eq!(dx.len(), x.len(), "conv2d: dx length");
+    }
+    if let Some(dbias) = dbias {
+        assert_eq!(dbias.len(), g.out_ch, "conv2d: dbias length");
+        if d.out_plane > 0 {
+            // db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]
+            for (i, dy_plane) in dy.chunks_exact(d.out_plane).enumerate() {
+                dbias[i % g.out_ch] += dy_plane.iter().sum::<f32>();
+            }
+        }
+    }
+    if dy.is_empty() || x.is_empty() {
+        return;
+    }
+    let threads = batch_threads(g, &d);
+    if d.depthwise {
+        backward_depthwise(g, &d, threads, x, weight, dy, dx, dweight);
+        return;
+    }
+    let in_item = g.in_ch * d.in_plane;
+    let out_item = g.out_ch * d.out_plane;
+    let dx_items: Vec<Option<&mut [f32]>> = match dx {
+        Some(dx) => dx.chunks_mut(in_item).map(Some).collect(),
+        None => (0..g.batch).map(|_| None).collect(),
+    };
+    if threads > 1 {
+        // Each worker sums its items' dW into a private buffer; the partial
+        // sums are added at the end, so no two threads write the same memory.
+        let min_len = g.batch.div_ceil(threads);
+        let partial = dx_items
+            .into_par_iter()
+            .zip(x.par_chunks(in_item))
+            .zip(dy.par_chunks(out_item))
+            .with_min_len(min_len)
+            .fold(
+                || (vec![0.0f32; weight.len()], BackwardScratch::default()),
+                |(mut dw_partial, mut scratch), ((dx_item, x_item), dy_item)| {
+                    backward_item_gemm(
+                        g,
+                        &d,
+                        1,
+                        x_item,
+                        weight,
+                        dy_item,
+                        dx_item,
+                        &mut dw_partial,
+                        &mut scratch,
+                    );
+                    (dw_partial, scratch)
+                },
+            )
+            .map(|(dw_partial, _)| dw_partial)
+            .reduce_with(|mut sum, part| {
+                sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+                sum
+            });
+        if let Some(partial) = partial {
+            dweight.iter_mut().zip(&partial).for_each(|(w, p)| *w += p);
+        }
+    } else {
+        let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        let mut scratch = BackwardScratch::default();
+        let items = dx_items
+            .into_iter()
+            .zip(x.chunks(in_item))
+            .zip(dy.chunks(out_item));
+        for ((dx_item, x_item), dy_item) in items {
+            backward_item_gemm(
+                g,
+                &d,
+                gemm_threads,
+                x_item,
+                weight,
+                dy_item,
+                dx_item,
+                dweight,
+                &mut scratch,
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_depthwise(
+    g: &ConvGeom,
+    d: &Dims,
+    threads: usize,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dweight: &mut [f32],
+) {
+    // Two passes, each writing disjoint memory: dx by input plane, dW by
+    // output channel.
+    if let Some(dx) = dx {
+        let run = |(plane, dx_plane): (usize, &mut [f32])| {
+            backward_dx_plane_depthwise(g, d, plane, weight, dy, dx_plane)
+        };
+        if threads > 1 {
+            dx.par_chunks_mut(d.in_plane).enumerate().for_each(run);
+        } else {
+            dx.chunks_mut(d.in_plane).enumerate().for_each(run);
+        }
+    }
+    let run =
+        |(o, dkernel): (usize, &mut [f32])| backward_dw_channel_depthwise(g, d, o, x, dy, dkernel);
+    if threads > 1 {
+        dweight.par_chunks_mut(d.taps).enumerate().for_each(run);
+    } else {
+        dweight.chunks_mut(d.taps).enumerate().for_each(run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testutil::{assert_close, dot, numeric_grad, random_vec, to_f64};
+    use proptest::prelude::*;
+
+    /// Direct seven-loop convolution in f64, straight from the formula at
+    /// the top of this file.
+    fn reference_forward(g: &ConvGeom, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+        let (ipg, opg) = (g.in_ch / g.groups, g.out_ch / g.groups);
+        let mut y = vec![0.0; g.batch * g.out_ch * g.out_h * g.out_w];
+        for n in 0..g.batch {
+            for o in 0..g.out_ch {
+                for oh in 0..g.out_h {
+                    for ow in 0..g.out_w {
+                        let mut sum = b.map_or(0.0, |b| b[o]);
+                        for c in 0..ipg {
+                            let in_c = (o / opg) * ipg + c;
+                            for i in 0..g.k_h {
+                                for j in 0..g.k_w {
+                                    let ih = (oh * g.stride_h + i * g.dil_h) as isize
+                                        - g.pad_top as isize;
+                                    let iw = (ow * g.stride_w + j * g.dil_w) as isize
+                                        - g.pad_left as isize;
+                                    if ih < 0
+                                        || iw < 0
+                                        || ih >= g.in_h as isize
+                                        || iw >= g.in_w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.in_ch + in_c) * g.in_h + ih as usize) * g.in_w
+                                        + iw as usize;
+                                    let wi = ((o * ipg + c) * g.k_h + i) * g.k_w + j;
+                                    sum += w[wi] * x[xi];
+                                }
+                            }
+                        }
+                        y[((n * g.out_ch + o) * g.out_h + oh) * g.out_w + ow] = sum;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// Output length as PyTorch computes it, plus `extra` rows/columns of
+    /// bottom/right overhang to exercise asymmetric padding.
+    fn out_len(input: usize, pad: usize, extra: usize, dil: usize, k: usize, s: usize) -> usize {
+        let span = dil * (k - 1) + 1;
+        let padded = input + pad + extra;
+        if padded < span {
+            0
+        } else {
+            (padded - span) / s + 1
+        }
+    }
+
+    prop_compose! {
+        fn geometry()(batch in 1usize..3, groups in 1usize..4, in_per_group in 1usize..3,
+                      out_per_group in 1usize..3, in_h in 1usize..7, in_w in 1usize..7,
+                      k_h in 1usize..4, k_w in 1usize..4, stride_h in 1usize..4,
+                      stride_w in 1usize..4, pad_top in 0usize..4, pad_left in 0usize..4,
+                      pad_bottom in 0usize..3, pad_right in 0usize..3,
+                      dil_h in 1usize..3, dil_w in 1usize..3) -> ConvGeom {
+            let out_h = out_len(in_h, pad_top, pad_bottom, dil_h, k_h, stride_h);
+            let out_w = out_len(in_w, pad_left, pad_right, dil_w, k_w, stride_w);
+            ConvGeom {
+                batch, in_ch: groups * in_per_group, in_h, in_w,
+                out_ch: groups * out_per_group, k_h, k_w, stride_h, stride_w,
+                pad_top, pad_left, dil_h, dil_w, groups, out_h, out_w,
+            }
+        }
+    }
+
+    struct Case {
+        x: Vec<f32>,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+        dy: Vec<f32>,
+    }
+
+    fn case(g: &ConvGeom, seed: u64) -> Case {
+        let ipg = g.in_ch / g.groups;
+        Case {
+            x: random_vec(g.batch * g.in_ch * g.in_h * g.in_w, seed),
+            weight: random_vec(g.out_ch * ipg * g.k_h * g.k_w, seed + 1),
+            bias: random_vec(g.out_ch, seed + 2),
+            dy: random_vec(g.batch * g.out_ch * g.out_h * g.out_w, seed + 3),
+        }
+    }
+
+    /// Check forward against the reference and every gradient against
+    /// central differences of the reference: d(Σ dy·y)/dθ.
+    fn check_against_reference(g: &ConvGeom, seed: u64) {
+        let c = case(g, seed);
+        let (x64, w64, b64, dy64) = (
+            to_f64(&c.x),
+            to_f64(&c.weight),
+            to_f64(&c.bias),
+            to_f64(&c.dy),
+        );
+        let mut y = vec![f32::NAN; c.dy.len()];
+        conv2d_forward(g, &c.x, &c.weight, Some(&c.bias), &mut y);
+        assert_close(&y, &reference_forward(g, &x64, &w64, Some(&b64)), 1e-4);
+
+        // Gradients start non-zero to check they accumulate.
+        let start = 0.5f32;
+        let mut dx = vec![start; c.x.len()];
+        let mut dweight = vec![start; c.weight.len()];
+        let mut dbias = vec![start; c.bias.len()];
+        conv2d_backward(
+            g,
+            &c.x,
+            &c.weight,
+            &c.dy,
+            Some(&mut dx),
+            &mut dweight,
+            Some(&mut dbias),
+        );
+        let shift = |grad: Vec<f64>| {
+            grad.into_iter()
+                .map(|v| v + start as f64)
+                .collect::<Vec<_>>()
+        };
+        let eps = 1e-3;
+        let dx_fd = numeric_grad(
+            |x| dot(&dy64, &reference_forward(g, x, &w64, Some(&b64))),
+            &x64,
+            eps,
+        );
+        let dw_fd = numeric_grad(
+            |w| dot(&dy64, &reference_forward(g, &x64, w, Some(&b64))),
+            &w64,
+            eps,
+        );
+        let db_fd = numeric_grad(
+            |b| dot(&dy64, &reference_forward(g, &x64, &w64, Some(b))),
+            &b64,
+            eps,
+        );
+        assert_close(&dx, &shift(dx_fd), 1e-4);
+        assert_close(&dweight, &shift(dw_fd.clone()), 1e-4);
+        assert_close(&dbias, &shift(db_fd), 1e-4);
+
+        // dx: None must give the same dW and leave nothing else touched.
+        let mut dweight_only = vec![start; c.weight.len()];
+        conv2d_backward(g, &c.x, &c.weight, &c.dy, None, &mut dweight_only, None);
+        assert_close(&dweight_only, &shift(dw_fd), 1e-4);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn matches_reference_and_finite_differences(g in geometry(), seed: u64) {
+            check_against_reference(&g, seed);
+        }
+
+        #[test]
+        fn depthwise_matches_reference(channels in 1usize..5, multiplier in 1usize..3,
+                                       batch in 1usize..3, in_h in 1usize..8, in_w in 1usize..8,
+                                       k_h in 1usize..4, k_w in 2usize..4, stride_h in 1usize..3,
+                                       stride_w in 1usize..3, pad_top in 0usize..3,
+                                       pad_left in 0usize..3, dil_h in 1usize..3,
+                                       dil_w in 1usize..3, seed: u64) {
+            let g = ConvGeom {
+                batch, in_ch: channels, in_h, in_w, out_ch: channels * multiplier, k_h, k_w,
+                stride_h, stride_w, pad_top, pad_left, dil_h, dil_w, groups: channels,
+                out_h: out_len(in_h, pad_top, pad_top, dil_h, k_h, stride_h),
+                out_w: out_len(in_w, pad_left, pad_left, dil_w, k_w, stride_w),
+            };
+            check_against_reference(&g, seed);
+        }
+    }
+
+    fn simple_geometry(
+        batch: usize,
+        in_ch: usize,
+        out_ch: usize,
+        size: usize,
+        k: usize,
+        pad: usize,
+    ) -> ConvGeom {
+        let out = size + 2 * pad + 1 - k;
+        ConvGeom {
+            batch,
+            in_ch,
+            in_h: size,
+            in_w: size,
+            out_ch,
+            k_h: k,
+            k_w: k,
+            stride_h: 1,
+            stride_w: 1,
+            pad_top: pad,
+            pad_left: pad,
+            dil_h: 1,
+            dil_w: 1,
+            groups: 1,
+            out_h: out,
+            out_w: out,
+        }
+    }
+
+    #[test]
+    fn pointwise_and_parallel_paths_match_reference() {
+        // 1×1 skips im2col; the larger cases cross PARALLEL_MIN_FLOPS so the
+        // batch-parallel path and per-thread dW reduction run.
+        check_against_reference(&simple_geometry(2, 3, 4, 5, 1, 0), 11);
+        let big = simple_geometry(4, 16, 16, 16, 3, 1);
+        assert!(Dims::new(&big).flops(&big) >= PARALLEL_MIN_FLOPS);
+        let c = case(&big, 5);
+        let mut y = vec![0.0; c.dy.len()];
+        conv2d_forward(&big, &c.x, &c.weight, Some(&c.bias), &mut y);
+        let (x64, w64) = (to_f64(&c.x), to_f64(&c.weight));
+        assert_close(
+            &y,
+            &reference_forward(&big, &x64, &w64, Some(&to_f64(&c.bias))),
+            1e-4,
+        );
+        let mut dweight = vec![0.0; c.weight.len()];
+        conv2d_backward(&big, &c.x, &c.weight, &c.dy, None, &mut dweight, None);
+        // Serial reference for dW: sum of per-item single-batch backward passes.
+        let single = ConvGeom { batch: 1, ..big };
+        let mut dweight_serial = vec![0.0; c.weight.len()];
+        let (in_item, out_item) = (16 * 256, 16 * 256);
+        for n in 0..big.batch {
+            conv2d_backward(
+                &single,
+                &c.x[n * in_item..][..in_item],
+                &c.weight,
+                &c.dy[n * out_item..][..out_item],
+                None,
+                &mut dweight_serial,
+                None,
+            );
+        }
+        assert_close(&dweight, &dweight_serial, 1e-4);
+    }
+
+    #[test]
+    fn whole_window_in_padding_and_one_pixel_input() {
+        // Padding 3 with a 2×2 kernel: border windows see only zeros.
+        let g = ConvGeom {
+            pad_top: 3,
+            pad_left: 3,
+            out_h: 7,
+            out_w: 7,
+            ..simple_geometry(1, 1, 1, 1, 2, 0)
+        };
+        check_against_reference(&g, 3);
+    }
+
+    #[test]
+    fn corr2d_chapter_example() {
+        // D2L 7.2: corr2d(X, K) with X = arange(9).reshape(3, 3), K = [[0, 1], [2, 3]]
+        // gives [[19, 25], [37, 43]].
+        let x: Vec<f32> = (0..9).map(|v| v as f32).collect();
+        let k = [0.0, 1.0, 2.0, 3.0];
+        assert_eq!(corr2d(&x, 3, 3, &k, 2, 2), vec![19.0, 25.0, 37.0, 43.0]);
+    }
+
+    #[test]
+    fn flipped_kernel_gives_true_convolution() {
+        // Rotating [[0,1],[2,3]] by 180° gives [[3,2],[1,0]]; flipping twice is the identity.
+        let k = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+        let flipped = flip_kernel(&k, 2, 1, 2, 2);
+        assert_eq!(flipped, vec![3.0, 2.0, 1.0, 0.0, 7.0, 6.0, 5.0, 4.0]);
+        assert_eq!(flip_kernel(&flipped, 2, 1, 2, 2), k.to_vec());
+    }
+}
