@@ -1,6 +1,8 @@
 //! cnnscript: a small language, checker and interpreter for convolutional networks.
 
+pub mod io;
 pub mod ir;
 pub mod ops;
 pub mod run;
 pub mod syntax;
+pub mod value;
