@@ -2,7 +2,9 @@
 
 pub mod cli;
 pub mod diag;
+pub mod io;
 pub mod ir;
 pub mod ops;
 pub mod run;
 pub mod syntax;
+pub mod value;

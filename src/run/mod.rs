@@ -140,9 +140,9 @@ impl Interp {
             }
             StmtKind::Print(e) => {
                 let text = match self.eval_any(e)? {
-                    Evaluated::Value(v) => crate::io::format_value(&v),
+                    Evaluated::Value(v) => crate::io::format::format_value(&v),
                     Evaluated::Model(name) => crate::ir::report::summary(&self.models[&name].ir),
-                    Evaluated::Tuple(vs) => vs.iter().map(crate::io::format_value).collect::<Vec<_>>().join("\n"),
+                    Evaluated::Tuple(vs) => vs.iter().map(crate::io::format::format_value).collect::<Vec<_>>().join("\n"),
                 };
                 writeln!(out, "{text}").map_err(wr)?;
             }

@@ -234,14 +234,13 @@ impl Tape {
             }
         };
         let out;
-        let step;
         match &kind {
             LayerKind::Conv(c) => {
                 need4(&in_shape)?;
                 let g = conv_geom(c, &in_shape)
                     .ok_or_else(|| format!("conv kernel does not fit the input {}", crate::value::dims_string(&in_shape)))?;
                 out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &model.params[ids[0]].data;
                 let bias = if c.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
                 let (x, y) = two(&mut self.bufs, input, out);
@@ -257,7 +256,7 @@ impl Tape {
                 need4(&in_shape)?;
                 let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut argmax = std::mem::take(&mut self.steps[step].argmax);
                 argmax.clear();
                 argmax.resize(g.batch * g.channels * g.out_h * g.out_w, 0);
@@ -269,14 +268,14 @@ impl Tape {
                 need4(&in_shape)?;
                 let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::pool::avgpool2d_forward(&g, p.count_pad, &x.data, &mut y.data);
             }
             LayerKind::Gap => {
                 need4(&in_shape)?;
                 out = self.alloc(&[in_shape[0], in_shape[1], 1, 1]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::pool::gap_forward(in_shape[0], in_shape[1], in_shape[2] * in_shape[3], &x.data, &mut y.data);
             }
@@ -290,7 +289,7 @@ impl Tape {
                 }
                 let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
                 out = self.alloc(&[batch, out_f]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &model.params[ids[0]].data;
                 let bias = if l.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
                 let (x, y) = two(&mut self.bufs, input, out);
@@ -299,13 +298,13 @@ impl Tape {
             LayerKind::Flatten => {
                 let rest: usize = in_shape[1..].iter().product();
                 out = self.alloc(&[in_shape[0], rest]);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
                 y.data.copy_from_slice(&x.data);
             }
             LayerKind::Relu | LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Softmax => {
                 out = self.alloc(&in_shape);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
                 match &kind {
                     LayerKind::Relu => ops::activation::relu_forward(&x.data, &mut y.data),
@@ -319,7 +318,7 @@ impl Tape {
             }
             LayerKind::Dropout { p } => {
                 out = self.alloc(&in_shape);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut mask = std::mem::take(&mut self.steps[step].aux);
                 let (x, y) = two(&mut self.bufs, input, out);
                 if mode == Mode::Train && *p > 0.0 {
@@ -341,7 +340,7 @@ impl Tape {
                 let n = in_shape[0];
                 let inner: usize = in_shape[2..].iter().product();
                 out = self.alloc(&in_shape);
-                step = self.push_step(StepKind::Layer(li), &[input], out);
+                let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut mean = std::mem::take(&mut self.steps[step].aux);
                 let mut invstd = std::mem::take(&mut self.steps[step].aux2);
                 mean.clear();
@@ -357,20 +356,31 @@ impl Tape {
                             crate::value::dims_string(&in_shape)
                         ));
                     }
-                    let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
+                    let gamma = std::mem::take(&mut model.params[ids[0]].data);
+                    let beta = std::mem::take(&mut model.params[ids[1]].data);
+                    let mut rmean = std::mem::take(&mut model.params[ids[2]].data);
+                    let mut rvar = std::mem::take(&mut model.params[ids[3]].data);
                     ops::batchnorm::batchnorm_train_forward(
-                        n, c, inner, &x.data, gamma, beta, b.eps as f32, &mut y.data, &mut mean, &mut invstd,
+                        n,
+                        c,
+                        inner,
+                        &x.data,
+                        &gamma,
+                        &beta,
+                        b.eps as f32,
+                        &mut y.data,
+                        &mut mean,
+                        &mut invstd,
+                        Some(ops::batchnorm::RunningStats {
+                            mean: &mut rmean,
+                            var: &mut rvar,
+                            momentum: b.momentum as f32,
+                        }),
                     );
-                    // running statistics, as PyTorch: the unbiased variance
-                    let m = b.momentum as f32;
-                    let unbias = count as f32 / (count as f32 - 1.0);
-                    for ch in 0..c {
-                        let var = 1.0 / (invstd[ch] * invstd[ch]) - b.eps as f32;
-                        let rm = &mut model.params[ids[2]].data[ch];
-                        *rm = (1.0 - m) * *rm + m * mean[ch];
-                        let rv = &mut model.params[ids[3]].data[ch];
-                        *rv = (1.0 - m) * *rv + m * var * unbias;
-                    }
+                    model.params[ids[0]].data = gamma;
+                    model.params[ids[1]].data = beta;
+                    model.params[ids[2]].data = rmean;
+                    model.params[ids[3]].data = rvar;
                     model.params[ids[4]].data[0] += 1.0;
                 } else {
                     let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);

@@ -71,8 +71,8 @@ const OPTION_NAMES: &[&str] = &[
 ];
 
 /// Read `key=value` options into a plan, with diagnostics at the option.
-pub fn plan(optimizer: &Ident, options: &[KeyValue], default_loss: Loss) -> RunResult<TrainPlan> {
-    let mut get_num = |name: &str| -> RunResult<Option<(f64, Span)>> {
+pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunResult<TrainPlan> {
+    let get_num = |name: &str| -> RunResult<Option<(f64, Span)>> {
         match options.iter().find(|o| o.key.name == name) {
             None => Ok(None),
             Some(o) => match &o.value {
@@ -105,12 +105,12 @@ pub fn plan(optimizer: &Ident, options: &[KeyValue], default_loss: Loss) -> RunR
         Some((v, s)) if v <= 0.0 => return Err(RunError::new(format!("learning rate must be positive, found {v}"), s, "not positive")),
         Some((v, _)) => v as f32,
         None => {
-            return Err(RunError::new("`train` needs a learning rate", optimizer.span, "no lr=")
+            return Err(RunError::new("`train` needs a learning rate", opt_name.span, "no lr=")
                 .help("for example `train sgd lr=0.01 steps=30`"))
         }
     };
     let weight_decay = get_num("weight_decay")?.map(|v| v.0 as f32).unwrap_or(0.0);
-    let optimizer = match optimizer.name.as_str() {
+    let optimizer = match opt_name.name.as_str() {
         "sgd" => Optimizer::Sgd {
             lr,
             momentum: get_num("momentum")?.map(|v| v.0 as f32).unwrap_or(0.0),
@@ -124,7 +124,7 @@ pub fn plan(optimizer: &Ident, options: &[KeyValue], default_loss: Loss) -> RunR
             weight_decay,
         },
         other => {
-            let mut e = RunError::new(format!("unknown optimizer `{other}`"), optimizer.span, "not an optimizer");
+            let mut e = RunError::new(format!("unknown optimizer `{other}`"), opt_name.span, "not an optimizer");
             e = match did_you_mean(other, ["sgd", "adam"]) {
                 Some(s) => e.help(format!("did you mean `{s}`?")),
                 None => e.help("the optimizers are sgd and adam"),
@@ -151,10 +151,10 @@ pub fn plan(optimizer: &Ident, options: &[KeyValue], default_loss: Loss) -> RunR
         (Some(s), None) => Schedule::Steps(s),
         (None, Some(e)) => Schedule::Epochs { epochs: e, batch: batch.unwrap_or(64) },
         (Some(_), Some(_)) => {
-            return Err(RunError::new("give either steps= or epochs=, not both", optimizer.span, "both given"))
+            return Err(RunError::new("give either steps= or epochs=, not both", opt_name.span, "both given"))
         }
         (None, None) => {
-            return Err(RunError::new("`train` needs steps= or epochs=", optimizer.span, "how long?")
+            return Err(RunError::new("`train` needs steps= or epochs=", opt_name.span, "how long?")
                 .help("full-batch: `steps=30`; mini-batch: `epochs=10 batch=64`"))
         }
     };
@@ -593,11 +593,21 @@ fn loss_and_grad(
     span: Span,
 ) -> RunResult<(f64, usize)> {
     match (kind, targets) {
-        (Loss::Sse, TargetSlice::Float(t)) => Ok((loss::sse(pred, t, dpred), 0)),
-        (Loss::Mse, TargetSlice::Float(t)) => Ok((loss::mse(pred, t, dpred), 0)),
+        (Loss::Sse, TargetSlice::Float(t)) => {
+            loss::sse_backward(pred, t, dpred);
+            Ok((loss::sse(pred, t), 0))
+        }
+        (Loss::Mse, TargetSlice::Float(t)) => {
+            loss::mse_backward(pred, t, dpred);
+            Ok((loss::mse(pred, t), 0))
+        }
         (Loss::Xent, TargetSlice::Labels(l)) => {
             let (n, c) = (shape[0], shape[1]);
-            let value = loss::softmax_cross_entropy(n, c, pred, l, dpred);
+            if shape.len() != 2 {
+                return Err(RunError::new("xent needs NxC class scores", span, "not class scores"));
+            }
+            loss::softmax_cross_entropy_backward(pred, l, dpred);
+            let value = loss::softmax_cross_entropy(pred, l);
             let hits = (0..n)
                 .filter(|&i| {
                     let row = &pred[i * c..(i + 1) * c];

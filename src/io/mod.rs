@@ -1,0 +1,170 @@
+//! Files: `.npy`, `.npz`, `.safetensors`, `.csv` in and out, atomic writes, memory guard,
+//! and PyTorch-style printing of values.
+
+mod atomic;
+mod budget;
+mod csv;
+mod error;
+pub mod format;
+mod npy;
+mod npz;
+mod safetensors;
+
+use std::path::Path;
+
+pub use atomic::atomic_write;
+pub use budget::{check_alloc, check_alloc_bytes, memory_limit, MAX_ARRAY_BYTES};
+pub use error::IoError;
+
+use crate::value::{TensorRef, Value};
+
+/// The extensions `load`/`save` understand, for messages.
+pub const SUPPORTED_EXTENSIONS: &str = ".npy, .npz, .safetensors, .csv";
+
+/// The file formats, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Npy,
+    Npz,
+    Safetensors,
+    Csv,
+}
+
+fn format_of(path: &Path) -> Result<Format, IoError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "npy" => Ok(Format::Npy),
+        "npz" => Ok(Format::Npz),
+        "safetensors" => Ok(Format::Safetensors),
+        "csv" => Ok(Format::Csv),
+        _ => Err(IoError::UnknownExtension {
+            path: path.to_path_buf(),
+            ext,
+        }),
+    }
+}
+
+/// Reads a whole file after checking its size against the memory budget.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    let meta = std::fs::metadata(path).map_err(|e| IoError::from_os(path, e))?;
+    if meta.is_dir() {
+        return Err(IoError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    check_alloc_bytes(meta.len(), &format!("reading {}", path.display()))?;
+    std::fs::read(path).map_err(|e| IoError::from_os(path, e))
+}
+
+/// Loads a tensor or bundle from a file, by extension (`.npy`, `.npz`, `.safetensors`, `.csv`).
+pub fn load_value(path: &Path) -> Result<Value, IoError> {
+    let format = format_of(path)?;
+    let bytes = read_file(path)?;
+    match format {
+        Format::Npy => npy::decode(path, &bytes),
+        Format::Npz => {
+            npz::read(path, &bytes).map(|entries| Value::Bundle(entries.into_iter().collect()))
+        }
+        Format::Safetensors => safetensors::read(path, &bytes)
+            .map(|entries| Value::Bundle(entries.into_iter().collect())),
+        Format::Csv => csv::read(path, &bytes),
+    }
+}
+
+/// Saves a value atomically, by extension: `.npy` (a tensor), `.npz` and `.safetensors`
+/// (a bundle's arrays, or one tensor as `arr_0` / `tensor`), `.csv` (rank 1 or 2, or a
+/// bundle `{x, y}` as columns plus `label`).
+pub fn save_value(path: &Path, value: &Value) -> Result<(), IoError> {
+    let format = format_of(path)?;
+    match format {
+        Format::Npy => match value.as_tensor_ref() {
+            Some(tensor) => atomic_write(path, |w| npy::write(w, &tensor)),
+            None => Err(IoError::CannotSave {
+                path: path.to_path_buf(),
+                what: value.type_name(),
+                reason: ".npy holds one array".to_string(),
+                help: "save a bundle as .npz or .safetensors, or save one of its arrays"
+                    .to_string(),
+            }),
+        },
+        Format::Npz => npz::write(path, &named_tensors(path, value, "arr_0")?),
+        Format::Safetensors => safetensors::write(path, &named_tensors(path, value, "tensor")?),
+        Format::Csv => csv::write(path, value),
+    }
+}
+
+/// The arrays of a bundle, or a single tensor under `single_name`.
+fn named_tensors<'a>(
+    path: &Path,
+    value: &'a Value,
+    single_name: &str,
+) -> Result<Vec<(String, TensorRef<'a>)>, IoError> {
+    match value {
+        Value::Float(_) | Value::Int(_) => match value.as_tensor_ref() {
+            Some(t) => Ok(vec![(single_name.to_string(), t)]),
+            None => Ok(Vec::new()),
+        },
+        Value::Bundle(map) => map
+            .iter()
+            .map(|(name, v)| match v.as_tensor_ref() {
+                Some(t) => Ok((name.clone(), t)),
+                None => Err(IoError::CannotSave {
+                    path: path.to_path_buf(),
+                    what: "bundle",
+                    reason: format!("its entry '{name}' is itself a bundle"),
+                    help: "files hold flat lists of named arrays; save the inner bundle separately"
+                        .to_string(),
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// Saves a state dict (PyTorch `nn.Sequential` names such as `0.weight`, `bn.num_batches_tracked`)
+/// atomically to `.safetensors` (F32 / I64 entries, readable by `safetensors.torch.load_file`)
+/// or `.npz`.
+pub fn save_state_dict(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Result<(), IoError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, _) in entries {
+        if !seen.insert(name.as_str()) {
+            return Err(IoError::DuplicateName {
+                path: path.to_path_buf(),
+                name: name.clone(),
+            });
+        }
+    }
+    match format_of(path)? {
+        Format::Safetensors => safetensors::write(path, entries),
+        Format::Npz => npz::write(path, entries),
+        Format::Npy | Format::Csv => Err(IoError::CannotSave {
+            path: path.to_path_buf(),
+            what: "model",
+            reason: "parameters need a file of named arrays".to_string(),
+            help: "use a .safetensors (PyTorch's format) or .npz file".to_string(),
+        }),
+    }
+}
+
+/// Loads a state dict from `.safetensors` or `.npz`: every named array, sorted by name.
+pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
+    let format = format_of(path)?;
+    let entries = match format {
+        Format::Safetensors => safetensors::read(path, &read_file(path)?)?,
+        Format::Npz => npz::read(path, &read_file(path)?)?,
+        Format::Npy | Format::Csv => {
+            return Err(IoError::NotAStateDict {
+                path: path.to_path_buf(),
+            })
+        }
+    };
+    let mut entries = entries;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests;

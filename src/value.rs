@@ -1,0 +1,169 @@
+//! Runtime values: f32 tensors, integer tensors (class labels) and bundles of named arrays.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ndarray::{ArrayD, ArrayViewD};
+
+/// A value the interpreter holds: a tensor, an integer tensor or a bundle of named arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// An f32 tensor (every literal and computed tensor).
+    Float(ArrayD<f32>),
+    /// An integer tensor; class labels loaded from files stay integers.
+    Int(ArrayD<i64>),
+    /// The named arrays of an `.npz`, `.safetensors` or labelled `.csv` file.
+    Bundle(BTreeMap<String, Value>),
+}
+
+/// A borrowed tensor, the unit every file writer works on (no copies needed).
+#[derive(Debug, Clone)]
+pub enum TensorRef<'a> {
+    /// Stored as f32 (`<f4`, `F32`).
+    Float(ArrayViewD<'a, f32>),
+    /// Stored as i64 (`<i8`, `I64`), e.g. `num_batches_tracked`.
+    Int(ArrayViewD<'a, i64>),
+}
+
+impl Value {
+    /// The tensor's shape, or `None` for a bundle.
+    pub fn shape(&self) -> Option<&[usize]> {
+        match self {
+            Value::Float(a) => Some(a.shape()),
+            Value::Int(a) => Some(a.shape()),
+            Value::Bundle(_) => None,
+        }
+    }
+
+    /// The kind of value in words, for messages: "tensor", "integer tensor" or "bundle".
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Float(_) => "tensor",
+            Value::Int(_) => "integer tensor",
+            Value::Bundle(_) => "bundle",
+        }
+    }
+
+    /// The tensor as f32 (integers convert), or `None` for a bundle.
+    pub fn to_float(&self) -> Option<ArrayD<f32>> {
+        match self {
+            Value::Float(a) => Some(a.clone()),
+            Value::Int(a) => Some(a.mapv(|v| v as f32)),
+            Value::Bundle(_) => None,
+        }
+    }
+
+    /// Number of elements of a tensor; for a bundle, the total over its arrays.
+    pub fn len(&self) -> usize {
+        match self {
+            Value::Float(a) => a.len(),
+            Value::Int(a) => a.len(),
+            Value::Bundle(m) => m.values().map(Value::len).sum(),
+        }
+    }
+
+    /// True when the value holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The named array of a bundle (`D.x`), or `None`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        match self {
+            Value::Bundle(m) => m.get(name),
+            _ => None,
+        }
+    }
+
+    /// A compact shape such as `4x2x3x5` (`scalar` for rank 0, `bundle` for a bundle).
+    pub fn dims_string(&self) -> String {
+        match self.shape() {
+            Some(shape) => dims_string(shape),
+            None => "bundle".to_string(),
+        }
+    }
+
+    /// A borrowed view of a tensor, or `None` for a bundle.
+    pub fn as_tensor_ref(&self) -> Option<TensorRef<'_>> {
+        match self {
+            Value::Float(a) => Some(TensorRef::Float(a.view())),
+            Value::Int(a) => Some(TensorRef::Int(a.view())),
+            Value::Bundle(_) => None,
+        }
+    }
+}
+
+impl TensorRef<'_> {
+    /// The tensor's shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            TensorRef::Float(a) => a.shape(),
+            TensorRef::Int(a) => a.shape(),
+        }
+    }
+}
+
+impl<'a> From<&'a ArrayD<f32>> for TensorRef<'a> {
+    fn from(a: &'a ArrayD<f32>) -> Self {
+        TensorRef::Float(a.view())
+    }
+}
+
+impl<'a> From<&'a ArrayD<i64>> for TensorRef<'a> {
+    fn from(a: &'a ArrayD<i64>) -> Self {
+        TensorRef::Int(a.view())
+    }
+}
+
+impl From<ArrayD<f32>> for Value {
+    fn from(a: ArrayD<f32>) -> Self {
+        Value::Float(a)
+    }
+}
+
+impl From<ArrayD<i64>> for Value {
+    fn from(a: ArrayD<i64>) -> Self {
+        Value::Int(a)
+    }
+}
+
+/// A shape written as dims, `4x2x3x5`; rank 0 is `scalar`.
+pub fn dims_string(shape: &[usize]) -> String {
+    if shape.is_empty() {
+        return "scalar".to_string();
+    }
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+impl fmt::Display for Value {
+    /// PyTorch's `print(tensor)` text; bundles list `name: shape` per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::io::format::format_value(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::IxDyn;
+
+    #[test]
+    fn helpers() {
+        let v = Value::Float(ArrayD::zeros(IxDyn(&[4, 2, 3, 5])));
+        assert_eq!(v.dims_string(), "4x2x3x5");
+        assert_eq!(v.type_name(), "tensor");
+        assert_eq!(v.len(), 120);
+        let i = Value::Int(ArrayD::from_shape_vec(IxDyn(&[3]), vec![1, 2, 3]).unwrap());
+        assert_eq!(i.type_name(), "integer tensor");
+        assert_eq!(i.to_float().unwrap().as_slice().unwrap(), &[1.0, 2.0, 3.0]);
+        let b = Value::Bundle(BTreeMap::from([("y".to_string(), i.clone())]));
+        assert_eq!(b.type_name(), "bundle");
+        assert_eq!(b.get("y"), Some(&i));
+        assert!(b.shape().is_none() && b.to_float().is_none());
+        assert_eq!(dims_string(&[]), "scalar");
+    }
+}
