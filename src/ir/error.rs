@@ -75,6 +75,15 @@ impl CheckError {
             span,
             "not a layer",
         );
+        const STATEMENTS: [&str; 12] = [
+            "let", "print", "save", "load", "seed", "model", "shape", "summary", "data", "train",
+            "eval", "plot",
+        ];
+        if STATEMENTS.contains(&name) {
+            return e.help(format!(
+                "`{name}` starts a statement, but the line above ends in `->`, so this line continues its layers: remove the trailing `->`"
+            ));
+        }
         match did_you_mean(name, known.iter().copied()) {
             Some(s) => e.help(format!("did you mean `{s}`?")),
             None => e.help(format!("the layers are: {}", known.join(", "))),
@@ -264,7 +273,11 @@ impl CheckError {
             "unknown_name",
             format!("unknown {kind} `{name}`"),
             span,
-            format!("no {kind} named `{name}` is defined before this line"),
+            if kind == "name" {
+                format!("nothing named `{name}` is defined before this line")
+            } else {
+                format!("no {kind} named `{name}` is defined before this line")
+            },
         );
         match did_you_mean(name, known.iter().map(String::as_str)) {
             Some(s) => e.help(format!("did you mean `{s}`?")),
