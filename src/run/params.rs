@@ -118,16 +118,29 @@ impl ModelState {
         &mut self,
         entries: Vec<(String, Value)>,
     ) -> Result<(), (String, String)> {
-        let mut new_data: Vec<Option<Vec<f32>>> = vec![None; self.params.len()];
-        for (name, value) in entries {
-            let Some(i) = self.params.iter().position(|p| p.name == name) else {
-                let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        if let Some((extra, _)) = entries.iter().find(|(n, _)| !names.contains(&n.as_str())) {
+            return Err((
+                format!("unexpected tensor `{extra}` in the file"),
+                format!("this model's tensors are: {}", names.join(", ")),
+            ));
+        }
+        let mut new_data: Vec<Option<Vec<f32>>> = Vec::with_capacity(self.params.len());
+        // in the model's state-dict order, so the first problem named is the first tensor
+        for p in &self.params {
+            let Some((_, value)) = entries.iter().find(|(n, _)| *n == p.name) else {
+                let missing: Vec<&str> = self
+                    .params
+                    .iter()
+                    .filter(|q| !entries.iter().any(|(n, _)| *n == q.name))
+                    .map(|q| q.name.as_str())
+                    .collect();
                 return Err((
-                    format!("unexpected tensor `{name}` in the file"),
-                    format!("this model's tensors are: {}", names.join(", ")),
+                    format!("tensor `{}` is missing from the file", p.name),
+                    format!("missing: {}", missing.join(", ")),
                 ));
             };
-            let p = &self.params[i];
+            let name = &p.name;
             let shape = value.shape().map(|s| s.to_vec()).unwrap_or_default();
             // PyTorch stores num_batches_tracked as a 0-d tensor; accept [] and [1]
             let fits = shape == p.shape || (p.shape.is_empty() && shape == [1]);
@@ -141,29 +154,15 @@ impl ModelState {
                     "the file was saved from a model with different layer sizes".into(),
                 ));
             }
-            let data = match value.to_float() {
-                Some(a) => a.iter().copied().collect(),
+            match value.to_float() {
+                Some(a) => new_data.push(Some(a.iter().copied().collect())),
                 None => {
                     return Err((
                         format!("`{name}` in the file is not a tensor"),
                         "save parameters with `save MODEL \"file.safetensors\"`".into(),
                     ))
                 }
-            };
-            new_data[i] = Some(data);
-        }
-        let missing: Vec<&str> = self
-            .params
-            .iter()
-            .zip(&new_data)
-            .filter(|(_, d)| d.is_none())
-            .map(|(p, _)| p.name.as_str())
-            .collect();
-        if let Some(first) = missing.first() {
-            return Err((
-                format!("tensor `{first}` is missing from the file"),
-                format!("missing: {}", missing.join(", ")),
-            ));
+            }
         }
         for (p, d) in self.params.iter_mut().zip(new_data) {
             if let Some(d) = d {
