@@ -42,6 +42,19 @@ pub enum IoError {
         path: PathBuf,
     },
 
+    /// The folder a file is to be written into does not exist.
+    #[error("cannot write {}: the folder {} does not exist", path.display(), folder.display())]
+    #[diagnostic(
+        code(io::folder_missing),
+        help("create the folder first, or save somewhere else")
+    )]
+    FolderMissing {
+        /// The file.
+        path: PathBuf,
+        /// Its missing folder.
+        folder: PathBuf,
+    },
+
     /// A folder was given where a file was expected.
     #[error("{} is a folder, not a file", path.display())]
     #[diagnostic(code(io::is_directory))]
@@ -283,6 +296,13 @@ impl IoError {
         let path = path.to_path_buf();
         match err.kind() {
             std::io::ErrorKind::NotFound if action == "read" => IoError::NotFound { path },
+            std::io::ErrorKind::NotFound => IoError::FolderMissing {
+                folder: match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                },
+                path,
+            },
             std::io::ErrorKind::PermissionDenied => IoError::PermissionDenied { path },
             std::io::ErrorKind::IsADirectory => IoError::IsDirectory { path },
             _ => IoError::Os {

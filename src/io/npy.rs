@@ -457,9 +457,14 @@ fn parse_header(text: &str) -> Result<Header, String> {
             _ => return Err("dictionary keys must be strings".to_string()),
         };
         p.expect(b':')?;
+        p.skip_ws();
+        let start = p.pos;
         let value = p.value(0)?;
         match key.as_str() {
-            "descr" => descr = Some(value),
+            "descr" => {
+                let raw = String::from_utf8_lossy(&text.as_bytes()[start..p.pos]).into_owned();
+                descr = Some((value, raw));
+            }
             "fortran_order" => fortran = Some(value),
             "shape" => shape = Some(value),
             _ => {}
@@ -471,11 +476,12 @@ fn parse_header(text: &str) -> Result<Header, String> {
         }
     }
     let (descr, dtype, big_endian) = match descr {
-        Some(Literal::Str(s)) => match parse_descr(&s) {
+        Some((Literal::Str(s), _)) => match parse_descr(&s) {
             Some((dtype, big)) => (s, Some(dtype), big),
             None => (s, None, false),
         },
-        Some(_) => ("a structured dtype".to_string(), None, false),
+        // a structured dtype: a list of (name, type) fields
+        Some((_, raw)) => (raw, None, false),
         None => return Err("missing 'descr'".to_string()),
     };
     let fortran_order = match fortran {

@@ -9,6 +9,9 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use super::{check_alloc_bytes, npy, IoError, MAX_ARRAY_BYTES};
 use crate::value::{TensorRef, Value};
 
+/// The largest member cnnscript unpacks (8 GiB): bigger declared sizes are refused as bombs.
+const MEMBER_CAP: u64 = 8 << 30;
+
 /// Smallest central-directory record: a declared entry count needs at least this many bytes.
 const CENTRAL_HEADER_MIN: u64 = 46;
 
@@ -75,7 +78,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
         let member_path = path.join(&name);
         let size = file.size();
         let packed = file.compressed_size();
-        let cap = MAX_ARRAY_BYTES.min(8 << 30);
+        let cap = MAX_ARRAY_BYTES.min(MEMBER_CAP);
         if size > cap {
             return Err(IoError::MemberTooLarge {
                 path: path.to_path_buf(),

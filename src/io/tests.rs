@@ -706,3 +706,67 @@ proptest! {
         let _ = load_bytes(dir.path(), "s.npy", &bytes);
     }
 }
+
+// ---- files written by numpy and the safetensors Python package (see testdata/README.md) ----
+
+fn fixture(name: &str) -> Result<Value, IoError> {
+    load_value(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/io/testdata")
+            .join(name),
+    )
+}
+
+fn float_vec(shape: &[usize], data: Vec<f32>) -> Value {
+    Value::Float(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
+}
+
+fn int_vec(shape: &[usize], data: Vec<i64>) -> Value {
+    Value::Int(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
+}
+
+#[test]
+fn reads_numpy_written_files() {
+    let v = fixture("compressed.npz").unwrap();
+    assert_eq!(
+        v.get("x"),
+        Some(&float_vec(&[3, 4], (0..12).map(|i| i as f32).collect()))
+    );
+    assert_eq!(v.get("y"), Some(&int_vec(&[3], vec![0, 1, 2])));
+    assert_eq!(
+        fixture("fortran_f8.npy").unwrap(),
+        float_vec(&[2, 3, 4], (0..24).map(|i| i as f32).collect())
+    );
+    assert_eq!(
+        fixture("big_endian_i4.npy").unwrap(),
+        int_vec(&[3], vec![1, -2, 300])
+    );
+    assert_eq!(
+        fixture("half.npy").unwrap(),
+        float_vec(&[3], vec![1.5, -2.0, 65504.0])
+    );
+    assert_eq!(
+        fixture("bool.npy").unwrap(),
+        int_vec(&[1, 3], vec![1, 0, 1])
+    );
+    let err = fixture("complex.npy").unwrap_err();
+    assert!(
+        err.to_string().ends_with("unsupported dtype '<c8'"),
+        "{err}"
+    );
+    let err = fixture("structured.npy").unwrap_err();
+    assert!(
+        err.to_string().contains("[('a', '<f4'), ('b', '<i4')]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reads_safetensors_of_every_common_dtype() {
+    let v = fixture("mixed.safetensors").unwrap();
+    assert_eq!(v.get("h"), Some(&float_vec(&[2], vec![0.5, -1.0])));
+    assert_eq!(v.get("d"), Some(&float_vec(&[1, 1], vec![1.25])));
+    assert_eq!(v.get("i"), Some(&int_vec(&[2], vec![-5, 6])));
+    assert_eq!(v.get("u"), Some(&int_vec(&[1], vec![255])));
+    assert_eq!(v.get("b"), Some(&int_vec(&[2], vec![1, 0])));
+}
