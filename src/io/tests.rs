@@ -770,3 +770,32 @@ fn reads_safetensors_of_every_common_dtype() {
     assert_eq!(v.get("u"), Some(&int_vec(&[1], vec![255])));
     assert_eq!(v.get("b"), Some(&int_vec(&[2], vec![1, 0])));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn random_tensors_round_trip_bit_for_bit(
+        shape in proptest::collection::vec(0usize..4, 0..4),
+        seed in any::<u32>(),
+    ) {
+        let n: usize = shape.iter().product();
+        let bits: Vec<f32> = (0..n as u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761).wrapping_add(seed)))
+            .collect();
+        let labels: Vec<i64> = (0..n as i64).map(|i| i.wrapping_mul(i64::from(seed)) - 7).collect();
+        let x = ArrayD::from_shape_vec(IxDyn(&shape), bits).unwrap();
+        let y = ArrayD::from_shape_vec(IxDyn(&shape), labels).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["r.npy", "r.npz", "r.safetensors"] {
+            let back = roundtrip(dir.path(), name, &Value::Float(x.clone()));
+            let back = back.get("arr_0").or(back.get("tensor")).unwrap_or(&back).clone();
+            let Value::Float(b) = back else { panic!("not float") };
+            prop_assert_eq!(b.shape(), x.shape());
+            prop_assert!(b.iter().zip(x.iter()).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let back = roundtrip(dir.path(), name, &Value::Int(y.clone()));
+            let back = back.get("arr_0").or(back.get("tensor")).unwrap_or(&back).clone();
+            prop_assert_eq!(back, Value::Int(y.clone()));
+        }
+    }
+}

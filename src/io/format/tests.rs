@@ -218,3 +218,46 @@ fn suffixes_follow_the_data() {
         "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.],\n       requires_grad=True)"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tensor() -> impl Strategy<Value = (Vec<usize>, Vec<f32>)> {
+        proptest::collection::vec(0usize..5, 0..5).prop_flat_map(|shape| {
+            let n: usize = shape.iter().product();
+            let values = proptest::collection::vec(
+                prop_oneof![
+                    any::<f32>(),
+                    (-1000i32..1000).prop_map(|v| v as f32),
+                    (-1.0f32..1.0),
+                ],
+                n,
+            );
+            (Just(shape), values)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_float_tensor_prints_every_element_once((shape, data) in tensor()) {
+            let text = float(&shape, data.clone());
+            prop_assert!(text.starts_with("tensor(") && text.ends_with(')'));
+            if !data.is_empty() {
+                let body = text.trim_start_matches("tensor(").trim_end_matches(')');
+                let cells = body
+                    .split([',', '[', ']', '\n'])
+                    .filter(|c| !c.trim().is_empty())
+                    .count();
+                prop_assert_eq!(cells, data.len(), "{}", text);
+            }
+        }
+
+        #[test]
+        fn any_int_tensor_prints((shape, data) in tensor()) {
+            let ints: Vec<i64> = data.iter().map(|v| if v.is_finite() { *v as i64 } else { 0 }).collect();
+            let text = int(&shape, ints);
+            prop_assert!(text.starts_with("tensor(") && text.ends_with(')'));
+        }
+    }
+}
