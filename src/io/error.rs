@@ -27,7 +27,7 @@ pub enum IoError {
     #[error("cannot open {}: no such file", path.display())]
     #[diagnostic(
         code(io::not_found),
-        help("check the name; paths are relative to the folder cnnscript runs in")
+        help("check the spelling, and the folder a relative path is looked up in")
     )]
     NotFound {
         /// The file.
@@ -188,7 +188,7 @@ pub enum IoError {
     },
 
     /// A CSV row has a different number of fields than the first row.
-    #[error("{}: line {line} has {found} fields, expected {expected} like the first row", path.display())]
+    #[error("{}: line {line} has {found} field{}, expected {expected} like the first row", path.display(), if *found == 1 { "" } else { "s" })]
     #[diagnostic(
         code(io::csv_ragged),
         help("every row needs the same number of comma-separated values")
