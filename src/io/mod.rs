@@ -48,30 +48,40 @@ fn format_of(path: &Path) -> Result<Format, IoError> {
     }
 }
 
-/// Reads a whole file after checking its size against the memory budget.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
-    let meta = std::fs::metadata(path).map_err(|e| IoError::from_os(path, e))?;
+/// Opens a file for reading and returns it with its length.
+fn open_file(path: &Path) -> Result<(std::fs::File, u64), IoError> {
+    let file = std::fs::File::open(path).map_err(|e| IoError::from_os(path, e))?;
+    let meta = file.metadata().map_err(|e| IoError::from_os(path, e))?;
     if meta.is_dir() {
         return Err(IoError::IsDirectory {
             path: path.to_path_buf(),
         });
     }
-    check_alloc_bytes(meta.len(), &format!("reading {}", path.display()))?;
-    std::fs::read(path).map_err(|e| IoError::from_os(path, e))
+    Ok((file, meta.len()))
+}
+
+/// Reads a whole file after checking its size against the memory budget.
+fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    let (mut file, len) = open_file(path)?;
+    check_alloc_bytes(len, &format!("reading {}", path.display()))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| IoError::from_os(path, e))?;
+    Ok(bytes)
 }
 
 /// Loads a tensor or bundle from a file, by extension (`.npy`, `.npz`, `.safetensors`, `.csv`).
 pub fn load_value(path: &Path) -> Result<Value, IoError> {
-    let format = format_of(path)?;
-    let bytes = read_file(path)?;
-    match format {
-        Format::Npy => npy::decode(path, &bytes),
-        Format::Npz => {
-            npz::read(path, &bytes).map(|entries| Value::Bundle(entries.into_iter().collect()))
+    match format_of(path)? {
+        Format::Npy => {
+            // Streamed: peak memory is the tensor, not the file plus the tensor.
+            let (file, len) = open_file(path)?;
+            npy::read(path, &mut std::io::BufReader::new(file), len)
         }
-        Format::Safetensors => safetensors::read(path, &bytes)
+        Format::Npz => npz::read(path, &read_file(path)?)
             .map(|entries| Value::Bundle(entries.into_iter().collect())),
-        Format::Csv => csv::read(path, &bytes),
+        Format::Safetensors => safetensors::read(path, &read_file(path)?)
+            .map(|entries| Value::Bundle(entries.into_iter().collect())),
+        Format::Csv => csv::read(path, &read_file(path)?),
     }
 }
 
