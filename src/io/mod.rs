@@ -18,9 +18,6 @@ pub use error::IoError;
 
 use crate::value::{TensorRef, Value};
 
-/// The extensions `load`/`save` understand, for messages.
-pub const SUPPORTED_EXTENSIONS: &str = ".npy, .npz, .safetensors, .csv";
-
 /// The file formats, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -114,10 +111,11 @@ fn named_tensors<'a>(
     single_name: &str,
 ) -> Result<Vec<(String, TensorRef<'a>)>, IoError> {
     match value {
-        Value::Float(_) | Value::Int(_) => match value.as_tensor_ref() {
-            Some(t) => Ok(vec![(single_name.to_string(), t)]),
-            None => Ok(Vec::new()),
-        },
+        Value::Float(_) | Value::Int(_) => Ok(value
+            .as_tensor_ref()
+            .map(|t| (single_name.to_string(), t))
+            .into_iter()
+            .collect()),
         Value::Bundle(map) => map
             .iter()
             .map(|(name, v)| match v.as_tensor_ref() {
@@ -161,8 +159,7 @@ pub fn save_state_dict(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Resu
 
 /// Loads a state dict from `.safetensors` or `.npz`: every named array, sorted by name.
 pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
-    let format = format_of(path)?;
-    let entries = match format {
+    let mut entries = match format_of(path)? {
         Format::Safetensors => safetensors::read(path, &read_file(path)?)?,
         Format::Npz => npz::read(path, &read_file(path)?)?,
         Format::Npy | Format::Csv => {
@@ -171,7 +168,6 @@ pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
             })
         }
     };
-    let mut entries = entries;
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
 }

@@ -16,12 +16,12 @@ const MEMBER_CAP: u64 = 8 << 30;
 const CENTRAL_HEADER_MIN: u64 = 46;
 
 fn le_u16(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 2)
+    b.get(at..at.checked_add(2)?)
         .map(|s| u64::from(u16::from_le_bytes([s[0], s[1]])))
 }
 
 fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 8).map(|s| {
+    b.get(at..at.checked_add(8)?).map(|s| {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
         u64::from_le_bytes(a)
@@ -116,11 +116,12 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
             }
         };
         if data.len() as u64 != size {
-            return Err(IoError::Truncated {
+            return Err(IoError::SizeMismatch {
                 path: member_path,
-                shape: "member".to_string(),
-                expected: size,
-                found: data.len() as u64,
+                reason: format!(
+                    "the archive declares {size} bytes for this member, but it holds {}",
+                    data.len()
+                ),
             });
         }
         let value = npy::decode(&member_path, &data)?;

@@ -607,7 +607,7 @@ fn npz_members_declaring_huge_sizes_are_refused() {
     assert!(
         matches!(
             err,
-            IoError::Truncated { .. } | IoError::OutOfMemory { .. } | IoError::BadArchive { .. }
+            IoError::SizeMismatch { .. } | IoError::OutOfMemory { .. } | IoError::BadArchive { .. }
         ),
         "{err}"
     );
@@ -798,4 +798,28 @@ proptest! {
             prop_assert_eq!(back, Value::Int(y.clone()));
         }
     }
+}
+
+#[test]
+fn deflated_members_that_inflate_past_their_declared_size_are_refused() {
+    // numpy's compressed.npz with the central directory's unpacked sizes lowered to 16
+    // bytes: the inflater stops at the declared size instead of trusting the stream.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io/testdata/compressed.npz");
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut at = 0;
+    while let Some(i) = bytes[at..]
+        .windows(4)
+        .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+    {
+        let cd = at + i;
+        bytes[cd + 24..cd + 28].copy_from_slice(&16u32.to_le_bytes());
+        at = cd + 4;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_bytes(dir.path(), "bomb.npz", &bytes).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not inflate to its declared 16 bytes"),
+        "{err}"
+    );
 }
