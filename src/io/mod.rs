@@ -60,7 +60,7 @@ fn open_file(path: &Path) -> Result<(std::fs::File, u64), IoError> {
 /// Reads a whole file after checking its size against the memory budget.
 fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
     let (mut file, len) = open_file(path)?;
-    check_alloc_bytes(len, &format!("reading {}", path.display()))?;
+    check_alloc_bytes(len, &format!("the contents of {}", path.display()))?;
     let mut bytes = Vec::with_capacity(len as usize);
     std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| IoError::from_os(path, e))?;
     Ok(bytes)
