@@ -823,3 +823,31 @@ fn deflated_members_that_inflate_past_their_declared_size_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn members_declaring_more_than_eight_gib_are_refused_as_bombs() {
+    // A zip64 member whose central-directory record claims 100 GiB unpacked.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let options = zip::write::SimpleFileOptions::default().large_file(true);
+    zip.start_file("x.npy", options).unwrap();
+    std::io::Write::write_all(&mut zip, b"tiny").unwrap();
+    zip.finish().unwrap();
+    let mut bytes = buf.into_inner();
+    let cd = bytes
+        .windows(4)
+        .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+        .unwrap();
+    let name_len = usize::from(u16::from_le_bytes([bytes[cd + 28], bytes[cd + 29]]));
+    let extra = cd + 46 + name_len;
+    assert_eq!(&bytes[extra..extra + 2], &[1, 0], "zip64 extra field");
+    bytes[extra + 4..extra + 12].copy_from_slice(&(100u64 << 30).to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_bytes(dir.path(), "bomb.npz", &bytes).unwrap_err();
+    assert!(matches!(err, IoError::MemberTooLarge { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("member 'x.npy' declares 100.0 GiB unpacked, more than the 8.0 GiB cap"),
+        "{err}"
+    );
+}
