@@ -4,5 +4,6 @@ pub mod cli;
 pub mod diag;
 pub mod ir;
 pub mod ops;
+pub mod repl;
 pub mod run;
 pub mod syntax;
