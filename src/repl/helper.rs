@@ -173,6 +173,11 @@ fn spot(line: &str, pos: usize) -> (usize, Spot<'_>) {
         Some(_) => &tokens[..tokens.len() - 1],
         None => &tokens,
     };
+    if let [only] = tokens.as_slice() {
+        if only.token == Token::Colon && only.end == pos {
+            return (only.start, Spot::MetaName);
+        }
+    }
     if let Some(first) = tokens.first().filter(|t| t.token == Token::Meta) {
         if prior.is_empty() {
             return (start, Spot::MetaName);
