@@ -248,7 +248,7 @@ impl Session {
         stmt: &Stmt,
         info: &StmtInfo,
         out: &mut dyn Write,
-    ) -> Result<(), Box<dyn Diagnostic + Send + Sync>> {
+    ) -> Result<(), Box<dyn Diagnostic>> {
         // TODO(interp): replace the body with
         //     self.interp.exec_stmt(src, stmt, info, out).map_err(|e| Box::new(e) as _)
         // (and drop the `info.output` printing below if `exec_stmt` prints it itself).
@@ -260,7 +260,7 @@ impl Session {
                     span: None,
                     label: String::new(),
                     help: None,
-                }) as Box<dyn Diagnostic + Send + Sync>
+                }) as Box<dyn Diagnostic>
             })?;
         }
         Ok(())
@@ -652,11 +652,14 @@ fn interactive() -> u8 {
     use rustyline::{CompletionType, Config, Editor};
 
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let config = Config::builder()
+    let builder = Config::builder()
         .auto_add_history(false)
         .history_ignore_space(true)
-        .completion_type(CompletionType::List)
-        .build();
+        .completion_type(CompletionType::List);
+    let config = match builder.history_ignore_dups(true) {
+        Ok(b) => b.build(),
+        Err(_) => Config::default(),
+    };
     let mut editor: Editor<helper::ReplHelper, _> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {
