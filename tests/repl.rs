@@ -81,6 +81,8 @@ fn a_model_name_alone_prints_its_summary() {
     assert!(alone.contains("Total params: 20"), "{alone}");
     let (_, summary, _) = repl(&format!("{MODEL_M}summary m\n"));
     assert_eq!(alone, summary);
+    let (_, commented, _) = repl(&format!("{MODEL_M}  m   # the same\n"));
+    assert_eq!(alone, commented);
 }
 
 #[test]

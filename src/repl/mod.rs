@@ -151,8 +151,8 @@ impl Session {
         if trimmed.starts_with(':') {
             return self.meta(text, out, err);
         }
-        let bare = is_bare_name(trimmed).then_some(trimmed);
-        if let Some(name) = bare {
+        let bare = bare_name(text);
+        if let Some((name, _)) = bare {
             if let Some(model) = self.scope.models.get(name) {
                 let _ = write!(out, "{}", report::summary(model));
                 return Outcome::Done;
@@ -165,16 +165,10 @@ impl Session {
         let script = match parse_repl_line(text) {
             Ok(script) => script,
             Err(errors) => {
-                if let Some(name) = bare {
-                    let start = text.len() - text.trim_start().len();
+                if let Some((name, span)) = bare {
                     let mut known = self.model_names();
                     known.extend(self.tensor_names());
-                    let e = CheckError::unknown_name(
-                        "model or tensor",
-                        name,
-                        Span::new(start, start + name.len()),
-                        &known,
-                    );
+                    let e = CheckError::unknown_name("model or tensor", name, span, &known);
                     self.show(&e, REPL_FILE, text, err);
                 } else {
                     for e in &errors {
@@ -474,13 +468,18 @@ impl Session {
     }
 }
 
-/// `lenet`, `X`, `_a1`: a single name and nothing else.
-fn is_bare_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// The entry's only token when it is a name (`lenet`, `X  # input`).
+fn bare_name(text: &str) -> Option<(&str, Span)> {
+    let tokens: Vec<lexer::Lexeme> = lexer::lex(text)
+        .into_iter()
+        .filter(|t| t.token != lexer::Token::Comment)
+        .collect();
+    match tokens.as_slice() {
+        [only] if only.token == lexer::Token::Ident => {
+            Some((only.text(text), Span::new(only.start, only.end)))
+        }
+        _ => None,
+    }
 }
 
 fn unquote(s: &str) -> &str {
@@ -749,7 +748,10 @@ mod tests {
 
     #[test]
     fn bare_names() {
-        assert!(is_bare_name("lenet") && is_bare_name("_x1"));
-        assert!(!is_bare_name("1x") && !is_bare_name("a b") && !is_bare_name(""));
+        assert_eq!(bare_name(" lenet # net"), Some(("lenet", Span::new(1, 6))));
+        assert_eq!(bare_name("_x1").map(|b| b.0), Some("_x1"));
+        for not_bare in ["1x", "a b", "", "let", "6x8", "# x"] {
+            assert_eq!(bare_name(not_bare), None, "{not_bare}");
+        }
     }
 }
