@@ -9,6 +9,7 @@
 pub mod helper;
 pub mod lexer;
 
+use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -152,6 +153,7 @@ impl Session {
             return self.meta(text, out, err);
         }
         let bare = bare_name(text);
+        let mut text = Cow::Borrowed(text);
         if let Some((name, _)) = bare {
             if let Some(model) = self.scope.models.get(name) {
                 let _ = write!(out, "{}", report::summary(model));
@@ -159,20 +161,20 @@ impl Session {
             }
             if self.scope.tensors.iter().any(|t| t == name) {
                 // a tensor's name alone prints it, as `print NAME` would
-                return self.run_text(&format!("print {name}"), out, err);
+                text = Cow::Owned(format!("print {name}"));
             }
         }
-        let script = match parse_repl_line(text) {
+        let script = match parse_repl_line(&text) {
             Ok(script) => script,
             Err(errors) => {
                 if let Some((name, span)) = bare {
                     let mut known = self.model_names();
                     known.extend(self.tensor_names());
                     let e = CheckError::unknown_name("model or tensor", name, span, &known);
-                    self.show(&e, REPL_FILE, text, err);
+                    self.show(&e, REPL_FILE, &text, err);
                 } else {
                     for e in &errors {
-                        self.show(e, REPL_FILE, text, err);
+                        self.show(e, REPL_FILE, &text, err);
                     }
                 }
                 return Outcome::Failed;
@@ -180,27 +182,9 @@ impl Session {
         };
         let src = Source {
             name: REPL_FILE.into(),
-            text: text.to_string(),
+            text: text.into_owned(),
         };
         self.run_checked(&src, &script.stmts, out, err)
-    }
-
-    fn run_text(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
-        match parse_repl_line(text) {
-            Ok(script) => {
-                let src = Source {
-                    name: REPL_FILE.into(),
-                    text: text.to_string(),
-                };
-                self.run_checked(&src, &script.stmts, out, err)
-            }
-            Err(errors) => {
-                for e in &errors {
-                    self.show(e, REPL_FILE, text, err);
-                }
-                Outcome::Failed
-            }
-        }
     }
 
     /// Check `stmts` against a copy of the scope; with no errors, keep the
