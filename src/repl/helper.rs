@@ -433,6 +433,22 @@ mod tests {
     }
 
     #[test]
+    fn file_paths_after_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("net.cnn"), "").expect("write");
+        let history = rustyline::history::DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let line = format!(":load {}/ne", dir.path().display());
+        let helper = ReplHelper::new(false);
+        let (start, pairs) = helper
+            .complete(&line, line.len(), &ctx)
+            .expect("completion");
+        assert_eq!(start, ":load ".len());
+        let found: Vec<&str> = pairs.iter().map(|p| p.replacement.as_str()).collect();
+        assert_eq!(found, vec![format!("{}/net.cnn", dir.path().display())]);
+    }
+
+    #[test]
     fn hints_list_the_free_arguments() {
         assert_eq!(
             args_hint("8x8 -> maxpool(", 15).as_deref(),

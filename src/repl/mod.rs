@@ -118,6 +118,7 @@ pub struct Session {
 impl Session {
     /// An empty session; diagnostics are drawn in `style`.
     pub fn new(style: Style) -> Session {
+        // TODO(interp): `interp: crate::run::Interp::new()`.
         Session {
             scope: Scope::default(),
             style,
@@ -131,7 +132,6 @@ impl Session {
 
     /// Tensor names in definition order.
     pub fn tensor_names(&self) -> Vec<String> {
-        // TODO(interp): the interpreter's `tensor_names()` once it runs statements.
         self.scope.tensors.clone()
     }
 
@@ -285,7 +285,7 @@ impl Session {
                 let _ = if names.is_empty() {
                     writeln!(out, "no tensors yet")
                 } else {
-                    // TODO(interp): each tensor's shape, from the interpreter.
+                    // TODO(interp) (optional): each tensor's shape, from the interpreter.
                     writeln!(out, "{}", names.join("\n"))
                 };
                 Outcome::Done
