@@ -23,7 +23,9 @@ const KEYWORDS: &[&str] = &[
 /// Names defined in the session, for completion.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
+    /// Model names, in declaration order.
     pub models: Vec<String>,
+    /// Tensor names, in definition order.
     pub tensors: Vec<String>,
 }
 

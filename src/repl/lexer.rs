@@ -52,28 +52,40 @@ pub enum Token {
     /// A meta command at the start of an entry: `:help`, `:load`.
     #[regex(r":[A-Za-z_]+")]
     Meta,
+    /// `(`
     #[token("(")]
     LParen,
+    /// `)`
     #[token(")")]
     RParen,
+    /// `[`
     #[token("[")]
     LBracket,
+    /// `]`
     #[token("]")]
     RBracket,
+    /// `{`
     #[token("{")]
     LBrace,
+    /// `}`
     #[token("}")]
     RBrace,
+    /// `,`
     #[token(",")]
     Comma,
+    /// `=`
     #[token("=")]
     Eq,
+    /// `:`
     #[token(":")]
     Colon,
+    /// `->`
     #[token("->")]
     Arrow,
+    /// `;`
     #[token(";")]
     Semi,
+    /// `.`
     #[token(".")]
     Dot,
     /// Arithmetic: `+ - * /`.
@@ -89,8 +101,11 @@ pub enum Token {
 /// A token with its byte range in the line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lexeme {
+    /// What the text is.
     pub token: Token,
+    /// First byte.
     pub start: usize,
+    /// One past the last byte.
     pub end: usize,
 }
 
@@ -150,18 +165,27 @@ fn single_token(s: &str) -> Option<Token> {
 /// What a token is drawn as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
+    /// A statement keyword.
     Keyword,
     /// A name in the layer table.
     Layer,
     /// A builtin function (`ones`, `load`...).
     Builtin,
+    /// Any other name (models, tensors, arguments).
     Name,
+    /// A number.
     Number,
+    /// A dims literal or pair.
     Dims,
+    /// A string.
     Str,
+    /// A comment.
     Comment,
+    /// A meta command.
     Meta,
+    /// Brackets, separators and operators.
     Punct,
+    /// Text the lexer does not know.
     Error,
 }
 

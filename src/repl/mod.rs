@@ -34,8 +34,11 @@ const PROMPT: &str = "cnn> ";
 /// One meta command: its name, its argument (if any) and what it does.
 #[derive(Clone, Copy, Debug)]
 pub struct MetaSpec {
+    /// `:load`
     pub name: &'static str,
+    /// `FILE`, or empty.
     pub arg: &'static str,
+    /// What it does, for `:help`.
     pub help: &'static str,
 }
 
