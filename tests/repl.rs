@@ -398,8 +398,9 @@ fn terminal_query_completion_error_and_history() {
     };
     tmux.wait_for("cnn> ", 1);
 
-    // a shape question answers as typed
+    // a shape question answers as typed: a hint first, then the full answer
     tmux.type_text(TINY_CHAIN.trim_end());
+    tmux.wait_for("p=1)  → 4x3x2x5", 1);
     tmux.key("Enter");
     tmux.wait_for("maxpool(k=3, s=2x1, p=1)         -> 4x3x2x5", 1);
 

@@ -11,8 +11,10 @@ use rustyline::{Context, Helper};
 
 use super::lexer::{class_of, lex, needs_more, Class, Lexeme, Token};
 use super::META;
-use crate::ir::check::BUILTINS;
+use crate::ir::check::{check_stmts, Scope, BUILTINS};
 use crate::ir::layer::{layer_spec, ArgType, LayerSpec, LAYERS};
+use crate::syntax::ast::StmtKind;
+use crate::syntax::parse::parse_repl_line;
 
 /// Statement keywords offered by completion.
 const KEYWORDS: &[&str] = &[
@@ -356,11 +358,37 @@ pub fn args_hint(line: &str, pos: usize) -> Option<String> {
     Some(format!("{pad}{}", free.join(", ")))
 }
 
+/// At the end of a complete, valid shape question: its output shape
+/// (`  → 1x1x6x6`), so the answer shows while typing.
+pub fn shape_hint(line: &str, pos: usize) -> Option<String> {
+    if pos != line.len() || needs_more(line) {
+        return None;
+    }
+    let script = parse_repl_line(line).ok()?;
+    let [stmt] = script.stmts.as_slice() else {
+        return None;
+    };
+    if !matches!(stmt.kind, StmtKind::Shape { explain: false, .. }) {
+        return None;
+    }
+    let checked = check_stmts(&mut Scope::default(), std::slice::from_ref(stmt));
+    if checked.has_errors() {
+        return None;
+    }
+    // the last row of the `shape` answer is `layer -> output`
+    let answer = checked.stmts.first()?.output.as_deref()?;
+    let last_row = answer.lines().last()?;
+    let (_, shape) = last_row.rsplit_once("-> ")?;
+    Some(format!("  → {shape}"))
+}
+
 impl Hinter for ReplHelper {
     type Hint = ArgsHint;
 
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<ArgsHint> {
-        args_hint(line, pos).map(ArgsHint)
+        args_hint(line, pos)
+            .or_else(|| shape_hint(line, pos))
+            .map(ArgsHint)
     }
 }
 
@@ -462,6 +490,24 @@ mod tests {
         );
         assert_eq!(args_hint("8x8 -> relu", 11), None);
         assert_eq!(args_hint("8x8 -> conv(o", 13), None);
+    }
+
+    #[test]
+    fn hints_show_the_answer_of_a_valid_shape_question() {
+        let q = "4x2x3x5 -> conv(out=3, k=3x5, p=1x2) -> maxpool(k=3, s=2x1, p=1)";
+        assert_eq!(shape_hint(q, q.len()).as_deref(), Some("  → 4x3x2x5"));
+        let q = "shape Nx1x28x28 -> conv(out=6, k=5)";
+        assert_eq!(shape_hint(q, q.len()).as_deref(), Some("  → Nx6x24x24"));
+        for no in [
+            "8x8 -> conv(k=3)",
+            "8x8 -> cnv(out=1, k=3)",
+            "8x8 -> conv(out=1,",
+            "explain 8x8 -> relu",
+            "let X = ones(6x8)",
+        ] {
+            assert_eq!(shape_hint(no, no.len()), None, "{no}");
+        }
+        assert_eq!(shape_hint("8x8 -> relu", 3), None);
     }
 
     #[test]
