@@ -147,6 +147,5 @@ pub fn run(path: &Path) -> u8 {
 
 /// `cnnscript repl`
 pub fn repl() -> u8 {
-    eprintln!("the REPL is not built yet");
-    EXIT_USAGE
+    crate::repl::run()
 }
