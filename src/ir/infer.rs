@@ -360,7 +360,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
             let stride = args.pair("s").unwrap_or([1, 1]);
             let dilation = args.pair("d").unwrap_or([1, 1]);
             let groups = args.count("groups").unwrap_or(1);
-            if in_ch % groups != 0 || out_ch % groups != 0 {
+            if !in_ch.is_multiple_of(groups) || !out_ch.is_multiple_of(groups) {
                 return Err(one(CheckError::groups(
                     in_ch,
                     out_ch,

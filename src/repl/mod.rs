@@ -115,16 +115,16 @@ pub enum Outcome {
 pub struct Session {
     scope: Scope,
     style: Style,
-    // TODO(interp): `interp: crate::run::Interp`, created in `new` and `:reset`.
+    interp: crate::run::Interp,
 }
 
 impl Session {
     /// An empty session; diagnostics are drawn in `style`.
     pub fn new(style: Style) -> Session {
-        // TODO(interp): `interp: crate::run::Interp::new()`.
         Session {
             scope: Scope::default(),
             style,
+            interp: crate::run::Interp::new(),
         }
     }
 
@@ -230,21 +230,10 @@ impl Session {
         info: &StmtInfo,
         out: &mut dyn Write,
     ) -> Result<(), Box<dyn Diagnostic>> {
-        // TODO(interp): replace the body with
-        //     self.interp.exec_stmt(src, stmt, info, out).map_err(|e| Box::new(e) as _)
-        // (and drop the `info.output` printing below if `exec_stmt` prints it itself).
-        let _ = (src, stmt);
-        if let Some(text) = &info.output {
-            write!(out, "{text}").map_err(|e| {
-                Box::new(ReplError {
-                    message: format!("cannot write the answer: {e}"),
-                    span: None,
-                    label: String::new(),
-                    help: None,
-                }) as Box<dyn Diagnostic>
-            })?;
-        }
-        Ok(())
+        let _ = src;
+        self.interp
+            .exec_stmt(stmt, info, out)
+            .map_err(|e| Box::new(e) as Box<dyn Diagnostic>)
     }
 
     fn show(&self, diag: &dyn Diagnostic, file: &str, text: &str, err: &mut dyn Write) {
@@ -295,7 +284,7 @@ impl Session {
             }
             ":reset" if arg.is_empty() => {
                 self.scope = Scope::default();
-                // TODO(interp): self.interp = crate::run::Interp::new();
+                self.interp = crate::run::Interp::new();
                 let _ = writeln!(out, "session cleared");
                 Outcome::Done
             }

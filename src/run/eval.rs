@@ -92,7 +92,7 @@ impl Interp {
             }
             ExprKind::Index { base, items } => {
                 let v = self.eval(base)?;
-                index_value(&v, &self.eval_index(items)?, span)?
+                index_value(&v, &self.eval_index(items)?)?
             }
             ExprKind::Neg(e) => match self.eval(e)? {
                 Value::Float(a) => Value::Float(-a),
@@ -687,7 +687,7 @@ pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec
     Ok(elems)
 }
 
-fn index_value(v: &Value, items: &[(IndexSpec, Span)], span: Span) -> RunResult<Value> {
+fn index_value(v: &Value, items: &[(IndexSpec, Span)]) -> RunResult<Value> {
     match v {
         Value::Float(a) => {
             let info = slice_info(a.shape(), items)?;
@@ -701,7 +701,7 @@ fn index_value(v: &Value, items: &[(IndexSpec, Span)], span: Span) -> RunResult<
             // index every array alike along its first dims: D[0:100]
             let mut out = std::collections::BTreeMap::new();
             for (k, a) in m {
-                out.insert(k.clone(), index_value(a, items, span)?);
+                out.insert(k.clone(), index_value(a, items)?);
             }
             Ok(Value::Bundle(out))
         }

@@ -247,7 +247,10 @@ impl Interp {
             }
             StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
                 if let Some(text) = &info.output {
-                    writeln!(out, "{text}").map_err(wr)?;
+                    write!(out, "{text}").map_err(wr)?;
+                    if !text.ends_with('\n') {
+                        writeln!(out).map_err(wr)?;
+                    }
                 }
             }
             StmtKind::Data { role, x, y } => {

@@ -402,7 +402,7 @@ impl Interp {
                         step,
                         span,
                     )?;
-                    if plan.log.is_some_and(|k| step % k == 0) {
+                    if plan.log.is_some_and(|k| step.is_multiple_of(k)) {
                         writeln!(out, "Step {step}, loss {loss_value:.3}").map_err(wr)?;
                     }
                     history.records.push(Record {
@@ -471,7 +471,7 @@ impl Interp {
                             ));
                             b.inc(1);
                         }
-                        if plan.log.is_some_and(|k| global_step % k == 0) {
+                        if plan.log.is_some_and(|k| global_step.is_multiple_of(k)) {
                             writeln!(out, "Step {global_step}, loss {loss_value:.3}")
                                 .map_err(wr)?;
                         }

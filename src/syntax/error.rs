@@ -114,8 +114,6 @@ impl SyntaxError {
                 }
             }
         }
-        let src_pos = pos;
-        let pos = src_pos;
         // underline the token that stands there (or one char)
         let rest = &src[pos..];
         let tok_len = rest
