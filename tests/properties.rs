@@ -152,7 +152,7 @@ proptest! {
         let mut sink = Vec::new();
         interp.exec_stmt(&script.stmts[0], &checked.stmts[0], &mut sink).expect("declares");
         let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&input), 0.5f32);
-        let y = interp.apply_model("m", x, None, script.stmts[0].span).expect("runs");
+        let y = interp.apply_model("m", &x, None, script.stmts[0].span).expect("runs");
         let inferred = output_of(&checked).with_batch(Dim::Known(2));
         let executed: Shape = y.shape().iter().map(|d| *d as u64).collect::<Vec<_>>().into();
         prop_assert_eq!(inferred, executed, "{}", text);

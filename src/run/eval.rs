@@ -143,8 +143,26 @@ impl Interp {
     fn eval_call(&mut self, callee: &Expr, args: &[Expr], span: Span) -> RunResult<Evaluated> {
         match &callee.kind {
             ExprKind::Name(id) if self.models.contains_key(&id.name) => {
+                if args.len() != 1 {
+                    return Err(RunError::new(
+                        format!("a model takes one tensor, found {} arguments", args.len()),
+                        span,
+                        "wrong number of arguments",
+                    ));
+                }
+                // `m(X)` with X bound: borrow X instead of copying a large input
+                if let ExprKind::Name(arg) = &args[0].kind {
+                    let is_float = matches!(self.tensors.get(&arg.name), Some(Value::Float(_)));
+                    if is_float {
+                        if let Some(Value::Float(x)) = self.tensors.remove(&arg.name) {
+                            let out = self.apply_model(&id.name, &x, None, span);
+                            self.tensors.insert(arg.name.clone(), Value::Float(x));
+                            return Ok(Evaluated::Value(Value::Float(out?)));
+                        }
+                    }
+                }
                 let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, x, None, span)?;
+                let out = self.apply_model(&id.name, &x, None, span)?;
                 Ok(Evaluated::Value(Value::Float(out)))
             }
             ExprKind::Name(id) => self.builtin(&id.name, args, span),
@@ -198,7 +216,7 @@ impl Interp {
                     .help("slice a plain (sequential) model"));
                 }
                 let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, x, Some(end), span)?;
+                let out = self.apply_model(&id.name, &x, Some(end), span)?;
                 Ok(Evaluated::Value(Value::Float(out)))
             }
             _ => Err(RunError::new(

@@ -324,20 +324,31 @@ impl Interp {
     }
 
     /// Run a model forward in eval mode (optionally only its first layers).
+    /// The input is borrowed: it is copied once, into the tape's input buffer.
     pub fn apply_model(
         &mut self,
         name: &str,
-        x: ArrayD<f32>,
+        x: &ArrayD<f32>,
         layers: Option<usize>,
         span: Span,
     ) -> RunResult<ArrayD<f32>> {
-        let x = self.conform_input(name, x, span)?;
-        let batch = x.shape()[0] as u64;
-        let estimate = activation_bytes(&self.models[name].ir, batch, false);
+        let ir = &self
+            .models
+            .get(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?
+            .ir;
+        let shape = input_shape(ir, x.shape(), span)?;
+        let batch = shape[0] as u64;
+        let estimate = activation_bytes(ir, batch, false);
         crate::io::check_alloc_bytes(estimate, &format!("running `{name}` on a batch of {batch}"))
             .map_err(|e| RunError::io(&e, span))?;
-        let data: Vec<f32> = x.iter().copied().collect();
-        self.tape.start(x.shape(), &data);
+        match x.as_slice() {
+            Some(data) => self.tape.start(&shape, data),
+            None => {
+                let data: Vec<f32> = x.iter().copied().collect();
+                self.tape.start(&shape, &data);
+            }
+        }
         let model = self
             .models
             .get_mut(name)
@@ -352,16 +363,16 @@ impl Interp {
     }
 }
 
-/// Check an input against a model's type, promoting rank 2/3 to 4 with
-/// leading 1s, and return it in the model's rank. Only the batch may differ
-/// (and symbolic sizes).
-pub fn conform_input(
+/// The shape an input takes in a model: rank 2/3 promoted to 4 with leading
+/// 1s when the model is 4-D; only the batch (and symbolic sizes) may differ
+/// from the model's type.
+pub fn input_shape(
     ir: &crate::ir::model::Model,
-    x: ArrayD<f32>,
+    got: &[usize],
     span: Span,
-) -> RunResult<ArrayD<f32>> {
+) -> RunResult<Vec<usize>> {
     let want = &ir.input;
-    let mut shape = x.shape().to_vec();
+    let mut shape = got.to_vec();
     if want.rank() == 4 && (shape.len() == 2 || shape.len() == 3) {
         let mut s = vec![1; 4 - shape.len()];
         s.extend(shape);
@@ -373,22 +384,37 @@ pub fn conform_input(
             Dim::Sym(_) => true,
         })
         && shape.first().is_some_and(|b| *b > 0);
-    if !fits {
-        return Err(RunError::new(
+    if fits {
+        Ok(shape)
+    } else {
+        Err(RunError::new(
             format!(
                 "`{}` takes {} but the tensor is {}",
                 ir.name,
                 want,
-                shape_words(x.shape())
+                shape_words(got)
             ),
             span,
             "wrong input shape",
         )
-        .help("only the batch (first) size may differ from the model's input type"));
+        .help("only the batch (first) size may differ from the model's input type"))
     }
-    x.as_standard_layout()
-        .to_owned()
-        .into_shape_with_order(IxDyn(&shape))
+}
+
+/// An input in the model's rank (see [`input_shape`]), without copying when
+/// it is already contiguous.
+pub fn conform_input(
+    ir: &crate::ir::model::Model,
+    x: ArrayD<f32>,
+    span: Span,
+) -> RunResult<ArrayD<f32>> {
+    let shape = input_shape(ir, x.shape(), span)?;
+    let x = if x.is_standard_layout() {
+        x
+    } else {
+        x.as_standard_layout().to_owned()
+    };
+    x.into_shape_with_order(IxDyn(&shape))
         .map_err(|e| RunError::new(e.to_string(), span, "here"))
 }
 

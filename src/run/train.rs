@@ -566,6 +566,23 @@ impl Interp {
         }
         model.zero_grad();
         self.tape.backward(model, out, dpred);
+        if let Some(p) = model
+            .params
+            .iter()
+            .find(|p| p.learnable && p.grad.iter().any(|g| !g.is_finite()))
+        {
+            return Err(RunError::new(
+                format!(
+                    "the gradient of `{}` became NaN or infinite at step {step}",
+                    p.name
+                ),
+                span,
+                "training diverged",
+            )
+            .help(
+                "the parameters keep their values from before this step; lower the learning rate",
+            ));
+        }
         opt.step(&plan.optimizer, model);
         Ok((value, hits))
     }
