@@ -19,34 +19,27 @@ fn load(path: &Path, root: &str) -> Source {
     }
 }
 
-#[test]
-fn examples_check_and_json() {
-    insta::glob!("../examples", "*.cnn", |path| {
-        let src = load(path, "examples");
-        let text = check_source(&src, false, Style::Plain);
-        assert_eq!(text.code, 0, "{} failed:\n{}", src.name, text.stderr);
-        let json = check_source(&src, true, Style::Plain);
-        let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON object");
-        insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
-            insta::assert_snapshot!("check", text.stdout);
-            insta::assert_json_snapshot!("json", doc);
-        });
+/// `check` and `check --json` of a script that must pass, snapshotted.
+fn snapshot_ok(path: &Path, root: &str) {
+    let src = load(path, root);
+    let text = check_source(&src, false, Style::Plain);
+    assert_eq!(text.code, 0, "{} failed:\n{}", src.name, text.stderr);
+    let json = check_source(&src, true, Style::Plain);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON object");
+    insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
+        insta::assert_snapshot!("check", text.stdout);
+        insta::assert_json_snapshot!("json", doc);
     });
 }
 
 #[test]
+fn examples_check_and_json() {
+    insta::glob!("../examples", "*.cnn", |path| snapshot_ok(path, "examples"));
+}
+
+#[test]
 fn ok_scripts_check() {
-    insta::glob!("scripts/ok", "*.cnn", |path| {
-        let src = load(path, "ok");
-        let text = check_source(&src, false, Style::Plain);
-        assert_eq!(text.code, 0, "{} failed:\n{}", src.name, text.stderr);
-        let json = check_source(&src, true, Style::Plain);
-        let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON object");
-        insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
-            insta::assert_snapshot!("check", text.stdout);
-            insta::assert_json_snapshot!("json", doc);
-        });
-    });
+    insta::glob!("scripts/ok", "*.cnn", |path| snapshot_ok(path, "ok"));
 }
 
 #[test]

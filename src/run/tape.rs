@@ -9,7 +9,7 @@
 
 use rand::Rng;
 
-use super::params::ModelState;
+use super::params::{ModelState, Param};
 use crate::ir::layer::{LayerKind, Pool};
 use crate::ir::model::{NodeInput, NodeSource};
 use crate::ir::shape::window_out;
@@ -544,8 +544,8 @@ impl Tape {
                 let Some(g) = conv_geom(c, &x.shape) else {
                     return;
                 };
-                let (w_id, b_id) = (ids[0], ids.get(1).copied());
-                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                let (weight, dweight, dbias) =
+                    weight_grads(&mut model.params, ids[0], ids.get(1).copied());
                 if c.flip {
                     // the kernel used was the flipped copy: its gradient is flipped back
                     let mut dflipped = vec![0.0; saved.aux.len()];
@@ -556,7 +556,7 @@ impl Tape {
                         dy,
                         dx,
                         &mut dflipped,
-                        dbias.as_deref_mut(),
+                        dbias,
                     );
                     let back = ops::conv::flip_kernel(
                         &dflipped,
@@ -565,28 +565,9 @@ impl Tape {
                         g.k_h,
                         g.k_w,
                     );
-                    model.params[w_id]
-                        .grad
-                        .iter_mut()
-                        .zip(back)
-                        .for_each(|(g, d)| *g += d);
+                    dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
                 } else {
-                    let weight = std::mem::take(&mut model.params[w_id].data);
-                    let mut dweight = std::mem::take(&mut model.params[w_id].grad);
-                    ops::conv::conv2d_backward(
-                        &g,
-                        &x.data,
-                        &weight,
-                        dy,
-                        dx,
-                        &mut dweight,
-                        dbias.as_deref_mut(),
-                    );
-                    model.params[w_id].data = weight;
-                    model.params[w_id].grad = dweight;
-                }
-                if let (Some(b), Some(db)) = (b_id, dbias) {
-                    model.params[b].grad = db;
+                    ops::conv::conv2d_backward(&g, &x.data, weight, dy, dx, dweight, dbias);
                 }
             }
             LayerKind::MaxPool(p) => {
@@ -606,26 +587,12 @@ impl Tape {
                 }
             }
             LayerKind::Linear(l) => {
-                let (w_id, b_id) = (ids[0], ids.get(1).copied());
-                let weight = std::mem::take(&mut model.params[w_id].data);
-                let mut dweight = std::mem::take(&mut model.params[w_id].grad);
-                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                let (weight, dweight, dbias) =
+                    weight_grads(&mut model.params, ids[0], ids.get(1).copied());
+                let (batch, in_f, out_f) = (x.shape[0], l.in_f as usize, l.out_f as usize);
                 ops::linear::linear_backward(
-                    x.shape[0],
-                    l.in_f as usize,
-                    l.out_f as usize,
-                    &x.data,
-                    &weight,
-                    dy,
-                    dx,
-                    &mut dweight,
-                    dbias.as_deref_mut(),
+                    batch, in_f, out_f, &x.data, weight, dy, dx, dweight, dbias,
                 );
-                model.params[w_id].data = weight;
-                model.params[w_id].grad = dweight;
-                if let (Some(b), Some(db)) = (b_id, dbias) {
-                    model.params[b].grad = db;
-                }
             }
             LayerKind::Flatten => {
                 if let Some(dx) = dx {
@@ -662,26 +629,48 @@ impl Tape {
             LayerKind::BatchNorm(b) => {
                 let s = &x.shape;
                 let inner: usize = s[2..].iter().product();
-                let gamma = std::mem::take(&mut model.params[ids[0]].data);
-                let mut dgamma = std::mem::take(&mut model.params[ids[0]].grad);
-                let mut dbeta = std::mem::take(&mut model.params[ids[1]].grad);
+                let (gamma, dgamma, dbeta) = weight_grads(&mut model.params, ids[0], Some(ids[1]));
+                let Some(dbeta) = dbeta else { return };
+                let c = b.channels as usize;
                 ops::batchnorm::batchnorm_backward(
                     s[0],
-                    b.channels as usize,
+                    c,
                     inner,
                     &x.data,
-                    &gamma,
+                    gamma,
                     &saved.aux,
                     &saved.aux2,
                     dy,
                     dx,
-                    &mut dgamma,
-                    &mut dbeta,
+                    dgamma,
+                    dbeta,
                 );
-                model.params[ids[0]].data = gamma;
-                model.params[ids[0]].grad = dgamma;
-                model.params[ids[1]].grad = dbeta;
             }
+        }
+    }
+}
+
+/// A layer's weight (read) with its gradient, and the bias gradient (written):
+/// disjoint borrows of two entries of `params`.
+fn weight_grads(
+    params: &mut [Param],
+    weight: usize,
+    bias: Option<usize>,
+) -> (&[f32], &mut [f32], Option<&mut [f32]>) {
+    match bias {
+        Some(b) if b > weight => {
+            let (lo, hi) = params.split_at_mut(b);
+            let Param { data, grad, .. } = &mut lo[weight];
+            (data, grad, Some(&mut hi[0].grad))
+        }
+        Some(b) if b < weight => {
+            let (lo, hi) = params.split_at_mut(weight);
+            let Param { data, grad, .. } = &mut hi[0];
+            (data, grad, Some(&mut lo[b].grad))
+        }
+        _ => {
+            let Param { data, grad, .. } = &mut params[weight];
+            (data, grad, None)
         }
     }
 }
