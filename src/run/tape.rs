@@ -11,6 +11,7 @@ use rand::Rng;
 
 use super::params::{ModelState, Param};
 use crate::ir::layer::{LayerKind, Pool};
+use crate::ir::model::Layer;
 use crate::ir::model::{NodeInput, NodeSource};
 use crate::ir::shape::window_out;
 use crate::ops::{self, ConvGeom, PoolGeom};
@@ -130,7 +131,11 @@ impl Tape {
         let mut node_out: Vec<usize> = Vec::with_capacity(model.ir.nodes.len());
         let mut li = 0usize;
         let limit = layers.unwrap_or(usize::MAX);
-        let ir = model.ir.clone();
+        let ModelState {
+            ir,
+            params,
+            layer_params,
+        } = model;
         for node in &ir.nodes {
             let pick = |i: &NodeInput| match i {
                 NodeInput::Input => 0,
@@ -148,11 +153,11 @@ impl Tape {
                     self.concat(&ids)?
                 }
             };
-            for _ in &node.layers {
+            for layer in &node.layers {
                 if li >= limit {
                     return Ok(cur);
                 }
-                cur = self.layer(model, li, cur, mode, rng)?;
+                cur = self.layer(layer, params, &layer_params[li], li, cur, mode, rng)?;
                 li += 1;
             }
             node_out.push(cur);
@@ -215,22 +220,19 @@ impl Tape {
         Ok(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn layer(
         &mut self,
-        model: &mut ModelState,
+        layer: &Layer,
+        params: &mut [Param],
+        ids: &[usize],
         li: usize,
         input: usize,
         mode: Mode,
         rng: &mut impl Rng,
     ) -> Result<usize, ForwardError> {
-        let (_, layer) = model
-            .ir
-            .layers()
-            .nth(li)
-            .ok_or_else(|| "layer index out of range".to_string())?;
-        let kind = layer.kind.clone();
+        let kind = &layer.kind;
         let op = layer.op;
-        let ids = model.layer_params[li].clone();
         let in_shape = self.bufs[input].shape.clone();
         let need4 = |s: &[usize]| -> Result<(), ForwardError> {
             if s.len() == 4 {
@@ -243,7 +245,7 @@ impl Tape {
             }
         };
         let out;
-        match &kind {
+        match kind {
             LayerKind::Conv(c) => {
                 need4(&in_shape)?;
                 let g = conv_geom(c, &in_shape).ok_or_else(|| {
@@ -254,9 +256,9 @@ impl Tape {
                 })?;
                 out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &model.params[ids[0]].data;
+                let weight = &params[ids[0]].data;
                 let bias = if c.bias {
-                    Some(model.params[ids[1]].data.as_slice())
+                    Some(params[ids[1]].data.as_slice())
                 } else {
                     None
                 };
@@ -316,9 +318,9 @@ impl Tape {
                 let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
                 out = self.alloc(&[batch, out_f]);
                 self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &model.params[ids[0]].data;
+                let weight = &params[ids[0]].data;
                 let bias = if l.bias {
-                    Some(model.params[ids[1]].data.as_slice())
+                    Some(params[ids[1]].data.as_slice())
                 } else {
                     None
                 };
@@ -336,7 +338,7 @@ impl Tape {
                 out = self.alloc(&in_shape);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
-                match &kind {
+                match kind {
                     LayerKind::Relu => ops::activation::relu_forward(&x.data, &mut y.data),
                     LayerKind::Sigmoid => ops::activation::sigmoid_forward(&x.data, &mut y.data),
                     LayerKind::Tanh => ops::activation::tanh_forward(&x.data, &mut y.data),
@@ -398,10 +400,10 @@ impl Tape {
                             crate::value::dims_string(&in_shape)
                         ));
                     }
-                    let gamma = std::mem::take(&mut model.params[ids[0]].data);
-                    let beta = std::mem::take(&mut model.params[ids[1]].data);
-                    let mut rmean = std::mem::take(&mut model.params[ids[2]].data);
-                    let mut rvar = std::mem::take(&mut model.params[ids[3]].data);
+                    let gamma = std::mem::take(&mut params[ids[0]].data);
+                    let beta = std::mem::take(&mut params[ids[1]].data);
+                    let mut rmean = std::mem::take(&mut params[ids[2]].data);
+                    let mut rvar = std::mem::take(&mut params[ids[3]].data);
                     ops::batchnorm::batchnorm_train_forward(
                         n,
                         c,
@@ -419,14 +421,14 @@ impl Tape {
                             momentum: b.momentum as f32,
                         }),
                     );
-                    model.params[ids[0]].data = gamma;
-                    model.params[ids[1]].data = beta;
-                    model.params[ids[2]].data = rmean;
-                    model.params[ids[3]].data = rvar;
-                    model.params[ids[4]].data[0] += 1.0;
+                    params[ids[0]].data = gamma;
+                    params[ids[1]].data = beta;
+                    params[ids[2]].data = rmean;
+                    params[ids[3]].data = rvar;
+                    params[ids[4]].data[0] += 1.0;
                 } else {
-                    let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
-                    let (rm, rv) = (&model.params[ids[2]].data, &model.params[ids[3]].data);
+                    let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
+                    let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
                     ops::batchnorm::batchnorm_eval_forward(
                         n,
                         c,
