@@ -468,12 +468,12 @@ impl Tape {
         }
         self.grads[out].copy_from_slice(d_out);
         self.has_grad[out] = true;
-        let layer_list: Vec<(LayerKind, Vec<usize>)> = model
-            .ir
-            .layers()
-            .enumerate()
-            .map(|(i, (_, l))| (l.kind.clone(), model.layer_params[i].clone()))
-            .collect();
+        let ModelState {
+            ir,
+            params,
+            layer_params,
+        } = model;
+        let layers: Vec<&LayerKind> = ir.layers().map(|(_, l)| &l.kind).collect();
         for si in (0..self.n_steps).rev() {
             let step = self.steps[si].clone_shallow();
             if !self.has_grad[step.output] {
@@ -511,8 +511,8 @@ impl Tape {
                 }
                 StepKind::Layer(li) => {
                     let input = step.inputs[0];
-                    let (kind, ids) = &layer_list[li];
-                    self.layer_backward(model, si, kind, ids, input, step.output, &dy);
+                    let ids = &layer_params[li];
+                    self.layer_backward(params, si, layers[li], ids, input, step.output, &dy);
                     if input != 0 {
                         self.has_grad[input] = true;
                     }
@@ -525,7 +525,7 @@ impl Tape {
     #[allow(clippy::too_many_arguments)]
     fn layer_backward(
         &mut self,
-        model: &mut ModelState,
+        params: &mut [Param],
         si: usize,
         kind: &LayerKind,
         ids: &[usize],
@@ -546,8 +546,7 @@ impl Tape {
                 let Some(g) = conv_geom(c, &x.shape) else {
                     return;
                 };
-                let (weight, dweight, dbias) =
-                    weight_grads(&mut model.params, ids[0], ids.get(1).copied());
+                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
                 if c.flip {
                     // the kernel used was the flipped copy: its gradient is flipped back
                     let mut dflipped = vec![0.0; saved.aux.len()];
@@ -589,8 +588,7 @@ impl Tape {
                 }
             }
             LayerKind::Linear(l) => {
-                let (weight, dweight, dbias) =
-                    weight_grads(&mut model.params, ids[0], ids.get(1).copied());
+                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
                 let (batch, in_f, out_f) = (x.shape[0], l.in_f as usize, l.out_f as usize);
                 ops::linear::linear_backward(
                     batch, in_f, out_f, &x.data, weight, dy, dx, dweight, dbias,
@@ -631,7 +629,7 @@ impl Tape {
             LayerKind::BatchNorm(b) => {
                 let s = &x.shape;
                 let inner: usize = s[2..].iter().product();
-                let (gamma, dgamma, dbeta) = weight_grads(&mut model.params, ids[0], Some(ids[1]));
+                let (gamma, dgamma, dbeta) = weight_grads(params, ids[0], Some(ids[1]));
                 let Some(dbeta) = dbeta else { return };
                 let c = b.channels as usize;
                 ops::batchnorm::batchnorm_backward(
