@@ -13,6 +13,7 @@
 //! direct loops instead.
 
 use super::gemm::sgemm_threads;
+use super::vector;
 use super::ConvGeom;
 use rayon::prelude::*;
 
@@ -274,8 +275,7 @@ fn forward_plane_depthwise(
         let y_row = &mut y_plane[oh * g.out_w + ow_lo..oh * g.out_w + ow_hi];
         let x_row = &x_plane[ih * g.in_w..][..g.in_w];
         if g.stride_w == 1 {
-            let x_run = &x_row[iw_lo..iw_lo + y_row.len()];
-            y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
+            vector::axpy(y_row, &x_row[iw_lo..], w);
         } else {
             let x_run = x_row[iw_lo..].iter().step_by(g.stride_w);
             y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
@@ -331,7 +331,24 @@ pub fn conv2d_forward(
         return;
     }
     let threads = batch_threads(g, &d);
-    if d.depthwise {
+    if d.depthwise && g.stride_h == 1 && g.stride_w == 1 {
+        let rows = WideRows::new(g);
+        let run = |scratch: &mut WideScratch, (plane, y_plane): (usize, &mut [f32])| {
+            forward_plane_wide(g, &d, &rows, plane, x, weight, y_plane, scratch)
+        };
+        if threads > 1 {
+            let min_len = (g.batch * g.out_ch).div_ceil(4 * threads);
+            y.par_chunks_mut(d.out_plane)
+                .enumerate()
+                .with_min_len(min_len)
+                .for_each_init(WideScratch::default, run);
+        } else {
+            let mut scratch = WideScratch::default();
+            y.chunks_mut(d.out_plane)
+                .enumerate()
+                .for_each(|item| run(&mut scratch, item));
+        }
+    } else if d.depthwise {
         let run = |(plane, y_plane): (usize, &mut [f32])| {
             forward_plane_depthwise(g, &d, plane, x, weight, y_plane)
         };
@@ -513,6 +530,158 @@ fn backward_dw_channel_depthwise(
     }
 }
 
+/// Stride-1 depthwise planes laid out as "wide rows": the input plane is
+/// copied into a zero-padded buffer `width` = out_w + (k_w−1)·d_w wide, and
+/// the output is computed `width` wide too. Then every tap (i, j) is a single
+/// long axpy, out_wide[t] += w · padded[t + i·d_h·width + j·d_w], over the
+/// whole plane instead of out_h short rows; the columns ≥ out_w are junk and
+/// are dropped when copying out. Long contiguous runs vectorise fully.
+#[derive(Clone, Copy)]
+struct WideRows {
+    width: usize,
+    /// Padded rows that valid outputs read: out_h + (k_h−1)·d_h.
+    height: usize,
+    /// Padded buffer length: the junk columns of the last row read up to
+    /// (k_w−1)·d_w past height·width.
+    padded_len: usize,
+    /// out_h · width.
+    out_len: usize,
+}
+
+impl WideRows {
+    fn new(g: &ConvGeom) -> Self {
+        let width = g.out_w + (g.k_w - 1) * g.dil_w;
+        let height = g.out_h + (g.k_h - 1) * g.dil_h;
+        WideRows {
+            width,
+            height,
+            padded_len: height * width + (g.k_w - 1) * g.dil_w,
+            out_len: g.out_h * width,
+        }
+    }
+
+    /// Offset of tap `tap` in the padded buffer.
+    fn tap_offset(&self, g: &ConvGeom, tap: usize) -> usize {
+        (tap / g.k_w) * g.dil_h * self.width + (tap % g.k_w) * g.dil_w
+    }
+
+    /// padded[r, c] = x[r − pad_top, c − pad_left], zero outside x.
+    fn pad(&self, g: &ConvGeom, x_plane: &[f32], padded: &mut Vec<f32>) {
+        padded.clear();
+        padded.resize(self.padded_len, 0.0);
+        let cols = g.in_w.min(self.width.saturating_sub(g.pad_left));
+        for ih in 0..g.in_h.min(self.height.saturating_sub(g.pad_top)) {
+            let start = (ih + g.pad_top) * self.width + g.pad_left;
+            padded[start..start + cols].copy_from_slice(&x_plane[ih * g.in_w..][..cols]);
+        }
+    }
+
+    /// Adjoint of [`WideRows::pad`]: dx[ih, iw] += dpadded[ih + pad_top, iw + pad_left].
+    fn unpad_add(&self, g: &ConvGeom, dpadded: &[f32], dx_plane: &mut [f32]) {
+        let cols = g.in_w.min(self.width.saturating_sub(g.pad_left));
+        for ih in 0..g.in_h.min(self.height.saturating_sub(g.pad_top)) {
+            let start = (ih + g.pad_top) * self.width + g.pad_left;
+            let dx_row = &mut dx_plane[ih * g.in_w..][..cols];
+            dx_row
+                .iter_mut()
+                .zip(&dpadded[start..start + cols])
+                .for_each(|(d, &v)| *d += v);
+        }
+    }
+}
+
+/// Scratch for one worker of the wide-row depthwise kernels.
+#[derive(Default)]
+struct WideScratch {
+    padded: Vec<f32>,
+    wide: Vec<f32>,
+    dpadded: Vec<f32>,
+}
+
+fn forward_plane_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    plane: usize,
+    x: &[f32],
+    weight: &[f32],
+    y_plane: &mut [f32],
+    scratch: &mut WideScratch,
+) {
+    let (n, o) = (plane / g.out_ch, plane % g.out_ch);
+    let in_c = o / d.out_per_group;
+    rows.pad(
+        g,
+        &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane],
+        &mut scratch.padded,
+    );
+    scratch.wide.clear();
+    scratch.wide.resize(rows.out_len, 0.0);
+    for (tap, &w) in weight[o * d.taps..][..d.taps].iter().enumerate() {
+        let source = &scratch.padded[rows.tap_offset(g, tap)..][..rows.out_len];
+        vector::axpy(&mut scratch.wide, source, w);
+    }
+    for (y_row, wide_row) in y_plane
+        .chunks_exact_mut(g.out_w)
+        .zip(scratch.wide.chunks(rows.width))
+    {
+        y_row.copy_from_slice(&wide_row[..g.out_w]);
+    }
+}
+
+/// Backward for one input plane (`plane` = n·in_ch + c) and the output
+/// channels reading it: dW[o] += Σ dy·x per tap, dx += Σ_o,taps w·dy.
+#[allow(clippy::too_many_arguments)]
+fn backward_plane_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    plane: usize,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx_plane: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    scratch: &mut WideScratch,
+) {
+    let (n, in_c) = (plane / g.in_ch, plane % g.in_ch);
+    rows.pad(
+        g,
+        &x[plane * d.in_plane..][..d.in_plane],
+        &mut scratch.padded,
+    );
+    if dx_plane.is_some() {
+        scratch.dpadded.clear();
+        scratch.dpadded.resize(rows.padded_len, 0.0);
+    }
+    for o in in_c * d.out_per_group..(in_c + 1) * d.out_per_group {
+        // dy in wide layout; the junk columns must be zero so they add nothing.
+        scratch.wide.clear();
+        scratch.wide.resize(rows.out_len, 0.0);
+        let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
+        for (wide_row, dy_row) in scratch
+            .wide
+            .chunks_mut(rows.width)
+            .zip(dy_plane.chunks_exact(g.out_w))
+        {
+            wide_row[..g.out_w].copy_from_slice(dy_row);
+        }
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let source = &scratch.padded[offset..][..rows.out_len];
+            dweight[o * d.taps + tap] += vector::dot(&scratch.wide, source);
+            if dx_plane.is_some() {
+                let w = weight[o * d.taps + tap];
+                let target = &mut scratch.dpadded[offset..][..rows.out_len];
+                vector::axpy(target, &scratch.wide, w);
+            }
+        }
+    }
+    if let Some(dx_plane) = dx_plane {
+        rows.unpad_add(g, &scratch.dpadded, dx_plane);
+    }
+}
+
 /// Convolution backward. Accumulates dW (and db, dx when given) from dy.
 /// `dx: None` skips the input gradient entirely (first layer).
 pub fn conv2d_backward(
@@ -625,8 +794,67 @@ fn backward_depthwise(
     dx: Option<&mut [f32]>,
     dweight: &mut [f32],
 ) {
-    // Two passes, each writing disjoint memory: dx by input plane, dW by
-    // output channel.
+    if g.stride_h == 1 && g.stride_w == 1 {
+        let rows = WideRows::new(g);
+        let planes = g.batch * g.in_ch;
+        let dx_planes: Vec<Option<&mut [f32]>> = match dx {
+            Some(dx) => dx.chunks_mut(d.in_plane).map(Some).collect(),
+            None => (0..planes).map(|_| None).collect(),
+        };
+        if threads > 1 {
+            // Planes in parallel; each worker sums dW privately, then the
+            // partial sums are added.
+            let partial = dx_planes
+                .into_par_iter()
+                .enumerate()
+                .with_min_len(planes.div_ceil(4 * threads))
+                .fold(
+                    || (vec![0.0f32; weight.len()], WideScratch::default()),
+                    |(mut dw_partial, mut scratch), (plane, dx_plane)| {
+                        backward_plane_wide(
+                            g,
+                            d,
+                            &rows,
+                            plane,
+                            x,
+                            weight,
+                            dy,
+                            dx_plane,
+                            &mut dw_partial,
+                            &mut scratch,
+                        );
+                        (dw_partial, scratch)
+                    },
+                )
+                .map(|(dw_partial, _)| dw_partial)
+                .reduce_with(|mut sum, part| {
+                    sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+                    sum
+                });
+            if let Some(partial) = partial {
+                dweight.iter_mut().zip(&partial).for_each(|(w, p)| *w += p);
+            }
+        } else {
+            let mut scratch = WideScratch::default();
+            for (plane, dx_plane) in dx_planes.into_iter().enumerate() {
+                backward_plane_wide(
+                    g,
+                    d,
+                    &rows,
+                    plane,
+                    x,
+                    weight,
+                    dy,
+                    dx_plane,
+                    dweight,
+                    &mut scratch,
+                );
+            }
+        }
+        return;
+    }
+    // Strided: two passes, each writing disjoint memory: dx by input plane,
+    // dW by output channel.
     if let Some(dx) = dx {
         let run = |(plane, dx_plane): (usize, &mut [f32])| {
             backward_dx_plane_depthwise(g, d, plane, weight, dy, dx_plane)
