@@ -598,6 +598,7 @@ struct WideScratch {
     dpadded: Vec<f32>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn forward_plane_wide(
     g: &ConvGeom,
     d: &Dims,
