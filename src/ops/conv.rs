@@ -148,10 +148,20 @@ fn batch_threads(g: &ConvGeom, d: &Dims) -> usize {
     }
 }
 
-/// Fill `col` (col_rows × out_plane) from one group's input channels.
-fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
+/// Fill columns `first_col..first_col + out_plane` of `col` (col_rows rows,
+/// `row_len` long) from one item's input channels of one group.
+fn im2col(
+    g: &ConvGeom,
+    d: &Dims,
+    x_group: &[f32],
+    col: &mut [f32],
+    row_len: usize,
+    first_col: usize,
+) {
     let (out_w, in_w) = (g.out_w, g.in_w);
-    let mut rows = col.chunks_exact_mut(d.out_plane);
+    let mut rows = col
+        .chunks_exact_mut(row_len)
+        .map(|row| &mut row[first_col..first_col + d.out_plane]);
     for x_channel in x_group.chunks_exact(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -185,11 +195,20 @@ fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Scatter-add `col` (col_rows × out_plane) back into one group's input
-/// gradient: the adjoint of [`im2col`].
-fn col2im(g: &ConvGeom, d: &Dims, col: &[f32], dx_group: &mut [f32]) {
+/// Scatter-add columns `first_col..first_col + out_plane` of `col` back into
+/// one item's input gradient of one group: the adjoint of [`im2col`].
+fn col2im(
+    g: &ConvGeom,
+    d: &Dims,
+    col: &[f32],
+    row_len: usize,
+    first_col: usize,
+    dx_group: &mut [f32],
+) {
     let (out_w, in_w) = (g.out_w, g.in_w);
-    let mut rows = col.chunks_exact(d.out_plane);
+    let mut rows = col
+        .chunks_exact(row_len)
+        .map(|row| &row[first_col..first_col + d.out_plane]);
     for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -219,40 +238,122 @@ fn col2im(g: &ConvGeom, d: &Dims, col: &[f32], dx_group: &mut [f32]) {
     }
 }
 
-/// Forward pass for one batch item through im2col + GEMM.
+/// How the GEMM path splits the batch: `items` per chunk share one column
+/// matrix (items side by side, so small output planes still give the GEMM
+/// enough columns), chunks run on `workers` threads, each GEMM on
+/// `gemm_threads`.
+#[derive(Clone, Copy)]
+struct ChunkPlan {
+    items: usize,
+    workers: usize,
+    gemm_threads: usize,
+}
+
+impl ChunkPlan {
+    /// Columns per GEMM worth reaching before stacking more items.
+    const TARGET_COLUMNS: usize = 1024;
+    /// Stop stacking once a worker's column matrix would pass 2 MB: beyond
+    /// the cache, writing and re-reading it costs more than wider GEMMs save.
+    const MAX_COL_FLOATS: usize = 1 << 19;
+
+    fn new(g: &ConvGeom, d: &Dims) -> Self {
+        let threads = rayon::current_num_threads();
+        let big = d.flops(g) >= PARALLEL_MIN_FLOPS;
+        let workers = if threads > 1 && g.batch > 1 && big {
+            threads
+        } else {
+            1
+        };
+        let by_columns = Self::TARGET_COLUMNS.div_ceil(d.out_plane.max(1));
+        let by_memory = Self::MAX_COL_FLOATS / (d.col_rows * d.out_plane).max(1);
+        let items = by_columns
+            .min(by_memory)
+            .min(g.batch.div_ceil(workers))
+            .max(1);
+        // With a single chunk the batch cannot be split; the GEMM is.
+        let gemm_threads = if workers == 1 && big { threads } else { 1 };
+        ChunkPlan {
+            items,
+            workers,
+            gemm_threads,
+        }
+    }
+}
+
+/// Forward pass for a chunk of consecutive batch items through im2col + GEMM.
 #[allow(clippy::too_many_arguments)]
-fn forward_item_gemm(
+fn forward_chunk_gemm(
     g: &ConvGeom,
     d: &Dims,
-    threads: usize,
-    x_item: &[f32],
+    gemm_threads: usize,
+    x_chunk: &[f32],
     weight: &[f32],
-    y_item: &mut [f32],
-    col: &mut Vec<f32>,
+    y_chunk: &mut [f32],
+    scratch: &mut ChunkScratch,
 ) {
-    let x_groups = x_item.chunks_exact(d.in_per_group * d.in_plane);
-    let w_groups = weight.chunks_exact(d.out_per_group * d.col_rows);
-    let y_groups = y_item.chunks_exact_mut(d.out_per_group * d.out_plane);
-    for ((x_group, w_group), y_group) in x_groups.zip(w_groups).zip(y_groups) {
-        let col_matrix: &[f32] = if d.pointwise {
-            x_group
+    let items = y_chunk.len() / (g.out_ch * d.out_plane);
+    let columns = items * d.out_plane;
+    let x_group_len = d.in_per_group * d.in_plane;
+    let y_group_len = d.out_per_group * d.out_plane;
+    for group in 0..g.groups {
+        let w_group =
+            &weight[group * d.out_per_group * d.col_rows..][..d.out_per_group * d.col_rows];
+        let x_group_of =
+            |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let col_matrix: &[f32] = if d.pointwise && items == 1 {
+            x_group_of(0)
         } else {
-            col.resize(d.col_rows * d.out_plane, 0.0);
-            im2col(g, d, x_group, col);
-            col
+            scratch.col.resize(d.col_rows * columns, 0.0);
+            for item in 0..items {
+                im2col(
+                    g,
+                    d,
+                    x_group_of(item),
+                    &mut scratch.col,
+                    columns,
+                    item * d.out_plane,
+                );
+            }
+            &scratch.col
         };
+        if items == 1 {
+            let y_group = &mut y_chunk[group * y_group_len..][..y_group_len];
+            sgemm_threads(
+                gemm_threads,
+                d.out_per_group,
+                columns,
+                d.col_rows,
+                w_group,
+                false,
+                col_matrix,
+                false,
+                y_group,
+                false,
+            );
+            continue;
+        }
+        // out (O_g × items·P), then each item's rows go to their NCHW place.
+        scratch.out.resize(d.out_per_group * columns, 0.0);
         sgemm_threads(
-            threads,
+            gemm_threads,
             d.out_per_group,
-            d.out_plane,
+            columns,
             d.col_rows,
             w_group,
             false,
             col_matrix,
             false,
-            y_group,
+            &mut scratch.out,
             false,
         );
+        for item in 0..items {
+            let y_group = &mut y_chunk[(item * g.groups + group) * y_group_len..][..y_group_len];
+            for (o, y_plane) in y_group.chunks_exact_mut(d.out_plane).enumerate() {
+                y_plane.copy_from_slice(
+                    &scratch.out[o * columns + item * d.out_plane..][..d.out_plane],
+                );
+            }
+        }
     }
 }
 
@@ -358,114 +459,139 @@ pub fn conv2d_forward(
             y.chunks_mut(d.out_plane).enumerate().for_each(run);
         }
     } else {
-        let in_item = g.in_ch * d.in_plane;
-        let out_item = g.out_ch * d.out_plane;
-        if threads > 1 {
-            let min_len = g.batch.div_ceil(threads);
-            y.par_chunks_mut(out_item)
-                .zip(x.par_chunks(in_item.max(1)))
-                .with_min_len(min_len)
-                .for_each_init(Vec::new, |col, (y_item, x_item)| {
-                    forward_item_gemm(g, &d, 1, x_item, weight, y_item, col)
-                });
+        let plan = ChunkPlan::new(g, &d);
+        let in_chunk = plan.items * g.in_ch * d.in_plane;
+        let out_chunk = plan.items * g.out_ch * d.out_plane;
+        let run = |scratch: &mut ChunkScratch, (y_chunk, x_chunk): (&mut [f32], &[f32])| {
+            forward_chunk_gemm(g, &d, plan.gemm_threads, x_chunk, weight, y_chunk, scratch)
+        };
+        if plan.workers > 1 {
+            y.par_chunks_mut(out_chunk)
+                .zip(x.par_chunks(in_chunk))
+                .for_each_init(ChunkScratch::default, run);
         } else {
-            // One item at a time; let the GEMM itself use the pool if it is big.
-            let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
-                rayon::current_num_threads()
-            } else {
-                1
-            };
-            let mut col = Vec::new();
-            for (y_item, x_item) in y.chunks_mut(out_item).zip(x.chunks(in_item.max(1))) {
-                forward_item_gemm(g, &d, gemm_threads, x_item, weight, y_item, &mut col);
+            let mut scratch = ChunkScratch::default();
+            for chunk in y.chunks_mut(out_chunk).zip(x.chunks(in_chunk)) {
+                run(&mut scratch, chunk);
             }
         }
     }
     add_bias(g, &d, bias, y);
 }
 
-/// Scratch buffers for the backward pass of one batch item.
+/// Scratch buffers of one GEMM-path worker, reused across its chunks.
 #[derive(Default)]
-struct BackwardScratch {
+struct ChunkScratch {
     col: Vec<f32>,
+    /// Forward output or gathered dy, O_g × items·P.
+    out: Vec<f32>,
     dcol: Vec<f32>,
 }
 
-/// Backward for one batch item through GEMM: dW += dy·colᵀ and, if asked,
-/// dx += col2im(Wᵀ·dy).
+/// Backward for a chunk of consecutive batch items through GEMM:
+/// dW += dy·colᵀ and, if asked, dx += col2im(Wᵀ·dy).
 #[allow(clippy::too_many_arguments)]
-fn backward_item_gemm(
+fn backward_chunk_gemm(
     g: &ConvGeom,
     d: &Dims,
-    threads: usize,
-    x_item: &[f32],
+    gemm_threads: usize,
+    x_chunk: &[f32],
     weight: &[f32],
-    dy_item: &[f32],
-    mut dx_item: Option<&mut [f32]>,
+    dy_chunk: &[f32],
+    mut dx_chunk: Option<&mut [f32]>,
     dweight: &mut [f32],
-    scratch: &mut BackwardScratch,
+    scratch: &mut ChunkScratch,
 ) {
+    let items = dy_chunk.len() / (g.out_ch * d.out_plane);
+    let columns = items * d.out_plane;
     let x_group_len = d.in_per_group * d.in_plane;
     let w_group_len = d.out_per_group * d.col_rows;
     let dy_group_len = d.out_per_group * d.out_plane;
     for group in 0..g.groups {
-        let x_group = &x_item[group * x_group_len..][..x_group_len];
         let w_group = &weight[group * w_group_len..][..w_group_len];
         let dw_group = &mut dweight[group * w_group_len..][..w_group_len];
-        let dy_group = &dy_item[group * dy_group_len..][..dy_group_len];
-        let col_matrix: &[f32] = if d.pointwise {
-            x_group
+        let x_group_of =
+            |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let col_matrix: &[f32] = if d.pointwise && items == 1 {
+            x_group_of(0)
         } else {
-            scratch.col.resize(d.col_rows * d.out_plane, 0.0);
-            im2col(g, d, x_group, &mut scratch.col);
+            scratch.col.resize(d.col_rows * columns, 0.0);
+            for item in 0..items {
+                im2col(
+                    g,
+                    d,
+                    x_group_of(item),
+                    &mut scratch.col,
+                    columns,
+                    item * d.out_plane,
+                );
+            }
             &scratch.col
         };
-        // dW_g (O_g × col_rows) += dy_g (O_g × P) · colᵀ (P × col_rows)
+        // dy_g as one O_g × items·P matrix.
+        let dy_matrix: &[f32] = if items == 1 {
+            &dy_chunk[group * dy_group_len..][..dy_group_len]
+        } else {
+            scratch.out.resize(d.out_per_group * columns, 0.0);
+            for item in 0..items {
+                let dy_group =
+                    &dy_chunk[(item * g.groups + group) * dy_group_len..][..dy_group_len];
+                for (o, dy_plane) in dy_group.chunks_exact(d.out_plane).enumerate() {
+                    scratch.out[o * columns + item * d.out_plane..][..d.out_plane]
+                        .copy_from_slice(dy_plane);
+                }
+            }
+            &scratch.out
+        };
+        // dW_g (O_g × col_rows) += dy_g (O_g × items·P) · colᵀ (items·P × col_rows)
         sgemm_threads(
-            threads,
+            gemm_threads,
             d.out_per_group,
             d.col_rows,
-            d.out_plane,
-            dy_group,
+            columns,
+            dy_matrix,
             false,
             col_matrix,
             true,
             dw_group,
             true,
         );
-        let Some(dx_item) = dx_item.as_deref_mut() else {
+        let Some(dx_chunk) = dx_chunk.as_deref_mut() else {
             continue;
         };
-        let dx_group = &mut dx_item[group * x_group_len..][..x_group_len];
-        // dcol (col_rows × P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × P)
-        if d.pointwise {
+        // dcol (col_rows × items·P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × items·P)
+        if d.pointwise && items == 1 {
+            let dx_group = &mut dx_chunk[group * x_group_len..][..x_group_len];
             sgemm_threads(
-                threads,
+                gemm_threads,
                 d.col_rows,
-                d.out_plane,
+                columns,
                 d.out_per_group,
                 w_group,
                 true,
-                dy_group,
+                dy_matrix,
                 false,
                 dx_group,
                 true,
             );
-        } else {
-            scratch.dcol.resize(d.col_rows * d.out_plane, 0.0);
-            sgemm_threads(
-                threads,
-                d.col_rows,
-                d.out_plane,
-                d.out_per_group,
-                w_group,
-                true,
-                dy_group,
-                false,
-                &mut scratch.dcol,
-                false,
-            );
-            col2im(g, d, &scratch.dcol, dx_group);
+            continue;
+        }
+        scratch.dcol.resize(d.col_rows * columns, 0.0);
+        sgemm_threads(
+            gemm_threads,
+            d.col_rows,
+            columns,
+            d.out_per_group,
+            w_group,
+            true,
+            dy_matrix,
+            false,
+            &mut scratch.dcol,
+            false,
+        );
+        for item in 0..items {
+            let dx_group = &mut dx_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+            col2im(g, d, &scratch.dcol, columns, item * d.out_plane, dx_group);
         }
     }
 }
@@ -717,32 +843,33 @@ pub fn conv2d_backward(
         backward_depthwise(g, &d, threads, x, weight, dy, dx, dweight);
         return;
     }
-    let in_item = g.in_ch * d.in_plane;
-    let out_item = g.out_ch * d.out_plane;
-    let dx_items: Vec<Option<&mut [f32]>> = match dx {
-        Some(dx) => dx.chunks_mut(in_item).map(Some).collect(),
-        None => (0..g.batch).map(|_| None).collect(),
+    let plan = ChunkPlan::new(g, &d);
+    let in_chunk = plan.items * g.in_ch * d.in_plane;
+    let out_chunk = plan.items * g.out_ch * d.out_plane;
+    let chunks = g.batch.div_ceil(plan.items);
+    let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
+        Some(dx) => dx.chunks_mut(in_chunk).map(Some).collect(),
+        None => (0..chunks).map(|_| None).collect(),
     };
-    if threads > 1 {
-        // Each worker sums its items' dW into a private buffer; the partial
+    if plan.workers > 1 {
+        // Each worker sums its chunks' dW into a private buffer; the partial
         // sums are added at the end, so no two threads write the same memory.
-        let min_len = g.batch.div_ceil(threads);
-        let partial = dx_items
+        let partial = dx_chunks
             .into_par_iter()
-            .zip(x.par_chunks(in_item))
-            .zip(dy.par_chunks(out_item))
-            .with_min_len(min_len)
+            .zip(x.par_chunks(in_chunk))
+            .zip(dy.par_chunks(out_chunk))
+            .with_min_len(chunks.div_ceil(plan.workers))
             .fold(
-                || (vec![0.0f32; weight.len()], BackwardScratch::default()),
-                |(mut dw_partial, mut scratch), ((dx_item, x_item), dy_item)| {
-                    backward_item_gemm(
+                || (vec![0.0f32; weight.len()], ChunkScratch::default()),
+                |(mut dw_partial, mut scratch), ((dx_chunk, x_chunk), dy_chunk)| {
+                    backward_chunk_gemm(
                         g,
                         &d,
                         1,
-                        x_item,
+                        x_chunk,
                         weight,
-                        dy_item,
-                        dx_item,
+                        dy_chunk,
+                        dx_chunk,
                         &mut dw_partial,
                         &mut scratch,
                     );
@@ -758,25 +885,20 @@ pub fn conv2d_backward(
             dweight.iter_mut().zip(&partial).for_each(|(w, p)| *w += p);
         }
     } else {
-        let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
-            rayon::current_num_threads()
-        } else {
-            1
-        };
-        let mut scratch = BackwardScratch::default();
-        let items = dx_items
+        let mut scratch = ChunkScratch::default();
+        let chunks = dx_chunks
             .into_iter()
-            .zip(x.chunks(in_item))
-            .zip(dy.chunks(out_item));
-        for ((dx_item, x_item), dy_item) in items {
-            backward_item_gemm(
+            .zip(x.chunks(in_chunk))
+            .zip(dy.chunks(out_chunk));
+        for ((dx_chunk, x_chunk), dy_chunk) in chunks {
+            backward_chunk_gemm(
                 g,
                 &d,
-                gemm_threads,
-                x_item,
+                plan.gemm_threads,
+                x_chunk,
                 weight,
-                dy_item,
-                dx_item,
+                dy_chunk,
+                dx_chunk,
                 dweight,
                 &mut scratch,
             );
