@@ -84,6 +84,51 @@ dispatch! {
     }
 }
 
+/// One window run of [`argmax_update`] with the stride known at compile
+/// time, so strides 1 and 2 vectorise (stride 2 as de-interleaving loads).
+/// `|` rather than `||` and value selects keep the loop branch-free.
+#[inline(always)]
+fn argmax_run<const STRIDE: usize>(
+    best: &mut [f32],
+    best_at: &mut [u32],
+    x: &[f32],
+    stride: usize,
+    base: u32,
+) {
+    let stride = if STRIDE == 0 { stride } else { STRIDE };
+    let len = best.len().min(best_at.len());
+    if len == 0 {
+        return;
+    }
+    let (best, best_at) = (&mut best[..len], &mut best_at[..len]);
+    let x = &x[..(len - 1) * stride + 1];
+    for w in 0..len {
+        let v = x[w * stride];
+        #[allow(clippy::eq_op)] // v != v is the NaN test, branch-free.
+        let take = (v > best[w]) | (v != v);
+        best[w] = if take { v } else { best[w] };
+        best_at[w] = if take {
+            base + (w * stride) as u32
+        } else {
+            best_at[w]
+        };
+    }
+}
+
+dispatch! {
+    /// Running max-pool update for a run of windows: for window w, the
+    /// candidate is x[w·stride] at flat index base + w·stride; it replaces the
+    /// best so far if larger or NaN (PyTorch's rule, so ties keep the first).
+    fn argmax_update(best: &mut [f32], best_at: &mut [u32], x: &[f32], stride: usize, base: u32), fused => {
+        let _ = fused;
+        match stride {
+            1 => argmax_run::<1>(best, best_at, x, stride, base),
+            2 => argmax_run::<2>(best, best_at, x, stride, base),
+            _ => argmax_run::<0>(best, best_at, x, stride, base),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
