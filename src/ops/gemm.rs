@@ -250,14 +250,22 @@ mod avx512 {
         // Every element is written below (edges zero-padded), so no clearing.
         out.resize(cols.len().div_ceil(NR) * panel_len, 0.0);
         if b.trans {
+            // Column j of B is stored row j: read it in order and scatter
+            // down the panel, which is small enough to stay in cache. (Filling
+            // slots in order from 32 rows read side by side measured no faster.)
             for (panel, chunk) in out.chunks_exact_mut(panel_len).enumerate() {
                 let col0 = cols.start + panel * NR;
                 let valid = NR.min(cols.end - col0);
-                for (p, slot) in depth.clone().zip(chunk.chunks_exact_mut(NR)) {
-                    for (c, value) in slot[..valid].iter_mut().enumerate() {
-                        *value = b.at(p, col0 + c);
+                for c in 0..NR {
+                    if c < valid {
+                        let stored_row = (col0 + c) * b.stored_cols;
+                        let source = &b.data[stored_row + depth.start..stored_row + depth.end];
+                        for (slot, &value) in chunk.chunks_exact_mut(NR).zip(source) {
+                            slot[c] = value;
+                        }
+                    } else {
+                        chunk.chunks_exact_mut(NR).for_each(|slot| slot[c] = 0.0);
                     }
-                    slot[valid..].fill(0.0);
                 }
             }
             return;
