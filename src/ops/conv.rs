@@ -186,8 +186,7 @@ fn im2col(
                     if g.stride_w == 1 {
                         dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
                     } else {
-                        let src = x_row[iw_lo..].iter().step_by(g.stride_w);
-                        dst.iter_mut().zip(src).for_each(|(c, &v)| *c = v);
+                        vector::gather_strided(dst, &x_row[iw_lo..], g.stride_w);
                     }
                 }
             }
@@ -1201,40 +1200,96 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pointwise_and_parallel_paths_match_reference() {
-        // 1×1 skips im2col; the larger cases cross PARALLEL_MIN_FLOPS so the
-        // batch-parallel path and per-thread dW reduction run.
-        check_against_reference(&simple_geometry(2, 3, 4, 5, 1, 0), 11);
-        let big = simple_geometry(4, 16, 16, 16, 3, 1);
-        assert!(Dims::new(&big).flops(&big) >= PARALLEL_MIN_FLOPS);
-        let c = case(&big, 5);
+    /// Run the whole batch (parallel and item-stacking paths, since these
+    /// sizes pass PARALLEL_MIN_FLOPS) and each item alone; results must agree,
+    /// and the forward must match the reference.
+    fn check_batch_matches_items(g: &ConvGeom, seed: u64) {
+        assert!(Dims::new(g).flops(g) >= PARALLEL_MIN_FLOPS);
+        let c = case(g, seed);
         let mut y = vec![0.0; c.dy.len()];
-        conv2d_forward(&big, &c.x, &c.weight, Some(&c.bias), &mut y);
-        let (x64, w64) = (to_f64(&c.x), to_f64(&c.weight));
-        assert_close(
-            &y,
-            &reference_forward(&big, &x64, &w64, Some(&to_f64(&c.bias))),
-            1e-4,
+        conv2d_forward(g, &c.x, &c.weight, Some(&c.bias), &mut y);
+        let reference =
+            reference_forward(g, &to_f64(&c.x), &to_f64(&c.weight), Some(&to_f64(&c.bias)));
+        assert_close(&y, &reference, 1e-4);
+        let (mut dx, mut dweight, mut dbias) = (
+            vec![0.0; c.x.len()],
+            vec![0.0; c.weight.len()],
+            vec![0.0; g.out_ch],
         );
-        let mut dweight = vec![0.0; c.weight.len()];
-        conv2d_backward(&big, &c.x, &c.weight, &c.dy, None, &mut dweight, None);
-        // Serial reference for dW: sum of per-item single-batch backward passes.
-        let single = ConvGeom { batch: 1, ..big };
-        let mut dweight_serial = vec![0.0; c.weight.len()];
-        let (in_item, out_item) = (16 * 256, 16 * 256);
-        for n in 0..big.batch {
+        conv2d_backward(
+            g,
+            &c.x,
+            &c.weight,
+            &c.dy,
+            Some(&mut dx),
+            &mut dweight,
+            Some(&mut dbias),
+        );
+
+        let single = ConvGeom { batch: 1, ..*g };
+        let (in_item, out_item) = (c.x.len() / g.batch, c.dy.len() / g.batch);
+        let (mut dx_items, mut dweight_items, mut dbias_items) = (
+            vec![0.0; c.x.len()],
+            vec![0.0; c.weight.len()],
+            vec![0.0; g.out_ch],
+        );
+        for n in 0..g.batch {
+            let x_item = &c.x[n * in_item..][..in_item];
+            let mut y_item = vec![0.0; out_item];
+            conv2d_forward(&single, x_item, &c.weight, Some(&c.bias), &mut y_item);
+            assert_close(&y_item, &y[n * out_item..][..out_item], 1e-5);
             conv2d_backward(
                 &single,
-                &c.x[n * in_item..][..in_item],
+                x_item,
                 &c.weight,
                 &c.dy[n * out_item..][..out_item],
-                None,
-                &mut dweight_serial,
-                None,
+                Some(&mut dx_items[n * in_item..][..in_item]),
+                &mut dweight_items,
+                Some(&mut dbias_items),
             );
         }
-        assert_close(&dweight, &dweight_serial, 1e-4);
+        assert_close(&dx, &dx_items, 1e-4);
+        assert_close(&dweight, &dweight_items, 1e-4);
+        assert_close(&dbias, &dbias_items, 1e-4);
+    }
+
+    #[test]
+    fn parallel_paths_match_per_item() {
+        check_batch_matches_items(&simple_geometry(4, 16, 16, 16, 3, 1), 5);
+        // Small planes: several items stacked into one column matrix.
+        check_batch_matches_items(&simple_geometry(16, 6, 16, 10, 5, 0), 6);
+        // Pointwise, grouped.
+        let pointwise = ConvGeom {
+            groups: 2,
+            ..simple_geometry(8, 32, 32, 16, 1, 0)
+        };
+        check_batch_matches_items(&pointwise, 7);
+        // Depthwise, stride 1 (wide rows) and stride 2 (direct loops).
+        let depthwise = ConvGeom {
+            groups: 64,
+            ..simple_geometry(4, 64, 64, 24, 3, 1)
+        };
+        check_batch_matches_items(&depthwise, 8);
+        let strided = ConvGeom {
+            stride_h: 2,
+            stride_w: 2,
+            out_h: 24,
+            out_w: 24,
+            ..simple_geometry(4, 64, 64, 48, 3, 1)
+        };
+        check_batch_matches_items(
+            &ConvGeom {
+                groups: 64,
+                ..strided
+            },
+            9,
+        );
+    }
+
+    #[test]
+    fn pointwise_matches_reference() {
+        // 1×1 stride 1 skips im2col: x is already the column matrix.
+        check_against_reference(&simple_geometry(2, 3, 4, 5, 1, 0), 11);
     }
 
     #[test]

@@ -129,6 +129,31 @@ dispatch! {
     }
 }
 
+/// dst[i] = src[i·stride] with the stride known at compile time when nonzero.
+#[inline(always)]
+fn gather_run<const STRIDE: usize>(dst: &mut [f32], src: &[f32], stride: usize) {
+    let stride = if STRIDE == 0 { stride } else { STRIDE };
+    if dst.is_empty() {
+        return;
+    }
+    let src = &src[..(dst.len() - 1) * stride + 1];
+    for (i, d) in dst.iter_mut().enumerate() {
+        *d = src[i * stride];
+    }
+}
+
+dispatch! {
+    /// dst[i] = src[i·stride]: im2col's strided row copy (stride 2 vectorises
+    /// as de-interleaving loads).
+    fn gather_strided(dst: &mut [f32], src: &[f32], stride: usize), fused => {
+        let _ = fused;
+        match stride {
+            2 => gather_run::<2>(dst, src, stride),
+            _ => gather_run::<0>(dst, src, stride),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +166,10 @@ mod tests {
         assert_eq!(y, vec![3.0, 4.0, 5.0]);
         let a: Vec<f32> = (1..=10).map(|v| v as f32).collect();
         assert_eq!(dot(&a, &[1.0; 10]), 55.0);
+        let mut picked = vec![0.0; 3];
+        gather_strided(&mut picked, &a, 2);
+        assert_eq!(picked, vec![1.0, 3.0, 5.0]);
+        gather_strided(&mut picked, &a, 3);
+        assert_eq!(picked, vec![1.0, 4.0, 7.0]);
     }
 }
