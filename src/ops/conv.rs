@@ -96,6 +96,12 @@ struct Dims {
     /// x already is its own column matrix (1×1 kernel, stride 1, no padding).
     pointwise: bool,
     depthwise: bool,
+    /// Stride-1 GEMM path using wide rows (see [`WideRows`]): each column-
+    /// matrix row is one contiguous copy instead of out_h short ones, at the
+    /// price of computing (k_w−1)·d_w junk columns per output row.
+    wide: bool,
+    /// Columns one batch item takes in the column matrix.
+    item_cols: usize,
 }
 
 impl Dims {
@@ -124,7 +130,24 @@ impl Dims {
                 && g.out_h == g.in_h
                 && g.out_w == g.in_w,
             depthwise: in_per_group == 1 && taps > 1,
+            wide: false,
+            item_cols: g.out_h * g.out_w,
         }
+        .with_layout(g)
+    }
+
+    /// Choose wide rows for stride 1 when the junk columns add at most half.
+    fn with_layout(mut self, g: &ConvGeom) -> Self {
+        let width = g.out_w + (g.k_w - 1) * g.dil_w;
+        self.wide = g.stride_h == 1
+            && g.stride_w == 1
+            && !self.pointwise
+            && !self.depthwise
+            && 2 * width <= 3 * g.out_w;
+        if self.wide {
+            self.item_cols = g.out_h * width;
+        }
+        self
     }
 
     fn flops(&self, g: &ConvGeom) -> usize {
@@ -183,9 +206,11 @@ fn im2col(
                     }
                     let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
                     let dst = &mut dst[ow_lo..ow_hi];
-                    if g.stride_w == 1 {
+                    if g.stride_w == 1 && dst.len() >= 64 {
                         dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
                     } else {
+                        // Short rows (LeNet's 10-wide planes): a memcpy call per
+                        // row cost more than the copy itself.
                         vector::gather_strided(dst, &x_row[iw_lo..], g.stride_w);
                     }
                 }
@@ -237,6 +262,59 @@ fn col2im(
     }
 }
 
+/// [`im2col`] in the wide-row layout: row (c, i, j) of the column matrix is
+/// the zero-padded channel c shifted by tap (i, j), one contiguous copy.
+fn im2col_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    x_group: &[f32],
+    col: &mut [f32],
+    row_len: usize,
+    first_col: usize,
+    padded: &mut Vec<f32>,
+) {
+    let rows = WideRows::new(g);
+    let mut col_rows = col
+        .chunks_exact_mut(row_len)
+        .map(|row| &mut row[first_col..first_col + rows.out_len]);
+    for x_channel in x_group.chunks_exact(d.in_plane) {
+        rows.pad(g, x_channel, padded);
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let row = col_rows.next().expect("col has col_rows rows");
+            row.copy_from_slice(&padded[offset..offset + rows.out_len]);
+        }
+    }
+}
+
+/// Adjoint of [`im2col_wide`]: add each row back at its tap's shift into a
+/// padded gradient plane, then drop the padding into dx. Junk columns of
+/// `col` must be zero (they are, since the wide dy has zero junk columns).
+fn col2im_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    col: &[f32],
+    row_len: usize,
+    first_col: usize,
+    dx_group: &mut [f32],
+    dpadded: &mut Vec<f32>,
+) {
+    let rows = WideRows::new(g);
+    let mut col_rows = col
+        .chunks_exact(row_len)
+        .map(|row| &row[first_col..first_col + rows.out_len]);
+    for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
+        dpadded.clear();
+        dpadded.resize(rows.padded_len, 0.0);
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let row = col_rows.next().expect("col has col_rows rows");
+            vector::axpy(&mut dpadded[offset..offset + rows.out_len], row, 1.0);
+        }
+        rows.unpad_add(g, dpadded, dx_channel);
+    }
+}
+
 /// How the GEMM path splits the batch: `items` per chunk share one column
 /// matrix (items side by side, so small output planes still give the GEMM
 /// enough columns), chunks run on `workers` threads, each GEMM on
@@ -263,8 +341,8 @@ impl ChunkPlan {
         } else {
             1
         };
-        let by_columns = Self::TARGET_COLUMNS.div_ceil(d.out_plane.max(1));
-        let by_memory = Self::MAX_COL_FLOATS / (d.col_rows * d.out_plane).max(1);
+        let by_columns = Self::TARGET_COLUMNS.div_ceil(d.item_cols.max(1));
+        let by_memory = Self::MAX_COL_FLOATS / (d.col_rows * d.item_cols).max(1);
         let items = by_columns
             .min(by_memory)
             .min(g.batch.div_ceil(workers))
@@ -291,7 +369,7 @@ fn forward_chunk_gemm(
     scratch: &mut ChunkScratch,
 ) {
     let items = y_chunk.len() / (g.out_ch * d.out_plane);
-    let columns = items * d.out_plane;
+    let columns = items * d.item_cols;
     let x_group_len = d.in_per_group * d.in_plane;
     let y_group_len = d.out_per_group * d.out_plane;
     for group in 0..g.groups {
@@ -304,18 +382,24 @@ fn forward_chunk_gemm(
         } else {
             scratch.col.resize(d.col_rows * columns, 0.0);
             for item in 0..items {
-                im2col(
-                    g,
-                    d,
-                    x_group_of(item),
-                    &mut scratch.col,
-                    columns,
-                    item * d.out_plane,
-                );
+                let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
+                if d.wide {
+                    im2col_wide(
+                        g,
+                        d,
+                        x_group,
+                        &mut scratch.col,
+                        columns,
+                        first_col,
+                        &mut scratch.padded,
+                    );
+                } else {
+                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
+                }
             }
             &scratch.col
         };
-        if items == 1 {
+        if items == 1 && !d.wide {
             let y_group = &mut y_chunk[group * y_group_len..][..y_group_len];
             sgemm_threads(
                 gemm_threads,
@@ -345,12 +429,22 @@ fn forward_chunk_gemm(
             &mut scratch.out,
             false,
         );
+        let width = columns / items / g.out_h.max(1);
         for item in 0..items {
             let y_group = &mut y_chunk[(item * g.groups + group) * y_group_len..][..y_group_len];
             for (o, y_plane) in y_group.chunks_exact_mut(d.out_plane).enumerate() {
-                y_plane.copy_from_slice(
-                    &scratch.out[o * columns + item * d.out_plane..][..d.out_plane],
-                );
+                let out_item = &scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
+                if d.wide {
+                    // Keep the first out_w of each `width`-long wide row.
+                    for (y_row, wide_row) in y_plane
+                        .chunks_exact_mut(g.out_w)
+                        .zip(out_item.chunks(width))
+                    {
+                        y_row.copy_from_slice(&wide_row[..g.out_w]);
+                    }
+                } else {
+                    y_plane.copy_from_slice(out_item);
+                }
             }
         }
     }
@@ -485,6 +579,8 @@ struct ChunkScratch {
     /// Forward output or gathered dy, O_g × items·P.
     out: Vec<f32>,
     dcol: Vec<f32>,
+    /// One zero-padded channel (wide-row layout).
+    padded: Vec<f32>,
 }
 
 /// Backward for a chunk of consecutive batch items through GEMM:
@@ -502,7 +598,7 @@ fn backward_chunk_gemm(
     scratch: &mut ChunkScratch,
 ) {
     let items = dy_chunk.len() / (g.out_ch * d.out_plane);
-    let columns = items * d.out_plane;
+    let columns = items * d.item_cols;
     let x_group_len = d.in_per_group * d.in_plane;
     let w_group_len = d.out_per_group * d.col_rows;
     let dy_group_len = d.out_per_group * d.out_plane;
@@ -516,28 +612,47 @@ fn backward_chunk_gemm(
         } else {
             scratch.col.resize(d.col_rows * columns, 0.0);
             for item in 0..items {
-                im2col(
-                    g,
-                    d,
-                    x_group_of(item),
-                    &mut scratch.col,
-                    columns,
-                    item * d.out_plane,
-                );
+                let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
+                if d.wide {
+                    im2col_wide(
+                        g,
+                        d,
+                        x_group,
+                        &mut scratch.col,
+                        columns,
+                        first_col,
+                        &mut scratch.padded,
+                    );
+                } else {
+                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
+                }
             }
             &scratch.col
         };
         // dy_g as one O_g × items·P matrix.
-        let dy_matrix: &[f32] = if items == 1 {
+        let dy_matrix: &[f32] = if items == 1 && !d.wide {
             &dy_chunk[group * dy_group_len..][..dy_group_len]
         } else {
+            // Junk columns of the wide layout must be zero: they multiply
+            // real taps in the dW product.
+            scratch.out.clear();
             scratch.out.resize(d.out_per_group * columns, 0.0);
+            let width = columns / items / g.out_h.max(1);
             for item in 0..items {
                 let dy_group =
                     &dy_chunk[(item * g.groups + group) * dy_group_len..][..dy_group_len];
                 for (o, dy_plane) in dy_group.chunks_exact(d.out_plane).enumerate() {
-                    scratch.out[o * columns + item * d.out_plane..][..d.out_plane]
-                        .copy_from_slice(dy_plane);
+                    let target =
+                        &mut scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
+                    if d.wide {
+                        for (wide_row, dy_row) in
+                            target.chunks_mut(width).zip(dy_plane.chunks_exact(g.out_w))
+                        {
+                            wide_row[..g.out_w].copy_from_slice(dy_row);
+                        }
+                    } else {
+                        target.copy_from_slice(dy_plane);
+                    }
                 }
             }
             &scratch.out
@@ -590,7 +705,20 @@ fn backward_chunk_gemm(
         );
         for item in 0..items {
             let dx_group = &mut dx_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
-            col2im(g, d, &scratch.dcol, columns, item * d.out_plane, dx_group);
+            let first_col = item * d.item_cols;
+            if d.wide {
+                col2im_wide(
+                    g,
+                    d,
+                    &scratch.dcol,
+                    columns,
+                    first_col,
+                    dx_group,
+                    &mut scratch.padded,
+                );
+            } else {
+                col2im(g, d, &scratch.dcol, columns, first_col, dx_group);
+            }
         }
     }
 }
