@@ -20,6 +20,9 @@ use rayon::prelude::*;
 /// Total multiply-adds below which a convolution runs on the calling thread.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
+/// Elements below which the bias passes stay on the calling thread.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
+
 /// Rotate each k_h×k_w kernel by 180° (w'[o, c, i, j] = w[o, c, k_h−1−i, k_w−1−j]),
 /// turning cross-correlation into true convolution.
 pub fn flip_kernel(
@@ -504,9 +507,29 @@ fn add_bias(g: &ConvGeom, d: &Dims, bias: Option<&[f32]>, y: &mut [f32]) {
     if d.out_plane == 0 {
         return;
     }
-    for (i, y_plane) in y.chunks_exact_mut(d.out_plane).enumerate() {
-        let b = bias[i % g.out_ch];
-        y_plane.iter_mut().for_each(|v| *v += b);
+    let add =
+        |(plane, y_plane): (usize, &mut [f32])| vector::add_scalar(y_plane, bias[plane % g.out_ch]);
+    if y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+        y.par_chunks_mut(d.out_plane).enumerate().for_each(add);
+    } else {
+        y.chunks_mut(d.out_plane).enumerate().for_each(add);
+    }
+}
+
+/// db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]
+fn accumulate_dbias(g: &ConvGeom, d: &Dims, dy: &[f32], dbias: &mut [f32]) {
+    assert_eq!(dbias.len(), g.out_ch, "conv2d: dbias length");
+    if d.out_plane == 0 {
+        return;
+    }
+    let plane_sums: Vec<f32> =
+        if dy.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+            dy.par_chunks(d.out_plane).map(vector::sum).collect()
+        } else {
+            dy.chunks(d.out_plane).map(vector::sum).collect()
+        };
+    for (plane, plane_sum) in plane_sums.into_iter().enumerate() {
+        dbias[plane % g.out_ch] += plane_sum;
     }
 }
 
@@ -954,13 +977,7 @@ pub fn conv2d_backward(
         assert_eq!(dx.len(), x.len(), "conv2d: dx length");
     }
     if let Some(dbias) = dbias {
-        assert_eq!(dbias.len(), g.out_ch, "conv2d: dbias length");
-        if d.out_plane > 0 {
-            // db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]
-            for (i, dy_plane) in dy.chunks_exact(d.out_plane).enumerate() {
-                dbias[i % g.out_ch] += dy_plane.iter().sum::<f32>();
-            }
-        }
+        accumulate_dbias(g, &d, dy, dbias);
     }
     if dy.is_empty() || x.is_empty() {
         return;

@@ -154,6 +154,30 @@ dispatch! {
     }
 }
 
+dispatch! {
+    /// Σ x[i] with eight independent partial sums, so the loop vectorises.
+    fn sum(x: &[f32]) -> f32, fused => {
+        let _ = fused;
+        let mut partial = [0.0f32; 8];
+        let chunks = x.chunks_exact(8);
+        let tail: f32 = chunks.remainder().iter().sum();
+        for x8 in chunks {
+            for lane in 0..8 {
+                partial[lane] += x8[lane];
+            }
+        }
+        partial.iter().sum::<f32>() + tail
+    }
+}
+
+dispatch! {
+    /// x[i] += value.
+    fn add_scalar(x: &mut [f32], value: f32), fused => {
+        let _ = fused;
+        x.iter_mut().for_each(|v| *v += value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +190,7 @@ mod tests {
         assert_eq!(y, vec![3.0, 4.0, 5.0]);
         let a: Vec<f32> = (1..=10).map(|v| v as f32).collect();
         assert_eq!(dot(&a, &[1.0; 10]), 55.0);
+        assert_eq!(sum(&a), 55.0);
         let mut picked = vec![0.0; 3];
         gather_strided(&mut picked, &a, 2);
         assert_eq!(picked, vec![1.0, 3.0, 5.0]);
