@@ -88,7 +88,7 @@ impl Tape {
         let b = &mut self.bufs[self.used];
         b.shape.clear();
         b.shape.extend_from_slice(shape);
-        b.data.clear();
+        // No zeroing: every forward op overwrites its whole output.
         b.data.resize(len, 0.0);
         self.used += 1;
         self.used - 1
@@ -176,12 +176,16 @@ impl Tape {
             }
         }
         let out = self.alloc(&shape);
-        for &i in ids {
+        for (n, &i) in ids.iter().enumerate() {
             let (src, dst) = two(&mut self.bufs, i, out);
-            dst.data
-                .iter_mut()
-                .zip(&src.data)
-                .for_each(|(d, s)| *d += s);
+            if n == 0 {
+                dst.data.copy_from_slice(&src.data);
+            } else {
+                dst.data
+                    .iter_mut()
+                    .zip(&src.data)
+                    .for_each(|(d, s)| *d += s);
+            }
         }
         self.push_step(StepKind::Add, ids, out);
         Ok(out)
@@ -460,8 +464,12 @@ impl Tape {
         for i in 1..n {
             let len = self.bufs[i].data.len();
             let g = &mut self.grads[i];
-            g.clear();
-            g.resize(len, 0.0);
+            if i == out {
+                g.resize(len, 0.0); // overwritten with d_out below
+            } else {
+                g.clear();
+                g.resize(len, 0.0);
+            }
         }
         if out == 0 {
             return;
