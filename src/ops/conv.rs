@@ -389,7 +389,9 @@ fn forward_group_wide_blocked<'x>(
         }
     }
     scratch.out.resize(d.out_per_group * columns, 0.0);
-    let block = (BLOCK_FLOATS / d.col_rows.max(1)).max(128).min(columns);
+    // At least 512 columns: W is repacked for every block, which only pays
+    // while the blocks are much larger than W (conv-f's 2304-deep W is not).
+    let block = (BLOCK_FLOATS / d.col_rows.max(1)).max(512).min(columns);
     for block_start in (0..columns).step_by(block) {
         let block_cols = block.min(columns - block_start);
         scratch.col.resize(d.col_rows * block_cols, 0.0);
