@@ -1489,6 +1489,9 @@ mod tests {
         check_batch_matches_items(&simple_geometry(4, 16, 16, 16, 3, 1), 5);
         // Small planes: several items stacked into one column matrix.
         check_batch_matches_items(&simple_geometry(16, 6, 16, 10, 5, 0), 6);
+        // Wide rows, two items per column matrix split into column blocks of
+        // 512, the first block ending inside the second item.
+        check_batch_matches_items(&simple_geometry(4, 64, 8, 20, 3, 1), 10);
         // Pointwise, grouped.
         let pointwise = ConvGeom {
             groups: 2,
