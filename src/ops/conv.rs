@@ -12,7 +12,7 @@
 //! dimension where GEMM packing costs more than the arithmetic, so they use
 //! direct loops instead.
 
-use super::gemm::sgemm_threads;
+use super::gemm::{sgemm_strided, sgemm_threads};
 use super::vector;
 use super::ConvGeom;
 use rayon::prelude::*;
@@ -360,6 +360,98 @@ impl ChunkPlan {
     }
 }
 
+/// Wide-row forward of one group over a chunk, into `scratch.out`
+/// (O_g × items·item_cols), building the column matrix one column block at
+/// a time: a block of about 1 MB is still in cache when the GEMM packs it,
+/// where the whole matrix (7 MB for conv-c) would go out to memory and back.
+fn forward_group_wide_blocked<'x>(
+    g: &ConvGeom,
+    d: &Dims,
+    gemm_threads: usize,
+    items: usize,
+    x_group_of: &dyn Fn(usize) -> &'x [f32],
+    w_group: &[f32],
+    scratch: &mut ChunkScratch,
+) {
+    const BLOCK_FLOATS: usize = 1 << 18;
+    let rows = WideRows::new(g);
+    let columns = items * d.item_cols;
+    // Every channel of every item, zero-padded once: [(c · items + item) · padded_len].
+    scratch.padded.clear();
+    scratch
+        .padded
+        .resize(d.in_per_group * items * rows.padded_len, 0.0);
+    for item in 0..items {
+        for (c, x_channel) in x_group_of(item).chunks_exact(d.in_plane).enumerate() {
+            let target =
+                &mut scratch.padded[(c * items + item) * rows.padded_len..][..rows.padded_len];
+            rows.pad_into(g, x_channel, target);
+        }
+    }
+    scratch.out.resize(d.out_per_group * columns, 0.0);
+    // At least 512 columns: W is repacked for every block, which only pays
+    // while the blocks are much larger than W (conv-f's 2304-deep W is not).
+    let block = (BLOCK_FLOATS / d.col_rows.max(1)).max(512).min(columns);
+    for block_start in (0..columns).step_by(block) {
+        let block_cols = block.min(columns - block_start);
+        scratch.col.resize(d.col_rows * block_cols, 0.0);
+        for (row, col_row) in scratch.col.chunks_exact_mut(block_cols).enumerate() {
+            let (c, tap) = (row / d.taps, row % d.taps);
+            let offset = rows.tap_offset(g, tap);
+            // Column t is item t / item_cols, wide position t % item_cols.
+            let mut filled = 0;
+            while filled < block_cols {
+                let t = block_start + filled;
+                let (item, within) = (t / d.item_cols, t % d.item_cols);
+                let run = (d.item_cols - within).min(block_cols - filled);
+                let source = (c * items + item) * rows.padded_len + offset + within;
+                col_row[filled..filled + run]
+                    .copy_from_slice(&scratch.padded[source..source + run]);
+                filled += run;
+            }
+        }
+        sgemm_strided(
+            gemm_threads,
+            d.out_per_group,
+            block_cols,
+            d.col_rows,
+            w_group,
+            false,
+            &scratch.col,
+            false,
+            &mut scratch.out[block_start..],
+            columns,
+            false,
+        );
+    }
+}
+
+/// Copy the valid out_w columns of each wide output row into y (NCHW).
+fn scatter_wide_output(
+    g: &ConvGeom,
+    d: &Dims,
+    items: usize,
+    group: usize,
+    out: &[f32],
+    y_chunk: &mut [f32],
+) {
+    let columns = items * d.item_cols;
+    let width = d.item_cols / g.out_h.max(1);
+    let y_group_len = d.out_per_group * d.out_plane;
+    for item in 0..items {
+        let y_group = &mut y_chunk[(item * g.groups + group) * y_group_len..][..y_group_len];
+        for (o, y_plane) in y_group.chunks_exact_mut(d.out_plane).enumerate() {
+            let out_item = &out[o * columns + item * d.item_cols..][..d.item_cols];
+            for (y_row, wide_row) in y_plane
+                .chunks_exact_mut(g.out_w)
+                .zip(out_item.chunks(width))
+            {
+                y_row.copy_from_slice(&wide_row[..g.out_w]);
+            }
+        }
+    }
+}
+
 /// Forward pass for a chunk of consecutive batch items through im2col + GEMM.
 #[allow(clippy::too_many_arguments)]
 fn forward_chunk_gemm(
@@ -380,29 +472,28 @@ fn forward_chunk_gemm(
             &weight[group * d.out_per_group * d.col_rows..][..d.out_per_group * d.col_rows];
         let x_group_of =
             |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        if d.wide {
+            forward_group_wide_blocked(g, d, gemm_threads, items, &x_group_of, w_group, scratch);
+            scatter_wide_output(g, d, items, group, &scratch.out, y_chunk);
+            continue;
+        }
         let col_matrix: &[f32] = if d.pointwise && items == 1 {
             x_group_of(0)
         } else {
             scratch.col.resize(d.col_rows * columns, 0.0);
             for item in 0..items {
-                let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
-                if d.wide {
-                    im2col_wide(
-                        g,
-                        d,
-                        x_group,
-                        &mut scratch.col,
-                        columns,
-                        first_col,
-                        &mut scratch.padded,
-                    );
-                } else {
-                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
-                }
+                im2col(
+                    g,
+                    d,
+                    x_group_of(item),
+                    &mut scratch.col,
+                    columns,
+                    item * d.item_cols,
+                );
             }
             &scratch.col
         };
-        if items == 1 && !d.wide {
+        if items == 1 {
             let y_group = &mut y_chunk[group * y_group_len..][..y_group_len];
             sgemm_threads(
                 gemm_threads,
@@ -432,22 +523,12 @@ fn forward_chunk_gemm(
             &mut scratch.out,
             false,
         );
-        let width = columns / items / g.out_h.max(1);
         for item in 0..items {
             let y_group = &mut y_chunk[(item * g.groups + group) * y_group_len..][..y_group_len];
             for (o, y_plane) in y_group.chunks_exact_mut(d.out_plane).enumerate() {
-                let out_item = &scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
-                if d.wide {
-                    // Keep the first out_w of each `width`-long wide row.
-                    for (y_row, wide_row) in y_plane
-                        .chunks_exact_mut(g.out_w)
-                        .zip(out_item.chunks(width))
-                    {
-                        y_row.copy_from_slice(&wide_row[..g.out_w]);
-                    }
-                } else {
-                    y_plane.copy_from_slice(out_item);
-                }
+                y_plane.copy_from_slice(
+                    &scratch.out[o * columns + item * d.item_cols..][..d.out_plane],
+                );
             }
         }
     }
@@ -845,6 +926,11 @@ impl WideRows {
     fn pad(&self, g: &ConvGeom, x_plane: &[f32], padded: &mut Vec<f32>) {
         padded.clear();
         padded.resize(self.padded_len, 0.0);
+        self.pad_into(g, x_plane, padded);
+    }
+
+    /// [`WideRows::pad`] into a zeroed slice of `padded_len`.
+    fn pad_into(&self, g: &ConvGeom, x_plane: &[f32], padded: &mut [f32]) {
         let cols = g.in_w.min(self.width.saturating_sub(g.pad_left));
         for ih in 0..g.in_h.min(self.height.saturating_sub(g.pad_top)) {
             let start = (ih + g.pad_top) * self.width + g.pad_left;
@@ -1403,6 +1489,9 @@ mod tests {
         check_batch_matches_items(&simple_geometry(4, 16, 16, 16, 3, 1), 5);
         // Small planes: several items stacked into one column matrix.
         check_batch_matches_items(&simple_geometry(16, 6, 16, 10, 5, 0), 6);
+        // Wide rows, two items per column matrix split into column blocks of
+        // 512, the first block ending inside the second item.
+        check_batch_matches_items(&simple_geometry(4, 64, 8, 20, 3, 1), 10);
         // Pointwise, grouped.
         let pointwise = ConvGeom {
             groups: 2,

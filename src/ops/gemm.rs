@@ -65,6 +65,38 @@ pub(crate) fn sgemm_threads(
     c: &mut [f32],
     beta_accumulate: bool,
 ) {
+    sgemm_strided(
+        threads,
+        m,
+        n,
+        k,
+        a,
+        trans_a,
+        b,
+        trans_b,
+        c,
+        n,
+        beta_accumulate,
+    );
+}
+
+/// [`sgemm_threads`] writing C rows `ldc` apart (ldc ≥ n), so a product can
+/// fill a column block of a wider matrix.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm_strided(
+    threads: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    c: &mut [f32],
+    ldc: usize,
+    beta_accumulate: bool,
+) {
+    assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
     assert!(
         a.len() >= m * k,
         "sgemm: A has {} elements, need {m}x{k}",
@@ -75,18 +107,20 @@ pub(crate) fn sgemm_threads(
         "sgemm: B has {} elements, need {k}x{n}",
         b.len()
     );
-    assert!(
-        c.len() >= m * n,
-        "sgemm: C has {} elements, need {m}x{n}",
-        c.len()
-    );
     if m == 0 || n == 0 {
         return;
     }
+    let c_len = (m - 1) * ldc + n;
+    assert!(
+        c.len() >= c_len,
+        "sgemm: C has {} elements, need {m}x{n} with row stride {ldc}",
+        c.len()
+    );
+    let c = &mut c[..c_len];
     if k == 0 {
         // Empty sum: A·B is the zero matrix.
         if !beta_accumulate {
-            c[..m * n].fill(0.0);
+            c.chunks_mut(ldc).for_each(|row| row[..n].fill(0.0));
         }
         return;
     }
@@ -101,7 +135,7 @@ pub(crate) fn sgemm_threads(
             m
         };
         let run = |(task, c_rows): (usize, &mut [f32])| {
-            let rows = c_rows.len() / n;
+            let rows = rows_per_task.min(m - task * rows_per_task);
             // SAFETY: the CPU supports AVX-512F (checked just above).
             unsafe {
                 avx512::sgemm(
@@ -115,13 +149,13 @@ pub(crate) fn sgemm_threads(
                     b,
                     trans_b,
                     c_rows,
+                    ldc,
                     beta_accumulate,
                 )
             }
         };
-        let c = &mut c[..m * n];
         if threads > 1 && m > rows_per_task {
-            c.par_chunks_mut(rows_per_task * n)
+            c.par_chunks_mut(rows_per_task * ldc)
                 .enumerate()
                 .for_each(run);
         } else {
@@ -138,7 +172,8 @@ pub(crate) fn sgemm_threads(
         Parallelism::None
     };
     // SAFETY: the asserts above guarantee every index the strides can reach
-    // (max row·rs + col·cs) lies inside `a`, `b` and `c`; `c` is borrowed
+    // (max row·rs + col·cs) lies inside `a`, `b` and `c` (C's last index is
+    // (m−1)·ldc + n − 1 < c.len()); `c` is borrowed
     // mutably, so it cannot alias `a` or `b`.
     unsafe {
         gemm::gemm(
@@ -147,7 +182,7 @@ pub(crate) fn sgemm_threads(
             k,
             c.as_mut_ptr(),
             1,
-            n as isize,
+            ldc as isize,
             beta_accumulate,
             a.as_ptr(),
             a_cs as isize,
@@ -326,7 +361,7 @@ mod avx512 {
     fn write_tile(
         tile: &[f32; MR * NR],
         c: &mut [f32],
-        n: usize,
+        ldc: usize,
         row0: usize,
         rows: usize,
         col0: usize,
@@ -334,7 +369,7 @@ mod avx512 {
         overwrite: bool,
     ) {
         for (r, tile_row) in tile.chunks_exact(NR).take(rows).enumerate() {
-            let c_row = &mut c[(row0 + r) * n + col0..][..cols];
+            let c_row = &mut c[(row0 + r) * ldc + col0..][..cols];
             if overwrite {
                 c_row.copy_from_slice(&tile_row[..cols]);
             } else {
@@ -343,8 +378,8 @@ mod avx512 {
         }
     }
 
-    /// C(m×n) = A·B (+ C when `accumulate`) on the calling thread; `c` holds
-    /// rows `row_offset..row_offset + m` of A's rows.
+    /// C(m×n) = A·B (+ C when `accumulate`) on the calling thread, C rows
+    /// `ldc` apart; `c` holds the rows `row_offset..row_offset + m` of A's rows.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
     pub fn sgemm(
@@ -358,6 +393,7 @@ mod avx512 {
         b: &[f32],
         trans_b: bool,
         c: &mut [f32],
+        ldc: usize,
         accumulate: bool,
     ) {
         let a = Operand {
@@ -397,7 +433,7 @@ mod avx512 {
                                 write_tile(
                                     &tile,
                                     c,
-                                    n,
+                                    ldc,
                                     row0,
                                     MR.min(rows.end - row0),
                                     col0,
@@ -514,6 +550,36 @@ mod tests {
             let mut expected = naive(m, n, k, &a, trans_a, &b, trans_b);
             expected.iter_mut().for_each(|e| *e += 1.0);
             assert_close(&c, &expected, 1e-4);
+        }
+    }
+
+    #[test]
+    fn strided_output_fills_a_column_block() {
+        // C is the middle 5 columns of a 3×9 matrix (row stride 9); the other
+        // columns must be untouched. Both the single- and multi-threaded paths.
+        for (threads, m) in [(1, 3), (2, 130)] {
+            let (n, k, ldc) = (5, 300, 9);
+            let a = random_vec(m * k, 31);
+            let b = random_vec(k * n, 32);
+            let mut c = vec![7.0; m * ldc];
+            sgemm_strided(
+                threads,
+                m,
+                n,
+                k,
+                &a,
+                false,
+                &b,
+                false,
+                &mut c[2..],
+                ldc,
+                false,
+            );
+            let expected = naive(m, n, k, &a, false, &b, false);
+            for (row, c_row) in c.chunks(ldc).enumerate() {
+                assert_close(&c_row[2..7], &expected[row * n..][..n], 1e-4);
+                assert!(c_row[..2].iter().chain(&c_row[7..]).all(|&v| v == 7.0));
+            }
         }
     }
 
