@@ -37,7 +37,25 @@ enum Command {
     Repl,
 }
 
+/// Stack for the pipeline: parsing, checking and evaluating recurse over the
+/// script's nesting, which the syntax pre-scan bounds (256 brackets, 4096
+/// operators per statement); this leaves ample room for that depth.
+const STACK_BYTES: usize = 256 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(run_cli);
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: cnnscript stopped unexpectedly");
+            ExitCode::from(cnnscript::cli::EXIT_SCRIPT)
+        }
+    }
+}
+
+fn run_cli() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

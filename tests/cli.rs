@@ -238,3 +238,25 @@ fn missing_or_malformed_files_say_which_and_why() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.npy"));
 }
+
+#[test]
+fn hostile_nesting_is_a_diagnostic_not_a_crash() {
+    for text in [
+        format!("let X = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("let X = {}1{}\n", "(".repeat(5_000), ")".repeat(5_000)),
+        format!("let X = {}1\n", "-".repeat(100_000)),
+    ] {
+        let (code, _, err, _) = run_script(&text);
+        assert_eq!(code, 1, "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.contains("syntax error"),
+            "{}",
+            &err[..err.len().min(300)]
+        );
+    }
+    // moderate depth still works
+    let (code, out, err, _) =
+        run_script(&format!("print {}1{}\n", "(".repeat(200), ")".repeat(200)));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "tensor(1.)\n");
+}

@@ -194,8 +194,15 @@ fn hint_for(src: &str, pos: usize) -> Option<String> {
 
 /// An opening bracket without its closing one, reported at the opening
 /// bracket (SPEC section 7), or a closing one that opens nothing.
+/// Deepest bracket nesting a script may use.
+pub const MAX_NESTING: usize = 256;
+/// Most operators (`+ - * /`) one statement may hold.
+pub const MAX_OPERATORS: usize = 4096;
+
 pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
     let mut stack: Vec<(char, usize)> = Vec::new();
+    // operators since the last statement break, to bound expression depth
+    let mut operators = 0usize;
     let mut in_comment = false;
     let mut in_string = false;
     let mut escaped = false;
@@ -218,7 +225,29 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
         match c {
             '#' => in_comment = true,
             '"' => in_string = true,
-            '(' | '[' | '{' => stack.push((c, i)),
+            '\n' | ';' if stack.is_empty() => operators = 0,
+            '+' | '-' | '*' | '/' if !src[i + 1..].starts_with('>') => {
+                operators += 1;
+                if operators > MAX_OPERATORS {
+                    return Some(SyntaxError {
+                        message: format!("this statement has more than {MAX_OPERATORS} operators"),
+                        span: Span::new(i, i + 1),
+                        label: "too many operators".into(),
+                        help: Some("split the expression over several `let` statements".into()),
+                    });
+                }
+            }
+            '(' | '[' | '{' => {
+                stack.push((c, i));
+                if stack.len() > MAX_NESTING {
+                    return Some(SyntaxError {
+                        message: format!("brackets nest more than {MAX_NESTING} deep"),
+                        span: Span::new(i, i + 1),
+                        label: "too deep".into(),
+                        help: Some("a tensor literal or expression this deep is not supported; load data from a file instead".into()),
+                    });
+                }
+            }
             ')' | ']' | '}' => {
                 let want = match c {
                     ')' => '(',
