@@ -304,7 +304,7 @@ impl Interp {
                 let ExprKind::Str(path) = &args[0].kind else {
                     return Err(RunError::new("`load` takes a file name in quotes", args[0].span, "not a string"));
                 };
-                let v = crate::io::load_value(std::path::Path::new(&path.value)).map_err(|e| RunError::io(&e, path.span))?;
+                let v = crate::io::load_value(&self.path(&path.value)).map_err(|e| RunError::io(&e, path.span))?;
                 return Ok(Evaluated::Value(v));
             }
             "corr2d" => {
