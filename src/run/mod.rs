@@ -95,15 +95,9 @@ impl Interp {
     }
 
     /// Execute one checked statement, writing results to `out`.
-    pub fn exec_stmt(
-        &mut self,
-        stmt: &Stmt,
-        info: &StmtInfo,
-        out: &mut dyn Write,
-    ) -> RunResult<()> {
+    pub fn exec_stmt(&mut self, stmt: &Stmt, info: &StmtInfo, out: &mut dyn Write) -> RunResult<()> {
         let span = stmt.span;
-        let wr =
-            |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
+        let wr = |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
         match &stmt.kind {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value)?;
@@ -124,28 +118,13 @@ impl Interp {
                         "counts differ",
                     ))
                 }
-                _ => {
-                    return Err(RunError::new(
-                        "this is one value, not several",
-                        value.span,
-                        "one value",
-                    ))
-                }
+                _ => return Err(RunError::new("this is one value, not several", value.span, "one value")),
             },
-            StmtKind::Assign {
-                target,
-                index,
-                value,
-                ..
-            } => {
+            StmtKind::Assign { target, index, value, .. } => {
                 let items = self.eval_index(index)?;
                 let v = self.eval_float(value)?;
                 let Some(Value::Float(t)) = self.tensors.get_mut(&target.name) else {
-                    return Err(RunError::new(
-                        format!("`{}` is not a float tensor", target.name),
-                        target.span,
-                        "cannot assign",
-                    ));
+                    return Err(RunError::new(format!("`{}` is not a float tensor", target.name), target.span, "cannot assign"));
                 };
                 let info = eval::slice_info(t.shape(), &items)?;
                 let mut view = t.slice_mut(info.as_slice());
@@ -153,11 +132,7 @@ impl Interp {
                     Some(b) => view.assign(&b),
                     None => {
                         return Err(RunError::new(
-                            format!(
-                                "cannot assign a {} value to a {} slice",
-                                shape_words(v.shape()),
-                                shape_words(view.shape())
-                            ),
+                            format!("cannot assign a {} value to a {} slice", shape_words(v.shape()), shape_words(view.shape())),
                             value.span,
                             "shapes differ",
                         ))
@@ -168,11 +143,7 @@ impl Interp {
                 let text = match self.eval_any(e)? {
                     Evaluated::Value(v) => crate::io::format::format_value(&v),
                     Evaluated::Model(name) => crate::ir::report::summary(&self.models[&name].ir),
-                    Evaluated::Tuple(vs) => vs
-                        .iter()
-                        .map(crate::io::format::format_value)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
+                    Evaluated::Tuple(vs) => vs.iter().map(crate::io::format::format_value).collect::<Vec<_>>().join("\n"),
                 };
                 writeln!(out, "{text}").map_err(wr)?;
             }
@@ -184,62 +155,34 @@ impl Interp {
                         m.with_tensor_refs(|refs| crate::io::save_state_dict(&file, refs))
                             .map_err(|e| RunError::io(&e, path.span))?;
                     }
-                    Evaluated::Value(v) => {
-                        crate::io::save_value(&file, &v).map_err(|e| RunError::io(&e, path.span))?
-                    }
-                    Evaluated::Tuple(_) => {
-                        return Err(RunError::new(
-                            "save one value at a time",
-                            value.span,
-                            "several values",
-                        ))
-                    }
+                    Evaluated::Value(v) => crate::io::save_value(&file, &v).map_err(|e| RunError::io(&e, path.span))?,
+                    Evaluated::Tuple(_) => return Err(RunError::new("save one value at a time", value.span, "several values")),
                 }
             }
             StmtKind::LoadModel { model, path } => {
                 let file = self.path(&path.value);
-                let entries =
-                    crate::io::load_state_dict(&file).map_err(|e| RunError::io(&e, path.span))?;
-                let m = self.models.get_mut(&model.name).ok_or_else(|| {
-                    RunError::new(
-                        format!("unknown model `{}`", model.name),
-                        model.span,
-                        "not a model",
-                    )
-                })?;
+                let entries = crate::io::load_state_dict(&file).map_err(|e| RunError::io(&e, path.span))?;
+                let m = self
+                    .models
+                    .get_mut(&model.name)
+                    .ok_or_else(|| RunError::new(format!("unknown model `{}`", model.name), model.span, "not a model"))?;
                 m.load_state_dict(entries).map_err(|(msg, help)| {
-                    RunError::new(
-                        format!("{}: {msg}", path.value),
-                        span,
-                        "does not fit this model",
-                    )
-                    .help(help)
+                    RunError::new(format!("{}: {msg}", path.value), span, "does not fit this model").help(help)
                 })?;
             }
             StmtKind::Seed { value } => {
                 let seed = value.as_int().filter(|v| *v >= 0).ok_or_else(|| {
-                    RunError::new(
-                        "seed must be a non-negative integer",
-                        value.span,
-                        "not a seed",
-                    )
+                    RunError::new("seed must be a non-negative integer", value.span, "not a seed")
                 })?;
                 self.rng = ChaCha8Rng::seed_from_u64(seed as u64);
             }
             StmtKind::Model(decl) => {
                 let Some(model) = &info.model else {
-                    return Err(RunError::new(
-                        "this model did not check",
-                        decl.name.span,
-                        "unchecked",
-                    ));
+                    return Err(RunError::new("this model did not check", decl.name.span, "unchecked"));
                 };
                 let estimate = params_bytes(model);
-                crate::io::check_alloc_bytes(
-                    estimate,
-                    &format!("the parameters of `{}`", model.name),
-                )
-                .map_err(|e| RunError::io(&e, decl.name.span))?;
+                crate::io::check_alloc_bytes(estimate, &format!("the parameters of `{}`", model.name))
+                    .map_err(|e| RunError::io(&e, decl.name.span))?;
                 let state = ModelState::new(model.clone(), &mut self.rng);
                 self.tensors.remove(&model.name);
                 self.model_order.retain(|m| *m != model.name);
@@ -257,10 +200,7 @@ impl Interp {
                 let pair = DataPair { x: xv, y: yv, span };
                 let len = |v: &Value| v.shape().and_then(|s| s.first().copied());
                 if let (Some(a), Some(b)) = (len(&pair.x), len(&pair.y)) {
-                    let (xs, ys) = (
-                        pair.x.shape().unwrap_or(&[]).len(),
-                        pair.y.shape().unwrap_or(&[]).len(),
-                    );
+                    let (xs, ys) = (pair.x.shape().unwrap_or(&[]).len(), pair.y.shape().unwrap_or(&[]).len());
                     if a != b && xs == 4 && ys >= 1 && ys != 4 {
                         return Err(RunError::new(
                             format!("{a} inputs but {b} targets"),
@@ -274,18 +214,12 @@ impl Interp {
                     _ => self.train_data = Some(pair),
                 }
             }
-            StmtKind::Train {
-                model,
-                optimizer,
-                options,
-            } => {
-                let name =
-                    self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
+            StmtKind::Train { model, optimizer, options } => {
+                let name = self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
                 self.train(&name, optimizer, options, span, out)?;
             }
             StmtKind::Eval { model } => {
-                let name =
-                    self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
+                let name = self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
                 self.evaluate(&name, span, out)?;
             }
             StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
@@ -301,11 +235,7 @@ impl Interp {
                 if self.models.contains_key(n) {
                     Ok(n.to_string())
                 } else {
-                    Err(RunError::new(
-                        format!("unknown model `{n}`"),
-                        s,
-                        "not a model",
-                    ))
+                    Err(RunError::new(format!("unknown model `{n}`"), s, "not a model"))
                 }
             }
             None => self
@@ -322,13 +252,7 @@ impl Interp {
     }
 
     /// Run a model forward in eval mode (optionally only its first layers).
-    pub fn apply_model(
-        &mut self,
-        name: &str,
-        x: ArrayD<f32>,
-        layers: Option<usize>,
-        span: Span,
-    ) -> RunResult<ArrayD<f32>> {
+    pub fn apply_model(&mut self, name: &str, x: ArrayD<f32>, layers: Option<usize>, span: Span) -> RunResult<ArrayD<f32>> {
         let x = self.conform_input(name, x, span)?;
         let batch = x.shape()[0] as u64;
         let estimate = activation_bytes(&self.models[name].ir, batch, false);
@@ -336,28 +260,20 @@ impl Interp {
             .map_err(|e| RunError::io(&e, span))?;
         let data: Vec<f32> = x.iter().copied().collect();
         self.tape.start(x.shape(), &data);
-        let model = self
-            .models
-            .get_mut(name)
-            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        let model = self.models.get_mut(name).ok_or_else(|| RunError::new("unknown model", span, "here"))?;
         let out = self
             .tape
             .forward(model, Mode::Eval, &mut self.rng, layers)
             .map_err(|msg| RunError::new(msg, span, "while running this model"))?;
         let b = self.tape.buf(out);
-        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data.clone())
-            .map_err(|e| RunError::new(e.to_string(), span, "here"))
+        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data.clone()).map_err(|e| RunError::new(e.to_string(), span, "here"))
     }
 }
 
 /// Check an input against a model's type, promoting rank 2/3 to 4 with
 /// leading 1s, and return it in the model's rank. Only the batch may differ
 /// (and symbolic sizes).
-pub fn conform_input(
-    ir: &crate::ir::model::Model,
-    x: ArrayD<f32>,
-    span: Span,
-) -> RunResult<ArrayD<f32>> {
+pub fn conform_input(ir: &crate::ir::model::Model, x: ArrayD<f32>, span: Span) -> RunResult<ArrayD<f32>> {
     let want = &ir.input;
     let mut shape = x.shape().to_vec();
     if want.rank() == 4 && (shape.len() == 2 || shape.len() == 3) {
@@ -373,12 +289,7 @@ pub fn conform_input(
         && shape.first().is_some_and(|b| *b > 0);
     if !fits {
         return Err(RunError::new(
-            format!(
-                "`{}` takes {} but the tensor is {}",
-                ir.name,
-                want,
-                shape_words(x.shape())
-            ),
+            format!("`{}` takes {} but the tensor is {}", ir.name, want, shape_words(x.shape())),
             span,
             "wrong input shape",
         )

@@ -114,10 +114,7 @@ impl ModelState {
     /// Replace every tensor from a loaded state dict, strictly as PyTorch's
     /// `load_state_dict`: a missing, extra or misshapen tensor is an error
     /// naming it (and both shapes). Nothing changes unless everything fits.
-    pub fn load_state_dict(
-        &mut self,
-        entries: Vec<(String, Value)>,
-    ) -> Result<(), (String, String)> {
+    pub fn load_state_dict(&mut self, entries: Vec<(String, Value)>) -> Result<(), (String, String)> {
         let mut new_data: Vec<Option<Vec<f32>>> = vec![None; self.params.len()];
         for (name, value) in entries {
             let Some(i) = self.params.iter().position(|p| p.name == name) else {
@@ -192,13 +189,9 @@ impl ModelState {
             .zip(&ints)
             .filter_map(|(p, iv)| {
                 let view = if p.integer {
-                    TensorRef::Int(
-                        ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), iv).ok()?,
-                    )
+                    TensorRef::Int(ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), iv).ok()?)
                 } else {
-                    TensorRef::Float(
-                        ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), &p.data).ok()?,
-                    )
+                    TensorRef::Float(ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), &p.data).ok()?)
                 };
                 Some((p.name.clone(), view))
             })
@@ -226,7 +219,9 @@ fn init_values(init: Init, fan_in: u64, len: usize, rng: &mut impl Rng) -> Vec<f
             // PyTorch: kaiming_uniform_(a=√5) for the weight and uniform for the
             // bias both reduce to U(−1/√fan_in, 1/√fan_in).
             let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-            (0..len).map(|_| rng.random_range(-bound..bound)).collect()
+            (0..len)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect()
         }
     }
 }

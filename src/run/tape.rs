@@ -173,10 +173,7 @@ impl Tape {
         let out = self.alloc(&shape);
         for &i in ids {
             let (src, dst) = two(&mut self.bufs, i, out);
-            dst.data
-                .iter_mut()
-                .zip(&src.data)
-                .for_each(|(d, s)| *d += s);
+            dst.data.iter_mut().zip(&src.data).for_each(|(d, s)| *d += s);
         }
         self.push_step(StepKind::Add, ids, out);
         Ok(out)
@@ -188,10 +185,7 @@ impl Tape {
         for &i in ids {
             let s = &self.bufs[i].shape;
             if s.len() != first.len() || s[0] != first[0] || s[2..] != first[2..] {
-                return Err(format!(
-                    "concat: shapes {:?} and {:?} do not fit at run time",
-                    first, s
-                ));
+                return Err(format!("concat: shapes {:?} and {:?} do not fit at run time", first, s));
             }
             channels += s[1];
         }
@@ -236,34 +230,22 @@ impl Tape {
             if s.len() == 4 {
                 Ok(())
             } else {
-                Err(format!(
-                    "`{op}` needs a 4-D input, got {}",
-                    crate::value::dims_string(s)
-                ))
+                Err(format!("`{op}` needs a 4-D input, got {}", crate::value::dims_string(s)))
             }
         };
         let out;
         match &kind {
             LayerKind::Conv(c) => {
                 need4(&in_shape)?;
-                let g = conv_geom(c, &in_shape).ok_or_else(|| {
-                    format!(
-                        "conv kernel does not fit the input {}",
-                        crate::value::dims_string(&in_shape)
-                    )
-                })?;
+                let g = conv_geom(c, &in_shape)
+                    .ok_or_else(|| format!("conv kernel does not fit the input {}", crate::value::dims_string(&in_shape)))?;
                 out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &model.params[ids[0]].data;
-                let bias = if c.bias {
-                    Some(model.params[ids[1]].data.as_slice())
-                } else {
-                    None
-                };
+                let bias = if c.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
                 let (x, y) = two(&mut self.bufs, input, out);
                 if c.flip {
-                    let flipped =
-                        ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    let flipped = ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
                     ops::conv::conv2d_forward(&g, &x.data, &flipped, bias, &mut y.data);
                     self.steps[step].aux = flipped;
                 } else {
@@ -272,8 +254,7 @@ impl Tape {
             }
             LayerKind::MaxPool(p) => {
                 need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape)
-                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
+                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut argmax = std::mem::take(&mut self.steps[step].argmax);
@@ -285,8 +266,7 @@ impl Tape {
             }
             LayerKind::AvgPool(p) => {
                 need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape)
-                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
+                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
@@ -297,13 +277,7 @@ impl Tape {
                 out = self.alloc(&[in_shape[0], in_shape[1], 1, 1]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
-                ops::pool::gap_forward(
-                    in_shape[0],
-                    in_shape[1],
-                    in_shape[2] * in_shape[3],
-                    &x.data,
-                    &mut y.data,
-                );
+                ops::pool::gap_forward(in_shape[0], in_shape[1], in_shape[2] * in_shape[3], &x.data, &mut y.data);
             }
             LayerKind::Linear(l) => {
                 if in_shape.len() != 2 || in_shape[1] != l.in_f as usize {
@@ -317,11 +291,7 @@ impl Tape {
                 out = self.alloc(&[batch, out_f]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &model.params[ids[0]].data;
-                let bias = if l.bias {
-                    Some(model.params[ids[1]].data.as_slice())
-                } else {
-                    None
-                };
+                let bias = if l.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::linear::linear_forward(batch, in_f, out_f, &x.data, weight, bias, &mut y.data);
             }
@@ -342,13 +312,7 @@ impl Tape {
                     LayerKind::Tanh => ops::activation::tanh_forward(&x.data, &mut y.data),
                     _ => {
                         let inner: usize = in_shape[2..].iter().product();
-                        ops::activation::softmax_forward(
-                            in_shape[0],
-                            in_shape[1],
-                            inner,
-                            &x.data,
-                            &mut y.data,
-                        )
+                        ops::activation::softmax_forward(in_shape[0], in_shape[1], inner, &x.data, &mut y.data)
                     }
                 }
             }
@@ -360,13 +324,7 @@ impl Tape {
                 if mode == Mode::Train && *p > 0.0 {
                     mask.clear();
                     mask.resize(x.data.len(), 0.0);
-                    ops::activation::dropout_forward(
-                        &x.data,
-                        &mut y.data,
-                        &mut mask,
-                        *p as f32,
-                        rng,
-                    );
+                    ops::activation::dropout_forward(&x.data, &mut y.data, &mut mask, *p as f32, rng);
                 } else {
                     mask.clear();
                     mask.resize(x.data.len(), 1.0);
@@ -427,18 +385,7 @@ impl Tape {
                 } else {
                     let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
                     let (rm, rv) = (&model.params[ids[2]].data, &model.params[ids[3]].data);
-                    ops::batchnorm::batchnorm_eval_forward(
-                        n,
-                        c,
-                        inner,
-                        &x.data,
-                        gamma,
-                        beta,
-                        rm,
-                        rv,
-                        b.eps as f32,
-                        &mut y.data,
-                    );
+                    ops::batchnorm::batchnorm_eval_forward(n, c, inner, &x.data, gamma, beta, rm, rv, b.eps as f32, &mut y.data);
                 }
                 self.steps[step].aux = mean;
                 self.steps[step].aux2 = invstd;
@@ -498,9 +445,7 @@ impl Tape {
                             for nb in 0..batch {
                                 let d0 = (nb * channels + offset) * inner;
                                 let g = &mut self.grads[i][nb * c * inner..(nb + 1) * c * inner];
-                                g.iter_mut()
-                                    .zip(&dy[d0..d0 + c * inner])
-                                    .for_each(|(g, d)| *g += d);
+                                g.iter_mut().zip(&dy[d0..d0 + c * inner]).for_each(|(g, d)| *g += d);
                             }
                             self.has_grad[i] = true;
                         }
@@ -533,55 +478,23 @@ impl Tape {
     ) {
         let x = &self.bufs[input];
         let y = &self.bufs[output];
-        let dx: Option<&mut [f32]> = if input == 0 {
-            None
-        } else {
-            Some(&mut self.grads[input][..])
-        };
+        let dx: Option<&mut [f32]> = if input == 0 { None } else { Some(&mut self.grads[input][..]) };
         let saved = &self.steps[si];
         match kind {
             LayerKind::Conv(c) => {
-                let Some(g) = conv_geom(c, &x.shape) else {
-                    return;
-                };
+                let Some(g) = conv_geom(c, &x.shape) else { return };
                 let (w_id, b_id) = (ids[0], ids.get(1).copied());
                 let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
                 if c.flip {
                     // the kernel used was the flipped copy: its gradient is flipped back
                     let mut dflipped = vec![0.0; saved.aux.len()];
-                    ops::conv::conv2d_backward(
-                        &g,
-                        &x.data,
-                        &saved.aux,
-                        dy,
-                        dx,
-                        &mut dflipped,
-                        dbias.as_deref_mut(),
-                    );
-                    let back = ops::conv::flip_kernel(
-                        &dflipped,
-                        g.out_ch,
-                        g.in_ch / g.groups,
-                        g.k_h,
-                        g.k_w,
-                    );
-                    model.params[w_id]
-                        .grad
-                        .iter_mut()
-                        .zip(back)
-                        .for_each(|(g, d)| *g += d);
+                    ops::conv::conv2d_backward(&g, &x.data, &saved.aux, dy, dx, &mut dflipped, dbias.as_deref_mut());
+                    let back = ops::conv::flip_kernel(&dflipped, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    model.params[w_id].grad.iter_mut().zip(back).for_each(|(g, d)| *g += d);
                 } else {
                     let weight = std::mem::take(&mut model.params[w_id].data);
                     let mut dweight = std::mem::take(&mut model.params[w_id].grad);
-                    ops::conv::conv2d_backward(
-                        &g,
-                        &x.data,
-                        &weight,
-                        dy,
-                        dx,
-                        &mut dweight,
-                        dbias.as_deref_mut(),
-                    );
+                    ops::conv::conv2d_backward(&g, &x.data, &weight, dy, dx, &mut dweight, dbias.as_deref_mut());
                     model.params[w_id].data = weight;
                     model.params[w_id].grad = dweight;
                 }
@@ -715,24 +628,8 @@ fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
 /// Conv geometry for an actual input; `None` when the kernel no longer fits.
 pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
     let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        c.pad.top,
-        c.pad.bottom,
-        c.kernel[0],
-        c.stride[0],
-        c.dilation[0],
-        false,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        c.pad.left,
-        c.pad.right,
-        c.kernel[1],
-        c.stride[1],
-        c.dilation[1],
-        false,
-    )?;
+    let oh = window_out(s[2] as u64, c.pad.top, c.pad.bottom, c.kernel[0], c.stride[0], c.dilation[0], false)?;
+    let ow = window_out(s[3] as u64, c.pad.left, c.pad.right, c.kernel[1], c.stride[1], c.dilation[1], false)?;
     Some(ConvGeom {
         batch: s[0],
         in_ch: s[1],
@@ -756,24 +653,8 @@ pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
 /// Pool geometry for an actual input; `None` when the window no longer fits.
 pub fn pool_geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
     let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        p.pad.top,
-        p.pad.bottom,
-        p.kernel[0],
-        p.stride[0],
-        p.dilation[0],
-        p.ceil,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        p.pad.left,
-        p.pad.right,
-        p.kernel[1],
-        p.stride[1],
-        p.dilation[1],
-        p.ceil,
-    )?;
+    let oh = window_out(s[2] as u64, p.pad.top, p.pad.bottom, p.kernel[0], p.stride[0], p.dilation[0], p.ceil)?;
+    let ow = window_out(s[3] as u64, p.pad.left, p.pad.right, p.kernel[1], p.stride[1], p.dilation[1], p.ceil)?;
     Some(PoolGeom {
         batch: s[0],
         channels: s[1],
