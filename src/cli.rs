@@ -81,8 +81,31 @@ pub fn front_end(src: &Source) -> Option<(Script, Checked)> {
     }
 }
 
+/// What `check` prints on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckOutput {
+    /// The text of `summary` and `shape` statements.
+    Text,
+    /// One JSON object describing every model (`--json`).
+    Json,
+    /// Every model as a Graphviz DOT graph (`--dot`).
+    Dot,
+}
+
 /// `cnnscript check FILE [--json]`
 pub fn check(path: &Path, json: bool) -> u8 {
+    check_as(
+        path,
+        if json {
+            CheckOutput::Json
+        } else {
+            CheckOutput::Text
+        },
+    )
+}
+
+/// `cnnscript check FILE [--json | --dot]`
+pub fn check_as(path: &Path, output: CheckOutput) -> u8 {
     let src = match read_source(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -92,15 +115,17 @@ pub fn check(path: &Path, json: bool) -> u8 {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = if json {
-        let doc = crate::ir::report::json(checked.models());
-        writeln!(out, "{doc}")
-    } else {
-        checked
+    let result = match output {
+        CheckOutput::Json => {
+            let doc = crate::ir::report::json(checked.models());
+            writeln!(out, "{doc}")
+        }
+        CheckOutput::Dot => write!(out, "{}", crate::ir::dot::dot(checked.models())),
+        CheckOutput::Text => checked
             .stmts
             .iter()
             .filter_map(|s| s.output.as_deref())
-            .try_for_each(|text| writeln!(out, "{text}"))
+            .try_for_each(|text| writeln!(out, "{text}")),
     };
     match result {
         Ok(()) => 0,
