@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::error::{RunError, RunResult};
 use super::eval::{shape_words, Evaluated};
-use super::train::History;
+use super::train::{History, Record};
 use super::Interp;
 use crate::syntax::ast::{Expr, ExprKind, Span};
 use crate::value::Value;
@@ -25,6 +25,9 @@ const GRID: Rgb = [232, 232, 232];
 const LOSS_COLOUR: Rgb = [31, 119, 180];
 const TRAIN_COLOUR: Rgb = [255, 127, 14];
 const TEST_COLOUR: Rgb = [44, 160, 44];
+
+/// A curve of the plot: its legend name, colour and value per record.
+type Series = (&'static str, Rgb, fn(&Record) -> Option<f64>);
 
 /// Small tiles are scaled up (nearest neighbour) to at least this many pixels.
 const MIN_TILE: usize = 32;
@@ -373,7 +376,7 @@ fn draw_history(history: &History) -> Canvas {
         .map(|r| (px(r.at as f64), py(r.loss, lo, hi)))
         .collect();
     curve(&mut canvas, &loss_points, LOSS_COLOUR);
-    let series: [(&str, Rgb, fn(&super::train::Record) -> Option<f64>); 2] = [
+    let series: [Series; 2] = [
         ("train acc", TRAIN_COLOUR, |r| r.train_acc),
         ("test acc", TEST_COLOUR, |r| r.test_acc),
     ];
