@@ -289,20 +289,24 @@ fn draw_history(history: &History) -> Canvas {
         .fold(f64::INFINITY, f64::min)
         .min(0.0);
     let (lo, hi) = if hi.is_finite() && hi > lo {
-        (lo, hi * 1.05)
+        (lo, hi)
     } else {
         (lo, lo + 1.0)
     };
+    // round the loss axis out to whole ticks of 1, 2 or 5 times a power of ten
+    let tick = nice_step((hi - lo) / 5.0);
+    let (lo, hi) = ((lo / tick).floor() * tick, (hi / tick).ceil() * tick);
+    let ticks = ((hi - lo) / tick).round() as usize;
     let px = |at: f64| left as f64 + (at - first) / x_span * plot_w as f64;
     let py =
         |v: f64, lo: f64, hi: f64| (top + plot_h) as f64 - (v - lo) / (hi - lo) * plot_h as f64;
 
     // grid and left axis (loss)
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
+    for k in 0..=ticks {
+        let v = lo + tick * k as f64;
         let y = py(v, lo, hi).round() as i64;
         canvas.line(left as i64, y, (left + plot_w) as i64, y, GRID, 1);
-        let label = number(v, hi - lo);
+        let label = number(v, tick);
         canvas.text(
             left.saturating_sub(text_width(&label, 2) + 8),
             (y - 7).max(0) as usize,
@@ -440,16 +444,16 @@ fn nice_step(raw: f64) -> f64 {
         .unwrap_or(10.0 * base)
 }
 
-/// A tick label with enough decimals for the axis range.
-fn number(v: f64, range: f64) -> String {
-    let decimals = if range >= 10.0 {
+/// A tick label with as many decimals as the tick step needs.
+fn number(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
         0
-    } else if range >= 1.0 {
+    } else if step >= 0.1 {
         1
-    } else if range >= 0.1 {
+    } else if step >= 0.01 {
         2
     } else {
-        3
+        4
     };
     format!("{v:.decimals$}")
 }
