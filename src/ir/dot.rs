@@ -11,7 +11,7 @@ use super::report::layer_text;
 /// Every model as one `digraph`, a cluster per model, in declaration order.
 pub fn dot<'a>(models: impl Iterator<Item = &'a Model>) -> String {
     let mut out = String::from("digraph cnnscript {\n");
-    out.push_str("  rankdir=TB;\n");
+    out.push_str("  rankdir=TB;\n  fontname=\"Helvetica\";\n");
     out.push_str("  node [shape=box, fontname=\"Helvetica\", fontsize=11];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
     for (m, model) in models.enumerate() {

@@ -32,7 +32,7 @@ type Series = (&'static str, Rgb, fn(&Record) -> Option<f64>);
 /// Small tiles are scaled up (nearest neighbour) to at least this many pixels.
 const MIN_TILE: usize = 32;
 /// Refuse pictures larger than this per side.
-const MAX_SIDE: usize = 16_384;
+const MAX_SIDE: usize = 8_192;
 
 impl Interp {
     /// `plot "loss.png"`: the loss (and accuracies, when known) per step or
@@ -215,8 +215,16 @@ fn square_columns(n: usize) -> usize {
 /// scaled up, its label above it, the title on top.
 fn draw_grid(grid: &Grid) -> Result<Canvas, String> {
     let (h, w) = (grid.tiles[0].height, grid.tiles[0].width);
-    let scale = MIN_TILE.div_ceil(h.max(w)).max(1);
-    let (tile_w, tile_h) = (w * scale, h * scale);
+    // a picture of one tile gets it larger
+    let min_side = if grid.tiles.len() == 1 {
+        4 * MIN_TILE
+    } else {
+        MIN_TILE
+    };
+    let scale = min_side.div_ceil(h.max(w)).max(1);
+    // a long thin tile (a vector) is stretched to a visible strip
+    let (sx, sy) = (scale, scale.max((MIN_TILE / 2).div_ceil(h)));
+    let (tile_w, tile_h) = (w * sx, h * sy);
     let label_w = grid
         .tiles
         .iter()
@@ -255,7 +263,7 @@ fn draw_grid(grid: &Grid) -> Result<Canvas, String> {
                 128
             };
             let (r, c) = (i / tile.width, i % tile.width);
-            canvas.fill(x0 + c * scale, top + r * scale, scale, scale, [grey; 3]);
+            canvas.fill(x0 + c * sx, top + r * sy, sx, sy, [grey; 3]);
         }
         canvas.rect(x0 as i64 - 1, top as i64 - 1, tile_w + 2, tile_h + 2, FRAME);
     }
