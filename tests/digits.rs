@@ -45,32 +45,48 @@ fn digits_example_reaches_97_percent_and_draws_its_pictures() {
         .expect("run");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     eprintln!("digits example: {:.1}s", started.elapsed().as_secs_f64());
 
     // one line per epoch: loss, train acc, test acc, time
     let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("Epoch ")).collect();
     assert!(epochs.len() >= 5, "{stdout}");
     for (i, line) in epochs.iter().enumerate() {
-        assert!(line.starts_with(&format!("Epoch {}, loss ", i + 1)), "{line}");
+        assert!(
+            line.starts_with(&format!("Epoch {}, loss ", i + 1)),
+            "{line}"
+        );
         for field in [", train acc ", ", test acc ", ", time "] {
             assert!(line.contains(field), "{line} lacks {field}");
         }
     }
     // piped: no progress bar on either stream
-    assert!(!stdout.contains("batches") && !stderr.contains("batches"), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("batches") && !stderr.contains("batches"),
+        "{stdout}{stderr}"
+    );
 
     // `eval` prints `loss L, test acc A`
     let acc: f64 = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("loss ").and_then(|r| r.split_once(", test acc ")))
+        .find_map(|l| {
+            l.strip_prefix("loss ")
+                .and_then(|r| r.split_once(", test acc "))
+        })
         .map(|(_, a)| a.trim().parse().expect("a number"))
         .unwrap_or_else(|| panic!("no eval line in\n{stdout}"));
     assert!(acc >= 0.97, "test accuracy {acc} < 0.97\n{stdout}");
 
     let examples = dir.path().join("examples");
     assert!(examples.join("digits.safetensors").is_file());
-    for (name, min_w, min_h) in [("digits-loss.png", 400, 300), ("digits-kernels.png", 100, 100), ("digits-fmap.png", 100, 100)] {
+    for (name, min_w, min_h) in [
+        ("digits-loss.png", 400, 300),
+        ("digits-kernels.png", 100, 100),
+        ("digits-fmap.png", 100, 100),
+    ] {
         let (w, h, pixels) = decode_png(&examples.join(name));
         assert!(w >= min_w && h >= min_h, "{name} is {w}x{h}");
         let first = &pixels[..3];
@@ -101,6 +117,14 @@ fn csv_copy_matches_npz() {
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(stdout.lines().collect::<Vec<_>>(), vec!["tensor(0.)"; 4], "{stdout}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        vec!["tensor(0.)"; 4],
+        "{stdout}"
+    );
 }

@@ -28,7 +28,10 @@ fn decode_png(path: &Path) -> (u32, u32, usize, Vec<u8>) {
 
 /// Distinct colours in a picture.
 fn colours(pixels: &[u8], samples: usize) -> usize {
-    pixels.chunks(samples).collect::<std::collections::HashSet<_>>().len()
+    pixels
+        .chunks(samples)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 const TRAINED: &str = "\
@@ -56,16 +59,31 @@ fn plot_and_show_write_pictures_with_content() {
          show m.0.bias \"bias.png\"\n"
     );
     let out = run_in(dir.path(), &script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let (w, h, samples, pixels) = decode_png(&dir.path().join("loss.png"));
     assert_eq!((w, h), (760, 460));
-    assert!(colours(&pixels, samples) >= 4, "axes, grid, text and the loss curve");
+    assert!(
+        colours(&pixels, samples) >= 4,
+        "axes, grid, text and the loss curve"
+    );
 
     // 3 kernels of 1x3x3, each scaled to at least 32 px
-    for (name, tiles) in [("kernels.png", 3), ("mixing.png", 6), ("fmap.png", 3), ("fmap-batch.png", 3)] {
+    for (name, tiles) in [
+        ("kernels.png", 3),
+        ("mixing.png", 6),
+        ("fmap.png", 3),
+        ("fmap-batch.png", 3),
+    ] {
         let (w, h, samples, pixels) = decode_png(&dir.path().join(name));
-        assert!(w >= 32 * (tiles as u32).min(2) && h >= 32, "{name} is {w}x{h}");
+        assert!(
+            w >= 32 * (tiles as u32).min(2) && h >= 32,
+            "{name} is {w}x{h}"
+        );
         assert!(colours(&pixels, samples) >= 3, "{name} looks blank");
     }
     for name in ["image.png", "bias.png"] {
@@ -78,15 +96,23 @@ fn plot_and_show_write_pictures_with_content() {
 #[test]
 fn plot_of_epochs_shows_accuracy_axis() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = "seed 0\nlet X = rand(20x4)\nlet Y = arange(20).reshape(20) - arange(20).reshape(20)\n\
+    let script =
+        "seed 0\nlet X = rand(20x4)\nlet Y = arange(20).reshape(20) - arange(20).reshape(20)\n\
                   model c(x: Nx4) = linear(out=2)\ndata X -> Y\n\
                   train c adam lr=0.01 epochs=3 batch=5 loss=xent\nplot \"acc.png\"\n";
     let out = run_in(dir.path(), script);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (w, h, samples, pixels) = decode_png(&dir.path().join("acc.png"));
     assert_eq!((w, h), (760, 460));
     // the train-accuracy curve is orange
-    let orange = pixels.chunks(samples).filter(|p| p[..3] == [255, 127, 14]).count();
+    let orange = pixels
+        .chunks(samples)
+        .filter(|p| p[..3] == [255, 127, 14])
+        .count();
     assert!(orange > 50, "no accuracy curve ({orange} orange pixels)");
 }
 
@@ -101,19 +127,42 @@ fn assert_fails(script: &str, line: usize, message: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let pngs = std::fs::read_dir(dir.path())
         .expect("list")
-        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png")))
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
         .count();
     assert_eq!(pngs, 0, "a failed picture leaves no file");
 }
 
 #[test]
 fn bad_pictures_are_diagnostics() {
-    assert_fails("let X = ones(2x2)\nplot \"loss.png\"\n", 2, "nothing to plot");
-    assert_fails("let X = ones(2x2)\nshow X \"x.jpg\"\n", 2, "does not end in .png");
+    assert_fails(
+        "let X = ones(2x2)\nplot \"loss.png\"\n",
+        2,
+        "nothing to plot",
+    );
+    assert_fails(
+        "let X = ones(2x2)\nshow X \"x.jpg\"\n",
+        2,
+        "does not end in .png",
+    );
     assert_fails(&format!("{TRAINED}show m \"m.png\"\n"), 10, "is a model");
-    assert_fails("let X = ones(2x2)\nshow X.sum() \"s.png\"\n", 2, "not a scalar");
-    assert_fails("let X = ones(2x2x2x2x2)\nshow X \"s.png\"\n", 2, "up to 4 dimensions");
-    assert_fails(&format!("{TRAINED}show m[1:2](X) \"s.png\"\n"), 10, "must start at layer 0");
+    assert_fails(
+        "let X = ones(2x2)\nshow X.sum() \"s.png\"\n",
+        2,
+        "not a scalar",
+    );
+    assert_fails(
+        "let X = ones(2x2x2x2x2)\nshow X \"s.png\"\n",
+        2,
+        "up to 4 dimensions",
+    );
+    assert_fails(
+        &format!("{TRAINED}show m[1:2](X) \"s.png\"\n"),
+        10,
+        "must start at layer 0",
+    );
 }
 
 fn dot_of(example: &str) -> String {
@@ -123,7 +172,11 @@ fn dot_of(example: &str) -> String {
         .args(["check", example, "--dot"])
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
