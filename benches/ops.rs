@@ -3,6 +3,7 @@
 //! report and next to each case below.
 
 use cnnscript::ops::conv::{conv2d_backward, conv2d_forward};
+use cnnscript::ops::gemm::sgemm;
 use cnnscript::ops::linear::{linear_backward, linear_forward};
 use cnnscript::ops::pool::{maxpool2d_backward, maxpool2d_forward};
 use cnnscript::ops::{ConvGeom, PoolGeom};
@@ -183,6 +184,24 @@ fn bench_conv(c: &mut Criterion) {
     }
 }
 
+fn bench_sgemm(c: &mut Criterion) {
+    // The GEMM shapes behind conv-c (per item) and conv-f (per item).
+    let mut group = c.benchmark_group("sgemm");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(1));
+    for (m, n, k) in [(64, 3136, 576), (256, 196, 2304), (16, 6400, 150)] {
+        let a = filled(m * k);
+        let b = filled(k * n);
+        let mut out = vec![0.0; m * n];
+        group.bench_function(format!("{m}x{n}x{k}"), |bench| {
+            bench.iter(|| sgemm(m, n, k, black_box(&a), false, &b, false, &mut out, false))
+        });
+    }
+    group.finish();
+}
+
 fn bench_maxpool(c: &mut Criterion) {
     // PyTorch: fwd 175 ms
     let g = PoolGeom {
@@ -281,5 +300,11 @@ fn bench_linear(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_conv, bench_maxpool, bench_linear);
+criterion_group!(
+    benches,
+    bench_sgemm,
+    bench_conv,
+    bench_maxpool,
+    bench_linear
+);
 criterion_main!(benches);

@@ -58,21 +58,29 @@ pub fn read_source(path: &Path) -> Result<Source, u8> {
     }
 }
 
-/// Parse and check; print every diagnostic. `None` when there were errors.
-pub fn front_end(src: &Source) -> Option<(Script, Checked)> {
-    let style = Style::for_stderr();
+/// What a command printed and its exit status.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+}
+
+/// Parse and check, rendering every diagnostic into `stderr`. `None` when
+/// there were errors.
+pub fn front_end(src: &Source, style: Style, stderr: &mut String) -> Option<(Script, Checked)> {
     let script = match parse_script(&src.text) {
         Ok(s) => s,
         Err(errors) => {
             for e in &errors {
-                eprint!("{}", render(e, &src.name, &src.text, style));
+                stderr.push_str(&render(e, &src.name, &src.text, style));
             }
             return None;
         }
     };
     let checked = check_script(&script);
     for d in &checked.diagnostics {
-        eprint!("{}", render(d, &src.name, &src.text, style));
+        stderr.push_str(&render(d, &src.name, &src.text, style));
     }
     if checked.has_errors() {
         None
@@ -92,44 +100,66 @@ pub enum CheckOutput {
     Dot,
 }
 
+/// `check` on a script's text: what it prints and its exit status.
+pub fn check_source(src: &Source, json: bool, style: Style) -> Output {
+    let output = if json {
+        CheckOutput::Json
+    } else {
+        CheckOutput::Text
+    };
+    check_source_as(src, output, style)
+}
+
+/// `check` on a script's text with a chosen output: text, JSON or DOT.
+pub fn check_source_as(src: &Source, output: CheckOutput, style: Style) -> Output {
+    let mut out = Output::default();
+    let Some((_, checked)) = front_end(src, style, &mut out.stderr) else {
+        out.code = EXIT_SCRIPT;
+        return out;
+    };
+    match output {
+        CheckOutput::Json => {
+            out.stdout = format!("{}\n", crate::ir::report::json(checked.models()));
+        }
+        CheckOutput::Dot => out.stdout = crate::ir::dot::dot(checked.models()),
+        CheckOutput::Text => {
+            for text in checked.stmts.iter().filter_map(|s| s.output.as_deref()) {
+                out.stdout.push_str(text);
+                out.stdout.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Print an `Output` and return its status.
+fn emit(out: &Output) -> u8 {
+    eprint!("{}", out.stderr);
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    if lock
+        .write_all(out.stdout.as_bytes())
+        .and_then(|_| lock.flush())
+        .is_err()
+    {
+        return EXIT_SCRIPT;
+    }
+    out.code
+}
+
 /// `cnnscript check FILE [--json]`
 pub fn check(path: &Path, json: bool) -> u8 {
-    check_as(
-        path,
-        if json {
-            CheckOutput::Json
-        } else {
-            CheckOutput::Text
-        },
-    )
+    match read_source(path) {
+        Ok(src) => emit(&check_source(&src, json, Style::for_stderr())),
+        Err(code) => code,
+    }
 }
 
 /// `cnnscript check FILE [--json | --dot]`
 pub fn check_as(path: &Path, output: CheckOutput) -> u8 {
-    let src = match read_source(path) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let Some((_, checked)) = front_end(&src) else {
-        return EXIT_SCRIPT;
-    };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = match output {
-        CheckOutput::Json => {
-            let doc = crate::ir::report::json(checked.models());
-            writeln!(out, "{doc}")
-        }
-        CheckOutput::Dot => write!(out, "{}", crate::ir::dot::dot(checked.models())),
-        CheckOutput::Text => checked
-            .stmts
-            .iter()
-            .filter_map(|s| s.output.as_deref())
-            .try_for_each(|text| writeln!(out, "{text}")),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(_) => EXIT_SCRIPT,
+    match read_source(path) {
+        Ok(src) => emit(&check_source_as(&src, output, Style::for_stderr())),
+        Err(code) => code,
     }
 }
 
@@ -139,7 +169,10 @@ pub fn run(path: &Path) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let Some((script, checked)) = front_end(&src) else {
+    let mut diags = String::new();
+    let checked = front_end(&src, Style::for_stderr(), &mut diags);
+    eprint!("{diags}");
+    let Some((script, checked)) = checked else {
         return EXIT_SCRIPT;
     };
     crate::run::run_checked(&src, &script, &checked)
@@ -147,6 +180,5 @@ pub fn run(path: &Path) -> u8 {
 
 /// `cnnscript repl`
 pub fn repl() -> u8 {
-    eprintln!("the REPL is not built yet");
-    EXIT_USAGE
+    crate::repl::run()
 }

@@ -53,6 +53,16 @@ impl Value {
         }
     }
 
+    /// The tensor as f32 without copying a float tensor (integers convert), or `None` for a
+    /// bundle.
+    pub fn into_float(self) -> Option<ArrayD<f32>> {
+        match self {
+            Value::Float(a) => Some(a),
+            Value::Int(a) => Some(a.mapv(|v| v as f32)),
+            Value::Bundle(_) => None,
+        }
+    }
+
     /// Number of elements of a tensor; for a bundle, the total over its arrays.
     pub fn len(&self) -> usize {
         match self {
@@ -160,6 +170,7 @@ mod tests {
         let i = Value::Int(ArrayD::from_shape_vec(IxDyn(&[3]), vec![1, 2, 3]).unwrap());
         assert_eq!(i.type_name(), "integer tensor");
         assert_eq!(i.to_float().unwrap().as_slice().unwrap(), &[1.0, 2.0, 3.0]);
+        assert_eq!(i.clone().into_float(), i.to_float());
         let b = Value::Bundle(BTreeMap::from([("y".to_string(), i.clone())]));
         assert_eq!(b.type_name(), "bundle");
         assert_eq!(b.get("y"), Some(&i));

@@ -27,7 +27,7 @@ pub enum IoError {
     #[error("cannot open {}: no such file", path.display())]
     #[diagnostic(
         code(io::not_found),
-        help("check the name; paths are relative to the folder cnnscript runs in")
+        help("check the spelling, and the folder a relative path is looked up in")
     )]
     NotFound {
         /// The file.
@@ -40,6 +40,19 @@ pub enum IoError {
     PermissionDenied {
         /// The file.
         path: PathBuf,
+    },
+
+    /// The folder a file is to be written into does not exist.
+    #[error("cannot write {}: the folder {} does not exist", path.display(), folder.display())]
+    #[diagnostic(
+        code(io::folder_missing),
+        help("create the folder first, or save somewhere else")
+    )]
+    FolderMissing {
+        /// The file.
+        path: PathBuf,
+        /// Its missing folder.
+        folder: PathBuf,
     },
 
     /// A folder was given where a file was expected.
@@ -175,7 +188,7 @@ pub enum IoError {
     },
 
     /// A CSV row has a different number of fields than the first row.
-    #[error("{}: line {line} has {found} fields, expected {expected} like the first row", path.display())]
+    #[error("{}: line {line} has {found} field{}, expected {expected} like the first row", path.display(), if *found == 1 { "" } else { "s" })]
     #[diagnostic(
         code(io::csv_ragged),
         help("every row needs the same number of comma-separated values")
@@ -283,6 +296,13 @@ impl IoError {
         let path = path.to_path_buf();
         match err.kind() {
             std::io::ErrorKind::NotFound if action == "read" => IoError::NotFound { path },
+            std::io::ErrorKind::NotFound => IoError::FolderMissing {
+                folder: match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                },
+                path,
+            },
             std::io::ErrorKind::PermissionDenied => IoError::PermissionDenied { path },
             std::io::ErrorKind::IsADirectory => IoError::IsDirectory { path },
             _ => IoError::Os {

@@ -13,9 +13,24 @@ const PREFIX: &str = "tensor(";
 
 /// PyTorch's `print(tensor)` text for a tensor; a bundle lists `name: shape` per line.
 pub fn format_value(value: &Value) -> String {
+    format_value_with_suffixes(value, &[])
+}
+
+/// As [`format_value`], with PyTorch-style suffixes after the data, such as
+/// `requires_grad=True` or `grad_fn=<ConvolutionBackward0>` (wrapped at 80 columns as
+/// PyTorch's `_add_suffixes` does). Bundles ignore the suffixes.
+pub fn format_value_with_suffixes(value: &Value, suffixes: &[&str]) -> String {
     match value {
-        Value::Float(a) => format_tensor(a.view(), &FloatFormatter::new(&summarized(a.view()))),
-        Value::Int(a) => format_tensor(a.view(), &IntFormatter::new(&summarized(a.view()))),
+        Value::Float(a) => format_tensor(
+            a.view(),
+            &FloatFormatter::new(&summarized(a.view())),
+            suffixes,
+        ),
+        Value::Int(a) => format_tensor(
+            a.view(),
+            &IntFormatter::new(&summarized(a.view())),
+            suffixes,
+        ),
         Value::Bundle(map) if map.is_empty() => "(empty bundle)".to_string(),
         Value::Bundle(map) => map
             .iter()
@@ -272,7 +287,11 @@ fn python_tuple(shape: &[usize]) -> String {
 }
 
 /// `_str_intern` and `_add_suffixes` for a dense CPU tensor of the default dtype or int64.
-fn format_tensor<T: Copy>(a: ArrayViewD<'_, T>, fmt: &dyn ElementFormat<T>) -> String {
+fn format_tensor<T: Copy>(
+    a: ArrayViewD<'_, T>,
+    fmt: &dyn ElementFormat<T>,
+    extra: &[&str],
+) -> String {
     let indent = PREFIX.len();
     let mut suffixes = Vec::new();
     let body = if a.is_empty() {
@@ -287,6 +306,7 @@ fn format_tensor<T: Copy>(a: ArrayViewD<'_, T>, fmt: &dyn ElementFormat<T>) -> S
         let summarize = a.len() > THRESHOLD;
         tensor_str(a, indent, summarize, fmt)
     };
+    suffixes.extend(extra.iter().map(|s| s.to_string()));
     let mut out = format!("{PREFIX}{body}");
     // Python: len(s) - s.rfind("\n") + 1, where rfind gives -1 when there is no newline.
     let mut last_line_len = match out.rfind('\n') {

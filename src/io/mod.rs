@@ -18,9 +18,6 @@ pub use error::IoError;
 
 use crate::value::{TensorRef, Value};
 
-/// The extensions `load`/`save` understand, for messages.
-pub const SUPPORTED_EXTENSIONS: &str = ".npy, .npz, .safetensors, .csv";
-
 /// The file formats, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -48,30 +45,40 @@ fn format_of(path: &Path) -> Result<Format, IoError> {
     }
 }
 
-/// Reads a whole file after checking its size against the memory budget.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
-    let meta = std::fs::metadata(path).map_err(|e| IoError::from_os(path, e))?;
+/// Opens a file for reading and returns it with its length.
+fn open_file(path: &Path) -> Result<(std::fs::File, u64), IoError> {
+    let file = std::fs::File::open(path).map_err(|e| IoError::from_os(path, e))?;
+    let meta = file.metadata().map_err(|e| IoError::from_os(path, e))?;
     if meta.is_dir() {
         return Err(IoError::IsDirectory {
             path: path.to_path_buf(),
         });
     }
-    check_alloc_bytes(meta.len(), &format!("reading {}", path.display()))?;
-    std::fs::read(path).map_err(|e| IoError::from_os(path, e))
+    Ok((file, meta.len()))
+}
+
+/// Reads a whole file after checking its size against the memory budget.
+fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
+    let (mut file, len) = open_file(path)?;
+    check_alloc_bytes(len, &format!("the contents of {}", path.display()))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| IoError::from_os(path, e))?;
+    Ok(bytes)
 }
 
 /// Loads a tensor or bundle from a file, by extension (`.npy`, `.npz`, `.safetensors`, `.csv`).
 pub fn load_value(path: &Path) -> Result<Value, IoError> {
-    let format = format_of(path)?;
-    let bytes = read_file(path)?;
-    match format {
-        Format::Npy => npy::decode(path, &bytes),
-        Format::Npz => {
-            npz::read(path, &bytes).map(|entries| Value::Bundle(entries.into_iter().collect()))
+    match format_of(path)? {
+        Format::Npy => {
+            // Streamed: peak memory is the tensor, not the file plus the tensor.
+            let (file, len) = open_file(path)?;
+            npy::read(path, &mut std::io::BufReader::new(file), len)
         }
-        Format::Safetensors => safetensors::read(path, &bytes)
+        Format::Npz => npz::read(path, &read_file(path)?)
             .map(|entries| Value::Bundle(entries.into_iter().collect())),
-        Format::Csv => csv::read(path, &bytes),
+        Format::Safetensors => safetensors::read(path, &read_file(path)?)
+            .map(|entries| Value::Bundle(entries.into_iter().collect())),
+        Format::Csv => csv::read(path, &read_file(path)?),
     }
 }
 
@@ -104,10 +111,11 @@ fn named_tensors<'a>(
     single_name: &str,
 ) -> Result<Vec<(String, TensorRef<'a>)>, IoError> {
     match value {
-        Value::Float(_) | Value::Int(_) => match value.as_tensor_ref() {
-            Some(t) => Ok(vec![(single_name.to_string(), t)]),
-            None => Ok(Vec::new()),
-        },
+        Value::Float(_) | Value::Int(_) => Ok(value
+            .as_tensor_ref()
+            .map(|t| (single_name.to_string(), t))
+            .into_iter()
+            .collect()),
         Value::Bundle(map) => map
             .iter()
             .map(|(name, v)| match v.as_tensor_ref() {
@@ -151,8 +159,7 @@ pub fn save_state_dict(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Resu
 
 /// Loads a state dict from `.safetensors` or `.npz`: every named array, sorted by name.
 pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
-    let format = format_of(path)?;
-    let entries = match format {
+    let mut entries = match format_of(path)? {
         Format::Safetensors => safetensors::read(path, &read_file(path)?)?,
         Format::Npz => npz::read(path, &read_file(path)?)?,
         Format::Npy | Format::Csv => {
@@ -161,7 +168,6 @@ pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
             })
         }
     };
-    let mut entries = entries;
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
 }

@@ -4,7 +4,7 @@
 //! then a Python dict literal `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`
 //! padded with spaces to a multiple of 64 bytes and ending in `\n`, then the data.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
@@ -61,11 +61,51 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     }
 }
 
-/// Decodes `count` elements of `dtype` from `data` (which holds at least that many) into
-/// a value of the given shape. `big_endian` applies to multi-byte types.
-pub(crate) fn decode_elements(
+/// Bytes per read when converting: large enough to be fast, small next to any tensor.
+const CHUNK_BYTES: usize = 1 << 16;
+
+/// An I/O error met while reading the data of `path`: an early end means the file
+/// changed or lied about its size.
+fn read_error(path: &Path, err: std::io::Error) -> IoError {
+    if err.kind() == std::io::ErrorKind::UnexpectedEof {
+        IoError::SizeMismatch {
+            path: path.to_path_buf(),
+            reason: "the data ended early (did the file change while it was read?)".to_string(),
+        }
+    } else {
+        IoError::from_os(path, err)
+    }
+}
+
+/// Feeds `count` elements of `size` bytes from `reader` to `each`, one chunk at a time.
+fn for_each_element<R: Read>(
     path: &Path,
-    data: &[u8],
+    reader: &mut R,
+    count: usize,
+    size: usize,
+    mut each: impl FnMut(&[u8]) -> Result<(), IoError>,
+) -> Result<(), IoError> {
+    let per_chunk = (CHUNK_BYTES / size).max(1);
+    let mut buf = vec![0u8; per_chunk.min(count) * size];
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(per_chunk);
+        let chunk = &mut buf[..n * size];
+        reader.read_exact(chunk).map_err(|e| read_error(path, e))?;
+        for element in chunk.chunks_exact(size) {
+            each(element)?;
+        }
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Reads the elements of `shape` (whose byte size the caller has checked against the
+/// input) of `dtype` from `reader` into a value: floats as f32, integers and bools as i64.
+/// `big_endian` applies to multi-byte types.
+pub(crate) fn decode_elements<R: Read>(
+    path: &Path,
+    reader: &mut R,
     dtype: Dtype,
     big_endian: bool,
     shape: &[usize],
@@ -78,7 +118,6 @@ pub(crate) fn decode_elements(
         (count as u64).saturating_mul(out_bytes),
         &format!("array {} from {}", dims_string(shape), path.display()),
     )?;
-    let chunks = data.chunks_exact(size).take(count);
     // Fixed-size reads: `chunk` has exactly `N` bytes, so the array conversion cannot fail.
     fn bytes<const N: usize>(chunk: &[u8], big: bool) -> [u8; N] {
         let mut b = [0u8; N];
@@ -88,26 +127,25 @@ pub(crate) fn decode_elements(
         }
         b
     }
+    let big = big_endian;
     if dtype.is_float() {
-        let values: Vec<f32> = match dtype {
-            Dtype::Float(2) => chunks
-                .map(|c| f16_to_f32(u16::from_le_bytes(bytes(c, big_endian))))
-                .collect(),
-            Dtype::BFloat16 => chunks
-                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes(bytes(c, big_endian))) << 16))
-                .collect(),
-            Dtype::Float(4) => chunks
-                .map(|c| f32::from_le_bytes(bytes(c, big_endian)))
-                .collect(),
-            _ => chunks
-                .map(|c| f64::from_le_bytes(bytes(c, big_endian)) as f32)
-                .collect(),
-        };
+        let mut values: Vec<f32> = Vec::with_capacity(count);
+        for_each_element(path, reader, count, size, |c| {
+            values.push(match dtype {
+                Dtype::Float(2) => f16_to_f32(u16::from_le_bytes(bytes(c, big))),
+                Dtype::BFloat16 => {
+                    f32::from_bits(u32::from(u16::from_le_bytes(bytes(c, big))) << 16)
+                }
+                Dtype::Float(4) => f32::from_le_bytes(bytes(c, big)),
+                _ => f64::from_le_bytes(bytes(c, big)) as f32,
+            });
+            Ok(())
+        })?;
         Ok(Value::Float(shaped(path, values, shape, fortran_order)?))
     } else {
         let mut values: Vec<i64> = Vec::with_capacity(count);
-        for c in chunks {
-            let v = match dtype {
+        for_each_element(path, reader, count, size, |c| {
+            values.push(match dtype {
                 Dtype::Bool => i64::from(c[0] != 0),
                 Dtype::Int {
                     signed: true,
@@ -120,30 +158,30 @@ pub(crate) fn decode_elements(
                 Dtype::Int {
                     signed: true,
                     size: 2,
-                } => i64::from(i16::from_le_bytes(bytes(c, big_endian))),
+                } => i64::from(i16::from_le_bytes(bytes(c, big))),
                 Dtype::Int {
                     signed: false,
                     size: 2,
-                } => i64::from(u16::from_le_bytes(bytes(c, big_endian))),
+                } => i64::from(u16::from_le_bytes(bytes(c, big))),
                 Dtype::Int {
                     signed: true,
                     size: 4,
-                } => i64::from(i32::from_le_bytes(bytes(c, big_endian))),
+                } => i64::from(i32::from_le_bytes(bytes(c, big))),
                 Dtype::Int {
                     signed: false,
                     size: 4,
-                } => i64::from(u32::from_le_bytes(bytes(c, big_endian))),
-                Dtype::Int { signed: true, .. } => i64::from_le_bytes(bytes(c, big_endian)),
+                } => i64::from(u32::from_le_bytes(bytes(c, big))),
+                Dtype::Int { signed: true, .. } => i64::from_le_bytes(bytes(c, big)),
                 _ => {
-                    let u = u64::from_le_bytes(bytes(c, big_endian));
+                    let u = u64::from_le_bytes(bytes(c, big));
                     i64::try_from(u).map_err(|_| IoError::OutOfRange {
                         path: path.to_path_buf(),
                         value: u,
                     })?
                 }
-            };
-            values.push(v);
-        }
+            });
+            Ok(())
+        })?;
         Ok(Value::Int(shaped(path, values, shape, fortran_order)?))
     }
 }
@@ -204,40 +242,57 @@ struct Header {
     shape: Vec<u64>,
 }
 
-/// Reads an `.npy` file's bytes into a value (floats as f32, integers and bools as i64).
+/// Reads `.npy` bytes into a value (floats as f32, integers and bools as i64).
 pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Value, IoError> {
+    read(path, &mut &bytes[..], bytes.len() as u64)
+}
+
+/// Reads an `.npy` stream of `len` bytes into a value. Every size is checked against
+/// `len` before anything is allocated, and the data is converted chunk by chunk.
+pub(crate) fn read<R: Read>(path: &Path, reader: &mut R, len: u64) -> Result<Value, IoError> {
     let bad = |reason: String| IoError::BadHeader {
         path: path.to_path_buf(),
         format: "npy",
         reason,
     };
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+    let mut read_exact = |buf: &mut [u8], what: &str| {
+        reader.read_exact(buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => bad(format!("the file ends {what}")),
+            _ => IoError::from_os(path, e),
+        })
+    };
+    let mut lead = [0u8; 8];
+    if len < 8 {
         return Err(bad("the file does not start with \\x93NUMPY".to_string()));
     }
-    let (header_len, header_start): (usize, usize) = match bytes.get(6..8) {
-        Some([1, _]) => match bytes.get(8..10) {
-            Some(b) => (usize::from(u16::from_le_bytes([b[0], b[1]])), 10),
-            None => return Err(bad("the file ends inside the header length".to_string())),
-        },
-        Some([2 | 3, _]) => match bytes.get(8..12) {
-            Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12),
-            None => return Err(bad("the file ends inside the header length".to_string())),
-        },
-        Some([major, minor]) => {
-            return Err(bad(format!("unsupported format version {major}.{minor}")))
+    read_exact(&mut lead, "before the format version")?;
+    if &lead[..MAGIC.len()] != MAGIC {
+        return Err(bad("the file does not start with \\x93NUMPY".to_string()));
+    }
+    let (header_len, header_start): (u64, u64) = match [lead[6], lead[7]] {
+        [1, _] => {
+            let mut b = [0u8; 2];
+            read_exact(&mut b, "inside the header length")?;
+            (u64::from(u16::from_le_bytes(b)), 10)
         }
-        _ => return Err(bad("the file ends before the format version".to_string())),
+        [2 | 3, _] => {
+            let mut b = [0u8; 4];
+            read_exact(&mut b, "inside the header length")?;
+            (u64::from(u32::from_le_bytes(b)), 12)
+        }
+        [major, minor] => return Err(bad(format!("unsupported format version {major}.{minor}"))),
     };
-    let data_start = header_start
-        .checked_add(header_len)
-        .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| {
-            bad(format!(
-                "header declares {header_len} bytes but the file has only {}",
-                bytes.len().saturating_sub(header_start)
-            ))
-        })?;
-    let text = String::from_utf8_lossy(&bytes[header_start..data_start]);
+    let after_header = len.saturating_sub(header_start);
+    if header_len > after_header {
+        return Err(bad(format!(
+            "header declares {header_len} bytes but the file has only {after_header}"
+        )));
+    }
+    check_alloc_bytes(header_len, &format!("the header of {}", path.display()))?;
+    // header_len <= len, and the memory check passed
+    let mut header_bytes = vec![0u8; header_len as usize];
+    read_exact(&mut header_bytes, "inside the header")?;
+    let text = String::from_utf8_lossy(&header_bytes);
     let header = parse_header(&text).map_err(bad)?;
     let Some(dtype) = header.dtype else {
         return Err(IoError::UnsupportedDtype {
@@ -246,30 +301,29 @@ pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Value, IoError> {
         });
     };
     let (_, needed) = checked_size(path, &header.shape, dtype.size())?;
-    let data = &bytes[data_start..];
-    let shape_text = header
-        .shape
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join("x");
-    if needed > data.len() as u64 {
+    let available = after_header - header_len;
+    if needed > available {
         return Err(IoError::Truncated {
             path: path.to_path_buf(),
             shape: if header.shape.is_empty() {
                 "scalar".to_string()
             } else {
-                shape_text
+                header
+                    .shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x")
             },
             expected: needed,
-            found: data.len() as u64,
+            found: available,
         });
     }
     // checked_size proved every dim and the product fit in usize.
     let shape: Vec<usize> = header.shape.iter().map(|&d| d as usize).collect();
     decode_elements(
         path,
-        data,
+        reader,
         dtype,
         header.big_endian,
         &shape,
@@ -457,9 +511,14 @@ fn parse_header(text: &str) -> Result<Header, String> {
             _ => return Err("dictionary keys must be strings".to_string()),
         };
         p.expect(b':')?;
+        p.skip_ws();
+        let start = p.pos;
         let value = p.value(0)?;
         match key.as_str() {
-            "descr" => descr = Some(value),
+            "descr" => {
+                let raw = String::from_utf8_lossy(&text.as_bytes()[start..p.pos]).into_owned();
+                descr = Some((value, raw));
+            }
             "fortran_order" => fortran = Some(value),
             "shape" => shape = Some(value),
             _ => {}
@@ -471,11 +530,12 @@ fn parse_header(text: &str) -> Result<Header, String> {
         }
     }
     let (descr, dtype, big_endian) = match descr {
-        Some(Literal::Str(s)) => match parse_descr(&s) {
+        Some((Literal::Str(s), _)) => match parse_descr(&s) {
             Some((dtype, big)) => (s, Some(dtype), big),
             None => (s, None, false),
         },
-        Some(_) => ("a structured dtype".to_string(), None, false),
+        // a structured dtype: a list of (name, type) fields
+        Some((_, raw)) => (raw, None, false),
         None => return Err("missing 'descr'".to_string()),
     };
     let fortran_order = match fortran {

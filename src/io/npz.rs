@@ -9,16 +9,19 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use super::{check_alloc_bytes, npy, IoError, MAX_ARRAY_BYTES};
 use crate::value::{TensorRef, Value};
 
+/// The largest member cnnscript unpacks (8 GiB): bigger declared sizes are refused as bombs.
+const MEMBER_CAP: u64 = 8 << 30;
+
 /// Smallest central-directory record: a declared entry count needs at least this many bytes.
 const CENTRAL_HEADER_MIN: u64 = 46;
 
 fn le_u16(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 2)
+    b.get(at..at.checked_add(2)?)
         .map(|s| u64::from(u16::from_le_bytes([s[0], s[1]])))
 }
 
 fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 8).map(|s| {
+    b.get(at..at.checked_add(8)?).map(|s| {
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
         u64::from_le_bytes(a)
@@ -75,7 +78,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
         let member_path = path.join(&name);
         let size = file.size();
         let packed = file.compressed_size();
-        let cap = MAX_ARRAY_BYTES.min(8 << 30);
+        let cap = MAX_ARRAY_BYTES.min(MEMBER_CAP);
         if size > cap {
             return Err(IoError::MemberTooLarge {
                 path: path.to_path_buf(),
@@ -113,11 +116,12 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
             }
         };
         if data.len() as u64 != size {
-            return Err(IoError::Truncated {
+            return Err(IoError::SizeMismatch {
                 path: member_path,
-                shape: "member".to_string(),
-                expected: size,
-                found: data.len() as u64,
+                reason: format!(
+                    "the archive declares {size} bytes for this member, but it holds {}",
+                    data.len()
+                ),
             });
         }
         let value = npy::decode(&member_path, &data)?;

@@ -161,7 +161,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
         // end <= data.len(), so both offsets fit in usize
         let bytes = &data[start as usize..end as usize];
         let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-        let value = decode_elements(&tensor_path, bytes, dtype, false, &shape, false)?;
+        let value = decode_elements(&tensor_path, &mut &bytes[..], dtype, false, &shape, false)?;
         out.push((name, value));
     }
     Ok(out)

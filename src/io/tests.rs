@@ -607,7 +607,7 @@ fn npz_members_declaring_huge_sizes_are_refused() {
     assert!(
         matches!(
             err,
-            IoError::Truncated { .. } | IoError::OutOfMemory { .. } | IoError::BadArchive { .. }
+            IoError::SizeMismatch { .. } | IoError::OutOfMemory { .. } | IoError::BadArchive { .. }
         ),
         "{err}"
     );
@@ -705,4 +705,149 @@ proptest! {
         let bytes = npy_bytes(&format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}"), &vec![0u8; data]);
         let _ = load_bytes(dir.path(), "s.npy", &bytes);
     }
+}
+
+// ---- files written by numpy and the safetensors Python package (see testdata/README.md) ----
+
+fn fixture(name: &str) -> Result<Value, IoError> {
+    load_value(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/io/testdata")
+            .join(name),
+    )
+}
+
+fn float_vec(shape: &[usize], data: Vec<f32>) -> Value {
+    Value::Float(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
+}
+
+fn int_vec(shape: &[usize], data: Vec<i64>) -> Value {
+    Value::Int(ArrayD::from_shape_vec(IxDyn(shape), data).unwrap())
+}
+
+#[test]
+fn reads_numpy_written_files() {
+    let v = fixture("compressed.npz").unwrap();
+    assert_eq!(
+        v.get("x"),
+        Some(&float_vec(&[3, 4], (0..12).map(|i| i as f32).collect()))
+    );
+    assert_eq!(v.get("y"), Some(&int_vec(&[3], vec![0, 1, 2])));
+    assert_eq!(
+        fixture("fortran_f8.npy").unwrap(),
+        float_vec(&[2, 3, 4], (0..24).map(|i| i as f32).collect())
+    );
+    assert_eq!(
+        fixture("big_endian_i4.npy").unwrap(),
+        int_vec(&[3], vec![1, -2, 300])
+    );
+    assert_eq!(
+        fixture("half.npy").unwrap(),
+        float_vec(&[3], vec![1.5, -2.0, 65504.0])
+    );
+    assert_eq!(
+        fixture("bool.npy").unwrap(),
+        int_vec(&[1, 3], vec![1, 0, 1])
+    );
+    let err = fixture("complex.npy").unwrap_err();
+    assert!(
+        err.to_string().ends_with("unsupported dtype '<c8'"),
+        "{err}"
+    );
+    let err = fixture("structured.npy").unwrap_err();
+    assert!(
+        err.to_string().contains("[('a', '<f4'), ('b', '<i4')]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reads_safetensors_of_every_common_dtype() {
+    let v = fixture("mixed.safetensors").unwrap();
+    assert_eq!(v.get("h"), Some(&float_vec(&[2], vec![0.5, -1.0])));
+    assert_eq!(v.get("d"), Some(&float_vec(&[1, 1], vec![1.25])));
+    assert_eq!(v.get("i"), Some(&int_vec(&[2], vec![-5, 6])));
+    assert_eq!(v.get("u"), Some(&int_vec(&[1], vec![255])));
+    assert_eq!(v.get("b"), Some(&int_vec(&[2], vec![1, 0])));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn random_tensors_round_trip_bit_for_bit(
+        shape in proptest::collection::vec(0usize..4, 0..4),
+        seed in any::<u32>(),
+    ) {
+        let n: usize = shape.iter().product();
+        let bits: Vec<f32> = (0..n as u32)
+            .map(|i| f32::from_bits(i.wrapping_mul(2_654_435_761).wrapping_add(seed)))
+            .collect();
+        let labels: Vec<i64> = (0..n as i64).map(|i| i.wrapping_mul(i64::from(seed)) - 7).collect();
+        let x = ArrayD::from_shape_vec(IxDyn(&shape), bits).unwrap();
+        let y = ArrayD::from_shape_vec(IxDyn(&shape), labels).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["r.npy", "r.npz", "r.safetensors"] {
+            let back = roundtrip(dir.path(), name, &Value::Float(x.clone()));
+            let back = back.get("arr_0").or(back.get("tensor")).unwrap_or(&back).clone();
+            let Value::Float(b) = back else { panic!("not float") };
+            prop_assert_eq!(b.shape(), x.shape());
+            prop_assert!(b.iter().zip(x.iter()).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let back = roundtrip(dir.path(), name, &Value::Int(y.clone()));
+            let back = back.get("arr_0").or(back.get("tensor")).unwrap_or(&back).clone();
+            prop_assert_eq!(back, Value::Int(y.clone()));
+        }
+    }
+}
+
+#[test]
+fn deflated_members_that_inflate_past_their_declared_size_are_refused() {
+    // numpy's compressed.npz with the central directory's unpacked sizes lowered to 16
+    // bytes: the inflater stops at the declared size instead of trusting the stream.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io/testdata/compressed.npz");
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut at = 0;
+    while let Some(i) = bytes[at..]
+        .windows(4)
+        .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+    {
+        let cd = at + i;
+        bytes[cd + 24..cd + 28].copy_from_slice(&16u32.to_le_bytes());
+        at = cd + 4;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_bytes(dir.path(), "bomb.npz", &bytes).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not inflate to its declared 16 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn members_declaring_more_than_eight_gib_are_refused_as_bombs() {
+    // A zip64 member whose central-directory record claims 100 GiB unpacked.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    let options = zip::write::SimpleFileOptions::default().large_file(true);
+    zip.start_file("x.npy", options).unwrap();
+    std::io::Write::write_all(&mut zip, b"tiny").unwrap();
+    zip.finish().unwrap();
+    let mut bytes = buf.into_inner();
+    let cd = bytes
+        .windows(4)
+        .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+        .unwrap();
+    let name_len = usize::from(u16::from_le_bytes([bytes[cd + 28], bytes[cd + 29]]));
+    let extra = cd + 46 + name_len;
+    assert_eq!(&bytes[extra..extra + 2], &[1, 0], "zip64 extra field");
+    bytes[extra + 4..extra + 12].copy_from_slice(&(100u64 << 30).to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let err = load_bytes(dir.path(), "bomb.npz", &bytes).unwrap_err();
+    assert!(matches!(err, IoError::MemberTooLarge { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("member 'x.npy' declares 100.0 GiB unpacked, more than the 8.0 GiB cap"),
+        "{err}"
+    );
 }

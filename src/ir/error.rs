@@ -15,9 +15,9 @@ pub struct CheckError {
     pub message: String,
     pub span: Span,
     pub label: String,
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     /// Other places worth pointing at (the first binding of a name bound twice...).
-    pub related: Vec<(Span, String)>,
+    pub related: Box<[(Span, String)]>,
     pub warning: bool,
 }
 
@@ -55,16 +55,18 @@ impl CheckError {
             span,
             label: label.into(),
             help: None,
-            related: vec![],
+            related: Box::default(),
             warning: false,
         }
     }
     fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
     fn related(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.related.push((span, label.into()));
+        let mut all = std::mem::take(&mut self.related).into_vec();
+        all.push((span, label.into()));
+        self.related = all.into_boxed_slice();
         self
     }
 
@@ -75,6 +77,15 @@ impl CheckError {
             span,
             "not a layer",
         );
+        const STATEMENTS: [&str; 12] = [
+            "let", "print", "save", "load", "seed", "model", "shape", "summary", "data", "train",
+            "eval", "plot",
+        ];
+        if STATEMENTS.contains(&name) {
+            return e.help(format!(
+                "`{name}` starts a statement, but the line above ends in `->`, so this line continues its layers: remove the trailing `->`"
+            ));
+        }
         match did_you_mean(name, known.iter().copied()) {
             Some(s) => e.help(format!("did you mean `{s}`?")),
             None => e.help(format!("the layers are: {}", known.join(", "))),
@@ -160,13 +171,13 @@ impl CheckError {
     }
 
     pub fn groups(in_ch: u64, out_ch: u64, groups: u64, span: Span) -> Self {
-        let bad = if in_ch % groups != 0 {
+        let bad = if !in_ch.is_multiple_of(groups) {
             format!("{in_ch} input channels")
         } else {
             format!("{out_ch} output channels")
         };
         let divisors: Vec<String> = (1..=in_ch.min(out_ch).min(64))
-            .filter(|g| in_ch % g == 0 && out_ch % g == 0)
+            .filter(|g| in_ch.is_multiple_of(*g) && out_ch.is_multiple_of(*g))
             .map(|g| g.to_string())
             .collect();
         CheckError::new(
@@ -264,7 +275,11 @@ impl CheckError {
             "unknown_name",
             format!("unknown {kind} `{name}`"),
             span,
-            format!("no {kind} named `{name}` is defined before this line"),
+            if kind == "name" {
+                format!("nothing named `{name}` is defined before this line")
+            } else {
+                format!("no {kind} named `{name}` is defined before this line")
+            },
         );
         match did_you_mean(name, known.iter().map(String::as_str)) {
             Some(s) => e.help(format!("did you mean `{s}`?")),

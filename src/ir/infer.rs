@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::error::CheckError;
 use super::layer::*;
-use super::model::{Layer, Rf};
+use super::model::{Layer, Rf, UNKNOWN_MACS};
 use super::shape::{window_out, Dim, Shape};
 use crate::syntax::ast::{ArgValue, KeyValue, LayerCall, Span};
 
@@ -360,7 +360,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
             let stride = args.pair("s").unwrap_or([1, 1]);
             let dilation = args.pair("d").unwrap_or([1, 1]);
             let groups = args.count("groups").unwrap_or(1);
-            if in_ch % groups != 0 || out_ch % groups != 0 {
+            if !in_ch.is_multiple_of(groups) || !out_ch.is_multiple_of(groups) {
                 return Err(one(CheckError::groups(
                     in_ch,
                     out_ch,
@@ -400,7 +400,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
             let macs = spatial(&out_hw)
                 .and_then(|s| s.checked_mul(out_ch))
                 .and_then(|v| v.checked_mul(per_out?))
-                .unwrap_or(u64::MAX);
+                .unwrap_or(UNKNOWN_MACS);
             (LayerKind::Conv(conv), out_shape, params, macs, rf)
         }
         "maxpool" | "avgpool" => {
@@ -523,7 +523,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
                 LayerKind::Linear(lin),
                 Shape(vec![shape.0[0].clone(), Dim::Known(out_f)]),
                 params,
-                macs.unwrap_or(u64::MAX),
+                macs.unwrap_or(UNKNOWN_MACS),
                 input.rf,
             )
         }
@@ -762,6 +762,13 @@ fn window(
             .saturating_add(1);
         rf.size[i] = rf.size[i].saturating_add((k_eff - 1).saturating_mul(rf.jump[i]));
         rf.jump[i] = rf.jump[i].saturating_mul(stride[i]);
+    }
+    if errors.len() == 2 {
+        // both dims fail: one diagnostic at the kernel, naming both
+        let width = errors.pop().map(|e| e.label).unwrap_or_default();
+        if let Some(first) = errors.first_mut() {
+            first.label = format!("{}; {width}", first.label);
+        }
     }
     if errors.is_empty() {
         Ok((out, rf))

@@ -21,6 +21,9 @@ impl Rf {
     };
 }
 
+/// `Layer::macs` when the count depends on a symbolic size.
+pub const UNKNOWN_MACS: u64 = u64::MAX;
+
 /// A layer with every argument resolved and its inferred facts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
@@ -122,9 +125,16 @@ impl Model {
     pub fn total_params(&self) -> u64 {
         self.layers().map(|(_, l)| l.params).sum()
     }
-    pub fn total_macs(&self) -> u64 {
-        self.layers()
-            .fold(0u64, |acc, (_, l)| acc.saturating_add(l.macs))
+    /// Multiply-accumulates per sample; `None` when a layer's count depends
+    /// on a symbolic size.
+    pub fn total_macs(&self) -> Option<u64> {
+        self.layers().try_fold(0u64, |acc, (_, l)| {
+            if l.macs == UNKNOWN_MACS {
+                None
+            } else {
+                acc.checked_add(l.macs)
+            }
+        })
     }
     /// The state-dict prefix of a layer: `c1` when labelled, else `I` in a
     /// plain model or `node.I` in a graph model.

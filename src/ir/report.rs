@@ -11,7 +11,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -192,7 +192,7 @@ pub fn summary(model: &Model) -> String {
             layer_text(layer),
             layer.out_shape.to_string(),
             thousands(layer.params),
-            if layer.macs == u64::MAX {
+            if layer.macs == super::model::UNKNOWN_MACS {
                 "?".into()
             } else {
                 thousands(layer.macs)
@@ -237,11 +237,11 @@ pub fn summary(model: &Model) -> String {
     let _ = writeln!(out, "{rule}");
     let params = model.total_params();
     let _ = writeln!(out, "Total params: {}", thousands(params));
-    let _ = writeln!(
-        out,
-        "Total MACs per sample: {}",
-        thousands(model.total_macs())
-    );
+    let macs = match model.total_macs() {
+        Some(m) => thousands(m),
+        None => "unknown (depends on symbolic sizes)".into(),
+    };
+    let _ = writeln!(out, "Total MACs per sample: {macs}");
     let _ = writeln!(out, "Parameter memory: {}", bytes(params.saturating_mul(4)));
     let _ = writeln!(
         out,
@@ -377,7 +377,7 @@ pub fn json<'a>(models: impl Iterator<Item = &'a Model>) -> serde_json::Value {
                         "output": l.out_shape.to_json(),
                         "params": l.params,
                         "rf": [l.rf.size[0], l.rf.size[1]],
-                        "macs": l.macs,
+                        "macs": (l.macs != super::model::UNKNOWN_MACS).then_some(l.macs),
                         "name": m.param_prefix(node, l),
                     });
                     if m.is_graph {

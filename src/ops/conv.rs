@@ -13,11 +13,15 @@
 //! direct loops instead.
 
 use super::gemm::sgemm_threads;
+use super::vector;
 use super::ConvGeom;
 use rayon::prelude::*;
 
 /// Total multiply-adds below which a convolution runs on the calling thread.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
+
+/// Elements below which the bias passes stay on the calling thread.
+const PARALLEL_MIN_ELEMENTS: usize = 1 << 16;
 
 /// Rotate each k_h×k_w kernel by 180° (w'[o, c, i, j] = w[o, c, k_h−1−i, k_w−1−j]),
 /// turning cross-correlation into true convolution.
@@ -95,6 +99,12 @@ struct Dims {
     /// x already is its own column matrix (1×1 kernel, stride 1, no padding).
     pointwise: bool,
     depthwise: bool,
+    /// Stride-1 GEMM path using wide rows (see [`WideRows`]): each column-
+    /// matrix row is one contiguous copy instead of out_h short ones, at the
+    /// price of computing (k_w−1)·d_w junk columns per output row.
+    wide: bool,
+    /// Columns one batch item takes in the column matrix.
+    item_cols: usize,
 }
 
 impl Dims {
@@ -123,7 +133,24 @@ impl Dims {
                 && g.out_h == g.in_h
                 && g.out_w == g.in_w,
             depthwise: in_per_group == 1 && taps > 1,
+            wide: false,
+            item_cols: g.out_h * g.out_w,
         }
+        .with_layout(g)
+    }
+
+    /// Choose wide rows for stride 1 when the junk columns add at most half.
+    fn with_layout(mut self, g: &ConvGeom) -> Self {
+        let width = g.out_w + (g.k_w - 1) * g.dil_w;
+        self.wide = g.stride_h == 1
+            && g.stride_w == 1
+            && !self.pointwise
+            && !self.depthwise
+            && 2 * width <= 3 * g.out_w;
+        if self.wide {
+            self.item_cols = g.out_h * width;
+        }
+        self
     }
 
     fn flops(&self, g: &ConvGeom) -> usize {
@@ -147,10 +174,20 @@ fn batch_threads(g: &ConvGeom, d: &Dims) -> usize {
     }
 }
 
-/// Fill `col` (col_rows × out_plane) from one group's input channels.
-fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
+/// Fill columns `first_col..first_col + out_plane` of `col` (col_rows rows,
+/// `row_len` long) from one item's input channels of one group.
+fn im2col(
+    g: &ConvGeom,
+    d: &Dims,
+    x_group: &[f32],
+    col: &mut [f32],
+    row_len: usize,
+    first_col: usize,
+) {
     let (out_w, in_w) = (g.out_w, g.in_w);
-    let mut rows = col.chunks_exact_mut(d.out_plane);
+    let mut rows = col
+        .chunks_exact_mut(row_len)
+        .map(|row| &mut row[first_col..first_col + d.out_plane]);
     for x_channel in x_group.chunks_exact(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -172,11 +209,12 @@ fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
                     }
                     let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
                     let dst = &mut dst[ow_lo..ow_hi];
-                    if g.stride_w == 1 {
+                    if g.stride_w == 1 && dst.len() >= 64 {
                         dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
                     } else {
-                        let src = x_row[iw_lo..].iter().step_by(g.stride_w);
-                        dst.iter_mut().zip(src).for_each(|(c, &v)| *c = v);
+                        // Short rows (LeNet's 10-wide planes): a memcpy call per
+                        // row cost more than the copy itself.
+                        vector::gather_strided(dst, &x_row[iw_lo..], g.stride_w);
                     }
                 }
             }
@@ -184,11 +222,20 @@ fn im2col(g: &ConvGeom, d: &Dims, x_group: &[f32], col: &mut [f32]) {
     }
 }
 
-/// Scatter-add `col` (col_rows × out_plane) back into one group's input
-/// gradient: the adjoint of [`im2col`].
-fn col2im(g: &ConvGeom, d: &Dims, col: &[f32], dx_group: &mut [f32]) {
+/// Scatter-add columns `first_col..first_col + out_plane` of `col` back into
+/// one item's input gradient of one group: the adjoint of [`im2col`].
+fn col2im(
+    g: &ConvGeom,
+    d: &Dims,
+    col: &[f32],
+    row_len: usize,
+    first_col: usize,
+    dx_group: &mut [f32],
+) {
     let (out_w, in_w) = (g.out_w, g.in_w);
-    let mut rows = col.chunks_exact(d.out_plane);
+    let mut rows = col
+        .chunks_exact(row_len)
+        .map(|row| &row[first_col..first_col + d.out_plane]);
     for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -218,40 +265,191 @@ fn col2im(g: &ConvGeom, d: &Dims, col: &[f32], dx_group: &mut [f32]) {
     }
 }
 
-/// Forward pass for one batch item through im2col + GEMM.
-#[allow(clippy::too_many_arguments)]
-fn forward_item_gemm(
+/// [`im2col`] in the wide-row layout: row (c, i, j) of the column matrix is
+/// the zero-padded channel c shifted by tap (i, j), one contiguous copy.
+fn im2col_wide(
     g: &ConvGeom,
     d: &Dims,
-    threads: usize,
-    x_item: &[f32],
-    weight: &[f32],
-    y_item: &mut [f32],
-    col: &mut Vec<f32>,
+    x_group: &[f32],
+    col: &mut [f32],
+    row_len: usize,
+    first_col: usize,
+    padded: &mut Vec<f32>,
 ) {
-    let x_groups = x_item.chunks_exact(d.in_per_group * d.in_plane);
-    let w_groups = weight.chunks_exact(d.out_per_group * d.col_rows);
-    let y_groups = y_item.chunks_exact_mut(d.out_per_group * d.out_plane);
-    for ((x_group, w_group), y_group) in x_groups.zip(w_groups).zip(y_groups) {
-        let col_matrix: &[f32] = if d.pointwise {
-            x_group
+    let rows = WideRows::new(g);
+    let mut col_rows = col
+        .chunks_exact_mut(row_len)
+        .map(|row| &mut row[first_col..first_col + rows.out_len]);
+    for x_channel in x_group.chunks_exact(d.in_plane) {
+        rows.pad(g, x_channel, padded);
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let row = col_rows.next().expect("col has col_rows rows");
+            row.copy_from_slice(&padded[offset..offset + rows.out_len]);
+        }
+    }
+}
+
+/// Adjoint of [`im2col_wide`]: add each row back at its tap's shift into a
+/// padded gradient plane, then drop the padding into dx. Junk columns of
+/// `col` must be zero (they are, since the wide dy has zero junk columns).
+fn col2im_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    col: &[f32],
+    row_len: usize,
+    first_col: usize,
+    dx_group: &mut [f32],
+    dpadded: &mut Vec<f32>,
+) {
+    let rows = WideRows::new(g);
+    let mut col_rows = col
+        .chunks_exact(row_len)
+        .map(|row| &row[first_col..first_col + rows.out_len]);
+    for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
+        dpadded.clear();
+        dpadded.resize(rows.padded_len, 0.0);
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let row = col_rows.next().expect("col has col_rows rows");
+            vector::axpy(&mut dpadded[offset..offset + rows.out_len], row, 1.0);
+        }
+        rows.unpad_add(g, dpadded, dx_channel);
+    }
+}
+
+/// How the GEMM path splits the batch: `items` per chunk share one column
+/// matrix (items side by side, so small output planes still give the GEMM
+/// enough columns), chunks run on `workers` threads, each GEMM on
+/// `gemm_threads`.
+#[derive(Clone, Copy)]
+struct ChunkPlan {
+    items: usize,
+    workers: usize,
+    gemm_threads: usize,
+}
+
+impl ChunkPlan {
+    /// Columns per GEMM worth reaching before stacking more items.
+    const TARGET_COLUMNS: usize = 1024;
+    /// Stop stacking once a worker's column matrix would pass 2 MB: beyond
+    /// the cache, writing and re-reading it costs more than wider GEMMs save.
+    const MAX_COL_FLOATS: usize = 1 << 19;
+
+    fn new(g: &ConvGeom, d: &Dims) -> Self {
+        let threads = rayon::current_num_threads();
+        let big = d.flops(g) >= PARALLEL_MIN_FLOPS;
+        let workers = if threads > 1 && g.batch > 1 && big {
+            threads
         } else {
-            col.resize(d.col_rows * d.out_plane, 0.0);
-            im2col(g, d, x_group, col);
-            col
+            1
         };
+        let by_columns = Self::TARGET_COLUMNS.div_ceil(d.item_cols.max(1));
+        let by_memory = Self::MAX_COL_FLOATS / (d.col_rows * d.item_cols).max(1);
+        let items = by_columns
+            .min(by_memory)
+            .min(g.batch.div_ceil(workers))
+            .max(1);
+        // With a single chunk the batch cannot be split; the GEMM is.
+        let gemm_threads = if workers == 1 && big { threads } else { 1 };
+        ChunkPlan {
+            items,
+            workers,
+            gemm_threads,
+        }
+    }
+}
+
+/// Forward pass for a chunk of consecutive batch items through im2col + GEMM.
+#[allow(clippy::too_many_arguments)]
+fn forward_chunk_gemm(
+    g: &ConvGeom,
+    d: &Dims,
+    gemm_threads: usize,
+    x_chunk: &[f32],
+    weight: &[f32],
+    y_chunk: &mut [f32],
+    scratch: &mut ChunkScratch,
+) {
+    let items = y_chunk.len() / (g.out_ch * d.out_plane);
+    let columns = items * d.item_cols;
+    let x_group_len = d.in_per_group * d.in_plane;
+    let y_group_len = d.out_per_group * d.out_plane;
+    for group in 0..g.groups {
+        let w_group =
+            &weight[group * d.out_per_group * d.col_rows..][..d.out_per_group * d.col_rows];
+        let x_group_of =
+            |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let col_matrix: &[f32] = if d.pointwise && items == 1 {
+            x_group_of(0)
+        } else {
+            scratch.col.resize(d.col_rows * columns, 0.0);
+            for item in 0..items {
+                let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
+                if d.wide {
+                    im2col_wide(
+                        g,
+                        d,
+                        x_group,
+                        &mut scratch.col,
+                        columns,
+                        first_col,
+                        &mut scratch.padded,
+                    );
+                } else {
+                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
+                }
+            }
+            &scratch.col
+        };
+        if items == 1 && !d.wide {
+            let y_group = &mut y_chunk[group * y_group_len..][..y_group_len];
+            sgemm_threads(
+                gemm_threads,
+                d.out_per_group,
+                columns,
+                d.col_rows,
+                w_group,
+                false,
+                col_matrix,
+                false,
+                y_group,
+                false,
+            );
+            continue;
+        }
+        // out (O_g × items·P), then each item's rows go to their NCHW place.
+        scratch.out.resize(d.out_per_group * columns, 0.0);
         sgemm_threads(
-            threads,
+            gemm_threads,
             d.out_per_group,
-            d.out_plane,
+            columns,
             d.col_rows,
             w_group,
             false,
             col_matrix,
             false,
-            y_group,
+            &mut scratch.out,
             false,
         );
+        let width = columns / items / g.out_h.max(1);
+        for item in 0..items {
+            let y_group = &mut y_chunk[(item * g.groups + group) * y_group_len..][..y_group_len];
+            for (o, y_plane) in y_group.chunks_exact_mut(d.out_plane).enumerate() {
+                let out_item = &scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
+                if d.wide {
+                    // Keep the first out_w of each `width`-long wide row.
+                    for (y_row, wide_row) in y_plane
+                        .chunks_exact_mut(g.out_w)
+                        .zip(out_item.chunks(width))
+                    {
+                        y_row.copy_from_slice(&wide_row[..g.out_w]);
+                    }
+                } else {
+                    y_plane.copy_from_slice(out_item);
+                }
+            }
+        }
     }
 }
 
@@ -274,8 +472,7 @@ fn forward_plane_depthwise(
         let y_row = &mut y_plane[oh * g.out_w + ow_lo..oh * g.out_w + ow_hi];
         let x_row = &x_plane[ih * g.in_w..][..g.in_w];
         if g.stride_w == 1 {
-            let x_run = &x_row[iw_lo..iw_lo + y_row.len()];
-            y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
+            vector::axpy(y_row, &x_row[iw_lo..], w);
         } else {
             let x_run = x_row[iw_lo..].iter().step_by(g.stride_w);
             y_row.iter_mut().zip(x_run).for_each(|(y, &v)| *y += w * v);
@@ -310,9 +507,29 @@ fn add_bias(g: &ConvGeom, d: &Dims, bias: Option<&[f32]>, y: &mut [f32]) {
     if d.out_plane == 0 {
         return;
     }
-    for (i, y_plane) in y.chunks_exact_mut(d.out_plane).enumerate() {
-        let b = bias[i % g.out_ch];
-        y_plane.iter_mut().for_each(|v| *v += b);
+    let add =
+        |(plane, y_plane): (usize, &mut [f32])| vector::add_scalar(y_plane, bias[plane % g.out_ch]);
+    if y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+        y.par_chunks_mut(d.out_plane).enumerate().for_each(add);
+    } else {
+        y.chunks_mut(d.out_plane).enumerate().for_each(add);
+    }
+}
+
+/// db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]
+fn accumulate_dbias(g: &ConvGeom, d: &Dims, dy: &[f32], dbias: &mut [f32]) {
+    assert_eq!(dbias.len(), g.out_ch, "conv2d: dbias length");
+    if d.out_plane == 0 {
+        return;
+    }
+    let plane_sums: Vec<f32> =
+        if dy.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
+            dy.par_chunks(d.out_plane).map(vector::sum).collect()
+        } else {
+            dy.chunks(d.out_plane).map(vector::sum).collect()
+        };
+    for (plane, plane_sum) in plane_sums.into_iter().enumerate() {
+        dbias[plane % g.out_ch] += plane_sum;
     }
 }
 
@@ -331,7 +548,24 @@ pub fn conv2d_forward(
         return;
     }
     let threads = batch_threads(g, &d);
-    if d.depthwise {
+    if d.depthwise && g.stride_h == 1 && g.stride_w == 1 {
+        let rows = WideRows::new(g);
+        let run = |scratch: &mut WideScratch, (plane, y_plane): (usize, &mut [f32])| {
+            forward_plane_wide(g, &d, &rows, plane, x, weight, y_plane, scratch)
+        };
+        if threads > 1 {
+            let min_len = (g.batch * g.out_ch).div_ceil(4 * threads);
+            y.par_chunks_mut(d.out_plane)
+                .enumerate()
+                .with_min_len(min_len)
+                .for_each_init(WideScratch::default, run);
+        } else {
+            let mut scratch = WideScratch::default();
+            y.chunks_mut(d.out_plane)
+                .enumerate()
+                .for_each(|item| run(&mut scratch, item));
+        }
+    } else if d.depthwise {
         let run = |(plane, y_plane): (usize, &mut [f32])| {
             forward_plane_depthwise(g, &d, plane, x, weight, y_plane)
         };
@@ -341,114 +575,173 @@ pub fn conv2d_forward(
             y.chunks_mut(d.out_plane).enumerate().for_each(run);
         }
     } else {
-        let in_item = g.in_ch * d.in_plane;
-        let out_item = g.out_ch * d.out_plane;
-        if threads > 1 {
-            let min_len = g.batch.div_ceil(threads);
-            y.par_chunks_mut(out_item)
-                .zip(x.par_chunks(in_item.max(1)))
-                .with_min_len(min_len)
-                .for_each_init(Vec::new, |col, (y_item, x_item)| {
-                    forward_item_gemm(g, &d, 1, x_item, weight, y_item, col)
-                });
+        let plan = ChunkPlan::new(g, &d);
+        let in_chunk = plan.items * g.in_ch * d.in_plane;
+        let out_chunk = plan.items * g.out_ch * d.out_plane;
+        let run = |scratch: &mut ChunkScratch, (y_chunk, x_chunk): (&mut [f32], &[f32])| {
+            forward_chunk_gemm(g, &d, plan.gemm_threads, x_chunk, weight, y_chunk, scratch)
+        };
+        if plan.workers > 1 {
+            y.par_chunks_mut(out_chunk)
+                .zip(x.par_chunks(in_chunk))
+                .for_each_init(ChunkScratch::default, run);
         } else {
-            // One item at a time; let the GEMM itself use the pool if it is big.
-            let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
-                rayon::current_num_threads()
-            } else {
-                1
-            };
-            let mut col = Vec::new();
-            for (y_item, x_item) in y.chunks_mut(out_item).zip(x.chunks(in_item.max(1))) {
-                forward_item_gemm(g, &d, gemm_threads, x_item, weight, y_item, &mut col);
+            let mut scratch = ChunkScratch::default();
+            for chunk in y.chunks_mut(out_chunk).zip(x.chunks(in_chunk)) {
+                run(&mut scratch, chunk);
             }
         }
     }
     add_bias(g, &d, bias, y);
 }
 
-/// Scratch buffers for the backward pass of one batch item.
+/// Scratch buffers of one GEMM-path worker, reused across its chunks.
 #[derive(Default)]
-struct BackwardScratch {
+struct ChunkScratch {
     col: Vec<f32>,
+    /// Forward output or gathered dy, O_g × items·P.
+    out: Vec<f32>,
     dcol: Vec<f32>,
+    /// One zero-padded channel (wide-row layout).
+    padded: Vec<f32>,
 }
 
-/// Backward for one batch item through GEMM: dW += dy·colᵀ and, if asked,
-/// dx += col2im(Wᵀ·dy).
+/// Backward for a chunk of consecutive batch items through GEMM:
+/// dW += dy·colᵀ and, if asked, dx += col2im(Wᵀ·dy).
 #[allow(clippy::too_many_arguments)]
-fn backward_item_gemm(
+fn backward_chunk_gemm(
     g: &ConvGeom,
     d: &Dims,
-    threads: usize,
-    x_item: &[f32],
+    gemm_threads: usize,
+    x_chunk: &[f32],
     weight: &[f32],
-    dy_item: &[f32],
-    mut dx_item: Option<&mut [f32]>,
+    dy_chunk: &[f32],
+    mut dx_chunk: Option<&mut [f32]>,
     dweight: &mut [f32],
-    scratch: &mut BackwardScratch,
+    scratch: &mut ChunkScratch,
 ) {
+    let items = dy_chunk.len() / (g.out_ch * d.out_plane);
+    let columns = items * d.item_cols;
     let x_group_len = d.in_per_group * d.in_plane;
     let w_group_len = d.out_per_group * d.col_rows;
     let dy_group_len = d.out_per_group * d.out_plane;
     for group in 0..g.groups {
-        let x_group = &x_item[group * x_group_len..][..x_group_len];
         let w_group = &weight[group * w_group_len..][..w_group_len];
         let dw_group = &mut dweight[group * w_group_len..][..w_group_len];
-        let dy_group = &dy_item[group * dy_group_len..][..dy_group_len];
-        let col_matrix: &[f32] = if d.pointwise {
-            x_group
+        let x_group_of =
+            |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let col_matrix: &[f32] = if d.pointwise && items == 1 {
+            x_group_of(0)
         } else {
-            scratch.col.resize(d.col_rows * d.out_plane, 0.0);
-            im2col(g, d, x_group, &mut scratch.col);
+            scratch.col.resize(d.col_rows * columns, 0.0);
+            for item in 0..items {
+                let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
+                if d.wide {
+                    im2col_wide(
+                        g,
+                        d,
+                        x_group,
+                        &mut scratch.col,
+                        columns,
+                        first_col,
+                        &mut scratch.padded,
+                    );
+                } else {
+                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
+                }
+            }
             &scratch.col
         };
-        // dW_g (O_g × col_rows) += dy_g (O_g × P) · colᵀ (P × col_rows)
+        // dy_g as one O_g × items·P matrix.
+        let dy_matrix: &[f32] = if items == 1 && !d.wide {
+            &dy_chunk[group * dy_group_len..][..dy_group_len]
+        } else {
+            // Junk columns of the wide layout must be zero: they multiply
+            // real taps in the dW product.
+            scratch.out.clear();
+            scratch.out.resize(d.out_per_group * columns, 0.0);
+            let width = columns / items / g.out_h.max(1);
+            for item in 0..items {
+                let dy_group =
+                    &dy_chunk[(item * g.groups + group) * dy_group_len..][..dy_group_len];
+                for (o, dy_plane) in dy_group.chunks_exact(d.out_plane).enumerate() {
+                    let target =
+                        &mut scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
+                    if d.wide {
+                        for (wide_row, dy_row) in
+                            target.chunks_mut(width).zip(dy_plane.chunks_exact(g.out_w))
+                        {
+                            wide_row[..g.out_w].copy_from_slice(dy_row);
+                        }
+                    } else {
+                        target.copy_from_slice(dy_plane);
+                    }
+                }
+            }
+            &scratch.out
+        };
+        // dW_g (O_g × col_rows) += dy_g (O_g × items·P) · colᵀ (items·P × col_rows)
         sgemm_threads(
-            threads,
+            gemm_threads,
             d.out_per_group,
             d.col_rows,
-            d.out_plane,
-            dy_group,
+            columns,
+            dy_matrix,
             false,
             col_matrix,
             true,
             dw_group,
             true,
         );
-        let Some(dx_item) = dx_item.as_deref_mut() else {
+        let Some(dx_chunk) = dx_chunk.as_deref_mut() else {
             continue;
         };
-        let dx_group = &mut dx_item[group * x_group_len..][..x_group_len];
-        // dcol (col_rows × P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × P)
-        if d.pointwise {
+        // dcol (col_rows × items·P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × items·P)
+        if d.pointwise && items == 1 {
+            let dx_group = &mut dx_chunk[group * x_group_len..][..x_group_len];
             sgemm_threads(
-                threads,
+                gemm_threads,
                 d.col_rows,
-                d.out_plane,
+                columns,
                 d.out_per_group,
                 w_group,
                 true,
-                dy_group,
+                dy_matrix,
                 false,
                 dx_group,
                 true,
             );
-        } else {
-            scratch.dcol.resize(d.col_rows * d.out_plane, 0.0);
-            sgemm_threads(
-                threads,
-                d.col_rows,
-                d.out_plane,
-                d.out_per_group,
-                w_group,
-                true,
-                dy_group,
-                false,
-                &mut scratch.dcol,
-                false,
-            );
-            col2im(g, d, &scratch.dcol, dx_group);
+            continue;
+        }
+        scratch.dcol.resize(d.col_rows * columns, 0.0);
+        sgemm_threads(
+            gemm_threads,
+            d.col_rows,
+            columns,
+            d.out_per_group,
+            w_group,
+            true,
+            dy_matrix,
+            false,
+            &mut scratch.dcol,
+            false,
+        );
+        for item in 0..items {
+            let dx_group = &mut dx_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+            let first_col = item * d.item_cols;
+            if d.wide {
+                col2im_wide(
+                    g,
+                    d,
+                    &scratch.dcol,
+                    columns,
+                    first_col,
+                    dx_group,
+                    &mut scratch.padded,
+                );
+            } else {
+                col2im(g, d, &scratch.dcol, columns, first_col, dx_group);
+            }
         }
     }
 }
@@ -513,6 +806,159 @@ fn backward_dw_channel_depthwise(
     }
 }
 
+/// Stride-1 depthwise planes laid out as "wide rows": the input plane is
+/// copied into a zero-padded buffer `width` = out_w + (k_w−1)·d_w wide, and
+/// the output is computed `width` wide too. Then every tap (i, j) is a single
+/// long axpy, out_wide[t] += w · padded[t + i·d_h·width + j·d_w], over the
+/// whole plane instead of out_h short rows; the columns ≥ out_w are junk and
+/// are dropped when copying out. Long contiguous runs vectorise fully.
+#[derive(Clone, Copy)]
+struct WideRows {
+    width: usize,
+    /// Padded rows that valid outputs read: out_h + (k_h−1)·d_h.
+    height: usize,
+    /// Padded buffer length: the junk columns of the last row read up to
+    /// (k_w−1)·d_w past height·width.
+    padded_len: usize,
+    /// out_h · width.
+    out_len: usize,
+}
+
+impl WideRows {
+    fn new(g: &ConvGeom) -> Self {
+        let width = g.out_w + (g.k_w - 1) * g.dil_w;
+        let height = g.out_h + (g.k_h - 1) * g.dil_h;
+        WideRows {
+            width,
+            height,
+            padded_len: height * width + (g.k_w - 1) * g.dil_w,
+            out_len: g.out_h * width,
+        }
+    }
+
+    /// Offset of tap `tap` in the padded buffer.
+    fn tap_offset(&self, g: &ConvGeom, tap: usize) -> usize {
+        (tap / g.k_w) * g.dil_h * self.width + (tap % g.k_w) * g.dil_w
+    }
+
+    /// padded[r, c] = x[r − pad_top, c − pad_left], zero outside x.
+    fn pad(&self, g: &ConvGeom, x_plane: &[f32], padded: &mut Vec<f32>) {
+        padded.clear();
+        padded.resize(self.padded_len, 0.0);
+        let cols = g.in_w.min(self.width.saturating_sub(g.pad_left));
+        for ih in 0..g.in_h.min(self.height.saturating_sub(g.pad_top)) {
+            let start = (ih + g.pad_top) * self.width + g.pad_left;
+            padded[start..start + cols].copy_from_slice(&x_plane[ih * g.in_w..][..cols]);
+        }
+    }
+
+    /// Adjoint of [`WideRows::pad`]: dx[ih, iw] += dpadded[ih + pad_top, iw + pad_left].
+    fn unpad_add(&self, g: &ConvGeom, dpadded: &[f32], dx_plane: &mut [f32]) {
+        let cols = g.in_w.min(self.width.saturating_sub(g.pad_left));
+        for ih in 0..g.in_h.min(self.height.saturating_sub(g.pad_top)) {
+            let start = (ih + g.pad_top) * self.width + g.pad_left;
+            let dx_row = &mut dx_plane[ih * g.in_w..][..cols];
+            dx_row
+                .iter_mut()
+                .zip(&dpadded[start..start + cols])
+                .for_each(|(d, &v)| *d += v);
+        }
+    }
+}
+
+/// Scratch for one worker of the wide-row depthwise kernels.
+#[derive(Default)]
+struct WideScratch {
+    padded: Vec<f32>,
+    wide: Vec<f32>,
+    dpadded: Vec<f32>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forward_plane_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    plane: usize,
+    x: &[f32],
+    weight: &[f32],
+    y_plane: &mut [f32],
+    scratch: &mut WideScratch,
+) {
+    let (n, o) = (plane / g.out_ch, plane % g.out_ch);
+    let in_c = o / d.out_per_group;
+    rows.pad(
+        g,
+        &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane],
+        &mut scratch.padded,
+    );
+    scratch.wide.clear();
+    scratch.wide.resize(rows.out_len, 0.0);
+    for (tap, &w) in weight[o * d.taps..][..d.taps].iter().enumerate() {
+        let source = &scratch.padded[rows.tap_offset(g, tap)..][..rows.out_len];
+        vector::axpy(&mut scratch.wide, source, w);
+    }
+    for (y_row, wide_row) in y_plane
+        .chunks_exact_mut(g.out_w)
+        .zip(scratch.wide.chunks(rows.width))
+    {
+        y_row.copy_from_slice(&wide_row[..g.out_w]);
+    }
+}
+
+/// Backward for one input plane (`plane` = n·in_ch + c) and the output
+/// channels reading it: dW[o] += Σ dy·x per tap, dx += Σ_o,taps w·dy.
+#[allow(clippy::too_many_arguments)]
+fn backward_plane_wide(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    plane: usize,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx_plane: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    scratch: &mut WideScratch,
+) {
+    let (n, in_c) = (plane / g.in_ch, plane % g.in_ch);
+    rows.pad(
+        g,
+        &x[plane * d.in_plane..][..d.in_plane],
+        &mut scratch.padded,
+    );
+    if dx_plane.is_some() {
+        scratch.dpadded.clear();
+        scratch.dpadded.resize(rows.padded_len, 0.0);
+    }
+    for o in in_c * d.out_per_group..(in_c + 1) * d.out_per_group {
+        // dy in wide layout; the junk columns must be zero so they add nothing.
+        scratch.wide.clear();
+        scratch.wide.resize(rows.out_len, 0.0);
+        let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
+        for (wide_row, dy_row) in scratch
+            .wide
+            .chunks_mut(rows.width)
+            .zip(dy_plane.chunks_exact(g.out_w))
+        {
+            wide_row[..g.out_w].copy_from_slice(dy_row);
+        }
+        for tap in 0..d.taps {
+            let offset = rows.tap_offset(g, tap);
+            let source = &scratch.padded[offset..][..rows.out_len];
+            dweight[o * d.taps + tap] += vector::dot(&scratch.wide, source);
+            if dx_plane.is_some() {
+                let w = weight[o * d.taps + tap];
+                let target = &mut scratch.dpadded[offset..][..rows.out_len];
+                vector::axpy(target, &scratch.wide, w);
+            }
+        }
+    }
+    if let Some(dx_plane) = dx_plane {
+        rows.unpad_add(g, &scratch.dpadded, dx_plane);
+    }
+}
+
 /// Convolution backward. Accumulates dW (and db, dx when given) from dy.
 /// `dx: None` skips the input gradient entirely (first layer).
 pub fn conv2d_backward(
@@ -531,13 +977,7 @@ pub fn conv2d_backward(
         assert_eq!(dx.len(), x.len(), "conv2d: dx length");
     }
     if let Some(dbias) = dbias {
-        assert_eq!(dbias.len(), g.out_ch, "conv2d: dbias length");
-        if d.out_plane > 0 {
-            // db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]
-            for (i, dy_plane) in dy.chunks_exact(d.out_plane).enumerate() {
-                dbias[i % g.out_ch] += dy_plane.iter().sum::<f32>();
-            }
-        }
+        accumulate_dbias(g, &d, dy, dbias);
     }
     if dy.is_empty() || x.is_empty() {
         return;
@@ -547,32 +987,33 @@ pub fn conv2d_backward(
         backward_depthwise(g, &d, threads, x, weight, dy, dx, dweight);
         return;
     }
-    let in_item = g.in_ch * d.in_plane;
-    let out_item = g.out_ch * d.out_plane;
-    let dx_items: Vec<Option<&mut [f32]>> = match dx {
-        Some(dx) => dx.chunks_mut(in_item).map(Some).collect(),
-        None => (0..g.batch).map(|_| None).collect(),
+    let plan = ChunkPlan::new(g, &d);
+    let in_chunk = plan.items * g.in_ch * d.in_plane;
+    let out_chunk = plan.items * g.out_ch * d.out_plane;
+    let chunks = g.batch.div_ceil(plan.items);
+    let dx_chunks: Vec<Option<&mut [f32]>> = match dx {
+        Some(dx) => dx.chunks_mut(in_chunk).map(Some).collect(),
+        None => (0..chunks).map(|_| None).collect(),
     };
-    if threads > 1 {
-        // Each worker sums its items' dW into a private buffer; the partial
+    if plan.workers > 1 {
+        // Each worker sums its chunks' dW into a private buffer; the partial
         // sums are added at the end, so no two threads write the same memory.
-        let min_len = g.batch.div_ceil(threads);
-        let partial = dx_items
+        let partial = dx_chunks
             .into_par_iter()
-            .zip(x.par_chunks(in_item))
-            .zip(dy.par_chunks(out_item))
-            .with_min_len(min_len)
+            .zip(x.par_chunks(in_chunk))
+            .zip(dy.par_chunks(out_chunk))
+            .with_min_len(chunks.div_ceil(plan.workers))
             .fold(
-                || (vec![0.0f32; weight.len()], BackwardScratch::default()),
-                |(mut dw_partial, mut scratch), ((dx_item, x_item), dy_item)| {
-                    backward_item_gemm(
+                || (vec![0.0f32; weight.len()], ChunkScratch::default()),
+                |(mut dw_partial, mut scratch), ((dx_chunk, x_chunk), dy_chunk)| {
+                    backward_chunk_gemm(
                         g,
                         &d,
                         1,
-                        x_item,
+                        x_chunk,
                         weight,
-                        dy_item,
-                        dx_item,
+                        dy_chunk,
+                        dx_chunk,
                         &mut dw_partial,
                         &mut scratch,
                     );
@@ -588,25 +1029,20 @@ pub fn conv2d_backward(
             dweight.iter_mut().zip(&partial).for_each(|(w, p)| *w += p);
         }
     } else {
-        let gemm_threads = if d.flops(g) / g.batch.max(1) >= PARALLEL_MIN_FLOPS {
-            rayon::current_num_threads()
-        } else {
-            1
-        };
-        let mut scratch = BackwardScratch::default();
-        let items = dx_items
+        let mut scratch = ChunkScratch::default();
+        let chunks = dx_chunks
             .into_iter()
-            .zip(x.chunks(in_item))
-            .zip(dy.chunks(out_item));
-        for ((dx_item, x_item), dy_item) in items {
-            backward_item_gemm(
+            .zip(x.chunks(in_chunk))
+            .zip(dy.chunks(out_chunk));
+        for ((dx_chunk, x_chunk), dy_chunk) in chunks {
+            backward_chunk_gemm(
                 g,
                 &d,
-                gemm_threads,
-                x_item,
+                plan.gemm_threads,
+                x_chunk,
                 weight,
-                dy_item,
-                dx_item,
+                dy_chunk,
+                dx_chunk,
                 dweight,
                 &mut scratch,
             );
@@ -625,8 +1061,67 @@ fn backward_depthwise(
     dx: Option<&mut [f32]>,
     dweight: &mut [f32],
 ) {
-    // Two passes, each writing disjoint memory: dx by input plane, dW by
-    // output channel.
+    if g.stride_h == 1 && g.stride_w == 1 {
+        let rows = WideRows::new(g);
+        let planes = g.batch * g.in_ch;
+        let dx_planes: Vec<Option<&mut [f32]>> = match dx {
+            Some(dx) => dx.chunks_mut(d.in_plane).map(Some).collect(),
+            None => (0..planes).map(|_| None).collect(),
+        };
+        if threads > 1 {
+            // Planes in parallel; each worker sums dW privately, then the
+            // partial sums are added.
+            let partial = dx_planes
+                .into_par_iter()
+                .enumerate()
+                .with_min_len(planes.div_ceil(4 * threads))
+                .fold(
+                    || (vec![0.0f32; weight.len()], WideScratch::default()),
+                    |(mut dw_partial, mut scratch), (plane, dx_plane)| {
+                        backward_plane_wide(
+                            g,
+                            d,
+                            &rows,
+                            plane,
+                            x,
+                            weight,
+                            dy,
+                            dx_plane,
+                            &mut dw_partial,
+                            &mut scratch,
+                        );
+                        (dw_partial, scratch)
+                    },
+                )
+                .map(|(dw_partial, _)| dw_partial)
+                .reduce_with(|mut sum, part| {
+                    sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+                    sum
+                });
+            if let Some(partial) = partial {
+                dweight.iter_mut().zip(&partial).for_each(|(w, p)| *w += p);
+            }
+        } else {
+            let mut scratch = WideScratch::default();
+            for (plane, dx_plane) in dx_planes.into_iter().enumerate() {
+                backward_plane_wide(
+                    g,
+                    d,
+                    &rows,
+                    plane,
+                    x,
+                    weight,
+                    dy,
+                    dx_plane,
+                    dweight,
+                    &mut scratch,
+                );
+            }
+        }
+        return;
+    }
+    // Strided: two passes, each writing disjoint memory: dx by input plane,
+    // dW by output channel.
     if let Some(dx) = dx {
         let run = |(plane, dx_plane): (usize, &mut [f32])| {
             backward_dx_plane_depthwise(g, d, plane, weight, dy, dx_plane)
@@ -850,40 +1345,96 @@ mod tests {
         }
     }
 
-    #[test]
-    fn pointwise_and_parallel_paths_match_reference() {
-        // 1×1 skips im2col; the larger cases cross PARALLEL_MIN_FLOPS so the
-        // batch-parallel path and per-thread dW reduction run.
-        check_against_reference(&simple_geometry(2, 3, 4, 5, 1, 0), 11);
-        let big = simple_geometry(4, 16, 16, 16, 3, 1);
-        assert!(Dims::new(&big).flops(&big) >= PARALLEL_MIN_FLOPS);
-        let c = case(&big, 5);
+    /// Run the whole batch (parallel and item-stacking paths, since these
+    /// sizes pass PARALLEL_MIN_FLOPS) and each item alone; results must agree,
+    /// and the forward must match the reference.
+    fn check_batch_matches_items(g: &ConvGeom, seed: u64) {
+        assert!(Dims::new(g).flops(g) >= PARALLEL_MIN_FLOPS);
+        let c = case(g, seed);
         let mut y = vec![0.0; c.dy.len()];
-        conv2d_forward(&big, &c.x, &c.weight, Some(&c.bias), &mut y);
-        let (x64, w64) = (to_f64(&c.x), to_f64(&c.weight));
-        assert_close(
-            &y,
-            &reference_forward(&big, &x64, &w64, Some(&to_f64(&c.bias))),
-            1e-4,
+        conv2d_forward(g, &c.x, &c.weight, Some(&c.bias), &mut y);
+        let reference =
+            reference_forward(g, &to_f64(&c.x), &to_f64(&c.weight), Some(&to_f64(&c.bias)));
+        assert_close(&y, &reference, 1e-4);
+        let (mut dx, mut dweight, mut dbias) = (
+            vec![0.0; c.x.len()],
+            vec![0.0; c.weight.len()],
+            vec![0.0; g.out_ch],
         );
-        let mut dweight = vec![0.0; c.weight.len()];
-        conv2d_backward(&big, &c.x, &c.weight, &c.dy, None, &mut dweight, None);
-        // Serial reference for dW: sum of per-item single-batch backward passes.
-        let single = ConvGeom { batch: 1, ..big };
-        let mut dweight_serial = vec![0.0; c.weight.len()];
-        let (in_item, out_item) = (16 * 256, 16 * 256);
-        for n in 0..big.batch {
+        conv2d_backward(
+            g,
+            &c.x,
+            &c.weight,
+            &c.dy,
+            Some(&mut dx),
+            &mut dweight,
+            Some(&mut dbias),
+        );
+
+        let single = ConvGeom { batch: 1, ..*g };
+        let (in_item, out_item) = (c.x.len() / g.batch, c.dy.len() / g.batch);
+        let (mut dx_items, mut dweight_items, mut dbias_items) = (
+            vec![0.0; c.x.len()],
+            vec![0.0; c.weight.len()],
+            vec![0.0; g.out_ch],
+        );
+        for n in 0..g.batch {
+            let x_item = &c.x[n * in_item..][..in_item];
+            let mut y_item = vec![0.0; out_item];
+            conv2d_forward(&single, x_item, &c.weight, Some(&c.bias), &mut y_item);
+            assert_close(&y_item, &y[n * out_item..][..out_item], 1e-5);
             conv2d_backward(
                 &single,
-                &c.x[n * in_item..][..in_item],
+                x_item,
                 &c.weight,
                 &c.dy[n * out_item..][..out_item],
-                None,
-                &mut dweight_serial,
-                None,
+                Some(&mut dx_items[n * in_item..][..in_item]),
+                &mut dweight_items,
+                Some(&mut dbias_items),
             );
         }
-        assert_close(&dweight, &dweight_serial, 1e-4);
+        assert_close(&dx, &dx_items, 1e-4);
+        assert_close(&dweight, &dweight_items, 1e-4);
+        assert_close(&dbias, &dbias_items, 1e-4);
+    }
+
+    #[test]
+    fn parallel_paths_match_per_item() {
+        check_batch_matches_items(&simple_geometry(4, 16, 16, 16, 3, 1), 5);
+        // Small planes: several items stacked into one column matrix.
+        check_batch_matches_items(&simple_geometry(16, 6, 16, 10, 5, 0), 6);
+        // Pointwise, grouped.
+        let pointwise = ConvGeom {
+            groups: 2,
+            ..simple_geometry(8, 32, 32, 16, 1, 0)
+        };
+        check_batch_matches_items(&pointwise, 7);
+        // Depthwise, stride 1 (wide rows) and stride 2 (direct loops).
+        let depthwise = ConvGeom {
+            groups: 64,
+            ..simple_geometry(4, 64, 64, 24, 3, 1)
+        };
+        check_batch_matches_items(&depthwise, 8);
+        let strided = ConvGeom {
+            stride_h: 2,
+            stride_w: 2,
+            out_h: 24,
+            out_w: 24,
+            ..simple_geometry(4, 64, 64, 48, 3, 1)
+        };
+        check_batch_matches_items(
+            &ConvGeom {
+                groups: 64,
+                ..strided
+            },
+            9,
+        );
+    }
+
+    #[test]
+    fn pointwise_matches_reference() {
+        // 1×1 stride 1 skips im2col: x is already the column matrix.
+        check_against_reference(&simple_geometry(2, 3, 4, 5, 1, 0), 11);
     }
 
     #[test]

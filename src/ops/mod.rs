@@ -11,6 +11,7 @@ pub mod gemm;
 pub mod linear;
 pub mod loss;
 pub mod pool;
+mod vector;
 
 #[cfg(test)]
 mod testutil;

@@ -5,6 +5,7 @@
 //! channel) plane is pooled independently, so planes are the unit of
 //! parallel work.
 
+use super::vector;
 use super::PoolGeom;
 use rayon::prelude::*;
 
@@ -88,34 +89,74 @@ pub fn maxpool2d_forward(g: &PoolGeom, x: &[f32], y: &mut [f32], argmax: &mut [u
 }
 
 fn maxpool_plane(g: &PoolGeom, x_plane: &[f32], y_plane: &mut [f32], arg_plane: &mut [u32]) {
-    for oh in 0..g.out_h {
+    // Columns whose whole window row lies inside the input: there every
+    // tap (i, j) is a strided run over the row, swept for all windows at
+    // once. Visiting taps in (i, j) order keeps each window's row-major order.
+    let span_w = (g.k_w - 1) * g.dil_w;
+    let interior_lo = g.pad_left.div_ceil(g.stride_w).min(g.out_w);
+    let interior_hi = if g.in_w + g.pad_left > span_w {
+        (g.in_w + g.pad_left - span_w)
+            .div_ceil(g.stride_w)
+            .clamp(interior_lo, g.out_w)
+    } else {
+        interior_lo
+    };
+    let y_rows = y_plane.chunks_exact_mut(g.out_w);
+    let arg_rows = arg_plane.chunks_exact_mut(g.out_w);
+    for (oh, (y_row, arg_row)) in y_rows.zip(arg_rows).enumerate() {
         let h_start = (oh * g.stride_h) as isize - g.pad_top as isize;
         let (i_lo, i_hi) = tap_range(h_start, g.k_h, g.dil_h, g.in_h);
-        for ow in 0..g.out_w {
+        y_row.fill(f32::NEG_INFINITY);
+        arg_row.fill(u32::MAX);
+        if i_lo == i_hi {
+            continue;
+        }
+        let first_h = (h_start + (i_lo * g.dil_h) as isize) as usize;
+        let border = (0..interior_lo).chain(interior_hi..g.out_w);
+        for ow in border {
             let w_start = (ow * g.stride_w) as isize - g.pad_left as isize;
             let (j_lo, j_hi) = tap_range(w_start, g.k_w, g.dil_w, g.in_w);
-            let mut best = f32::NEG_INFINITY;
-            let mut best_at = u32::MAX;
-            if i_lo < i_hi && j_lo < j_hi {
-                // PyTorch starts from the first real tap, so an all −∞ window
-                // still points at a pixel.
-                let first_h = (h_start + (i_lo * g.dil_h) as isize) as usize;
-                let first_w = (w_start + (j_lo * g.dil_w) as isize) as usize;
-                best_at = (first_h * g.in_w + first_w) as u32;
-                for i in i_lo..i_hi {
-                    let ih = (h_start + (i * g.dil_h) as isize) as usize;
-                    for j in j_lo..j_hi {
-                        let at = ih * g.in_w + (w_start + (j * g.dil_w) as isize) as usize;
-                        let v = x_plane[at];
-                        if v > best || v.is_nan() {
-                            best = v;
-                            best_at = at as u32;
-                        }
+            if j_lo == j_hi {
+                continue;
+            }
+            // PyTorch starts from the first real tap, so an all −∞ window
+            // still points at a pixel.
+            let first_w = (w_start + (j_lo * g.dil_w) as isize) as usize;
+            let (mut best, mut best_at) = (f32::NEG_INFINITY, (first_h * g.in_w + first_w) as u32);
+            for i in i_lo..i_hi {
+                let ih = (h_start + (i * g.dil_h) as isize) as usize;
+                for j in j_lo..j_hi {
+                    let at = ih * g.in_w + (w_start + (j * g.dil_w) as isize) as usize;
+                    let v = x_plane[at];
+                    if v > best || v.is_nan() {
+                        best = v;
+                        best_at = at as u32;
                     }
                 }
             }
-            y_plane[oh * g.out_w + ow] = best;
-            arg_plane[oh * g.out_w + ow] = best_at;
+            y_row[ow] = best;
+            arg_row[ow] = best_at;
+        }
+        if interior_lo == interior_hi {
+            continue;
+        }
+        let (y_run, arg_run) = (
+            &mut y_row[interior_lo..interior_hi],
+            &mut arg_row[interior_lo..interior_hi],
+        );
+        for i in i_lo..i_hi {
+            let ih = (h_start + (i * g.dil_h) as isize) as usize;
+            for j in 0..g.k_w {
+                let iw = interior_lo * g.stride_w + j * g.dil_w - g.pad_left;
+                let x_run = &x_plane[ih * g.in_w + iw..(ih + 1) * g.in_w];
+                vector::argmax_update(y_run, arg_run, x_run, g.stride_w, (ih * g.in_w + iw) as u32);
+            }
+        }
+        // Windows of only −∞ kept no index: point them at their first tap.
+        for (w, at) in arg_run.iter_mut().enumerate() {
+            if *at == u32::MAX {
+                *at = (first_h * g.in_w + (interior_lo + w) * g.stride_w - g.pad_left) as u32;
+            }
         }
     }
 }
@@ -497,6 +538,35 @@ mod tests {
         assert_eq!((y[0], argmax[0]), (3.0, 1));
         assert!(y[1].is_nan());
         assert_eq!(argmax[1], 1);
+    }
+
+    #[test]
+    fn maxpool_all_neg_infinity_points_at_first_tap() {
+        // PyTorch's CPU kernel starts each window's index at its first real
+        // pixel, so a window of only −∞ still returns that pixel's index.
+        let g = PoolGeom {
+            batch: 1,
+            channels: 1,
+            in_h: 4,
+            in_w: 5,
+            k_h: 2,
+            k_w: 2,
+            stride_h: 2,
+            stride_w: 1,
+            pad_top: 0,
+            pad_bottom: 0,
+            pad_left: 1,
+            pad_right: 0,
+            dil_h: 1,
+            dil_w: 1,
+            out_h: 2,
+            out_w: 5,
+        };
+        let x = vec![f32::NEG_INFINITY; 20];
+        let (mut y, mut argmax) = (vec![0.0; 10], vec![0; 10]);
+        maxpool2d_forward(&g, &x, &mut y, &mut argmax);
+        assert!(y.iter().all(|&v| v == f32::NEG_INFINITY));
+        assert_eq!(argmax, vec![0, 0, 1, 2, 3, 10, 10, 11, 12, 13]);
     }
 
     #[test]

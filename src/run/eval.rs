@@ -33,12 +33,12 @@ impl Interp {
                 "a model",
             )
             .help(format!("apply it to a tensor: `{name}(X)`"))),
-            Evaluated::Tuple(_) => Err(RunError::new(
-                "this gives several values",
-                expr.span,
-                "a tuple",
-            )
-            .help("bind them with `let (a, b) = ...`")),
+            Evaluated::Tuple(_) => {
+                Err(
+                    RunError::new("this gives several values", expr.span, "a tuple")
+                        .help("bind them with `let (a, b) = ...`"),
+                )
+            }
         }
     }
 
@@ -69,12 +69,8 @@ impl Interp {
                 .help("strings name files: `load(\"x.npy\")`"))
             }
             ExprKind::Dims(d) => {
-                return Err(RunError::new(
-                    "dims are not a tensor",
-                    d.span,
-                    "dims",
-                )
-                .help("make a tensor of that shape with `zeros(6x8)` or `ones(6x8)`"))
+                return Err(RunError::new("dims are not a tensor", d.span, "dims")
+                    .help("make a tensor of that shape with `zeros(6x8)` or `ones(6x8)`"))
             }
             ExprKind::List(items) => self.eval_list(items, span)?,
             ExprKind::Name(id) => {
@@ -83,14 +79,20 @@ impl Interp {
                 } else if self.models.contains_key(&id.name) {
                     return Ok(Evaluated::Model(id.name.clone()));
                 } else {
-                    return Err(RunError::new(format!("unknown name `{}`", id.name), id.span, "not defined"));
+                    return Err(RunError::new(
+                        format!("unknown name `{}`", id.name),
+                        id.span,
+                        "not defined",
+                    ));
                 }
             }
             ExprKind::Call { callee, args, .. } => return self.eval_call(callee, args, span),
-            ExprKind::Field { base, field } => return self.eval_field(base, field, span).map(Evaluated::Value),
+            ExprKind::Field { base, field } => {
+                return self.eval_field(base, field, span).map(Evaluated::Value)
+            }
             ExprKind::Index { base, items } => {
                 let v = self.eval(base)?;
-                index_value(&v, &self.eval_index(items)?, span)?
+                index_value(&v, &self.eval_index(items)?)?
             }
             ExprKind::Neg(e) => match self.eval(e)? {
                 Value::Float(a) => Value::Float(-a),
@@ -115,7 +117,11 @@ impl Interp {
             parts.push(self.eval_float(e)?);
         }
         let inner = parts[0].shape().to_vec();
-        if let Some((i, p)) = parts.iter().enumerate().find(|(_, p)| p.shape() != inner.as_slice()) {
+        if let Some((i, p)) = parts
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.shape() != inner.as_slice())
+        {
             return Err(RunError::new(
                 format!(
                     "a nested list must be rectangular: element 0 has shape {}, element {i} has {}",
@@ -137,8 +143,26 @@ impl Interp {
     fn eval_call(&mut self, callee: &Expr, args: &[Expr], span: Span) -> RunResult<Evaluated> {
         match &callee.kind {
             ExprKind::Name(id) if self.models.contains_key(&id.name) => {
+                if args.len() != 1 {
+                    return Err(RunError::new(
+                        format!("a model takes one tensor, found {} arguments", args.len()),
+                        span,
+                        "wrong number of arguments",
+                    ));
+                }
+                // `m(X)` with X bound: borrow X instead of copying a large input
+                if let ExprKind::Name(arg) = &args[0].kind {
+                    let is_float = matches!(self.tensors.get(&arg.name), Some(Value::Float(_)));
+                    if is_float {
+                        if let Some(Value::Float(x)) = self.tensors.remove(&arg.name) {
+                            let out = self.apply_model(&id.name, &x, None, span);
+                            self.tensors.insert(arg.name.clone(), Value::Float(x));
+                            return Ok(Evaluated::Value(Value::Float(out?)));
+                        }
+                    }
+                }
                 let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, x, None, span)?;
+                let out = self.apply_model(&id.name, &x, None, span)?;
                 Ok(Evaluated::Value(Value::Float(out)))
             }
             ExprKind::Name(id) => self.builtin(&id.name, args, span),
@@ -149,19 +173,36 @@ impl Interp {
             ExprKind::Index { base, items } => {
                 // `m[0:2](X)`: the first layers of a model
                 let ExprKind::Name(id) = &base.kind else {
-                    return Err(RunError::new("only a model slice can be called", callee.span, "not callable"));
+                    return Err(RunError::new(
+                        "only a model slice can be called",
+                        callee.span,
+                        "not callable",
+                    ));
                 };
                 if !self.models.contains_key(&id.name) {
-                    return Err(RunError::new(format!("`{}` is not a model", id.name), id.span, "not a model"));
+                    return Err(RunError::new(
+                        format!("`{}` is not a model", id.name),
+                        id.span,
+                        "not a model",
+                    ));
                 }
                 let n_layers = self.models[&id.name].ir.layers().count();
                 let end = match items.as_slice() {
-                    [IndexItem::Slice { start, stop, step: None, .. }] => {
+                    [IndexItem::Slice {
+                        start,
+                        stop,
+                        step: None,
+                        ..
+                    }] => {
                         // the first layers only: `m[:K]` or `m[0:K]`
                         if let Some(s) = start {
                             if self.eval_int(s)? != 0 {
-                                return Err(RunError::new("a model slice must start at layer 0", s.span, "not 0")
-                                    .help("write m[0:K] to run the first K layers"));
+                                return Err(RunError::new(
+                                    "a model slice must start at layer 0",
+                                    s.span,
+                                    "not 0",
+                                )
+                                .help("write m[0:K] to run the first K layers"));
                             }
                         }
                         match stop {
@@ -177,24 +218,43 @@ impl Interp {
                         ))
                     }
                 };
-                let end = if end < 0 { n_layers as i64 + end } else { end }.clamp(0, n_layers as i64) as usize;
+                let end = if end < 0 { n_layers as i64 + end } else { end }
+                    .clamp(0, n_layers as i64) as usize;
                 if self.models[&id.name].ir.is_graph {
-                    return Err(RunError::new("slicing a graph model is not supported", callee.span, "graph model")
-                        .help("slice a plain (sequential) model"));
+                    return Err(RunError::new(
+                        "slicing a graph model is not supported",
+                        callee.span,
+                        "graph model",
+                    )
+                    .help("slice a plain (sequential) model"));
                 }
                 let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, x, Some(end), span)?;
+                let out = self.apply_model(&id.name, &x, Some(end), span)?;
                 Ok(Evaluated::Value(Value::Float(out)))
             }
-            _ => Err(RunError::new("this cannot be called", callee.span, "not a function")),
+            _ => Err(RunError::new(
+                "this cannot be called",
+                callee.span,
+                "not a function",
+            )),
         }
     }
 
     /// Evaluate argument `i` as a float tensor.
-    fn arg_float(&mut self, args: &[Expr], i: usize, span: Span, what: &str) -> RunResult<ArrayD<f32>> {
+    fn arg_float(
+        &mut self,
+        args: &[Expr],
+        i: usize,
+        span: Span,
+        what: &str,
+    ) -> RunResult<ArrayD<f32>> {
         match args.get(i) {
             Some(e) => self.eval_float(e),
-            None => Err(RunError::new(format!("missing argument {}: {what}", i + 1), span, "too few arguments")),
+            None => Err(RunError::new(
+                format!("missing argument {}: {what}", i + 1),
+                span,
+                "too few arguments",
+            )),
         }
     }
 
@@ -206,7 +266,11 @@ impl Interp {
         }
         let v = a.iter().next().copied().unwrap_or(0.0);
         if v.fract() != 0.0 || !v.is_finite() {
-            return Err(RunError::new(format!("expected an integer, found {v}"), e.span, "not an integer"));
+            return Err(RunError::new(
+                format!("expected an integer, found {v}"),
+                e.span,
+                "not an integer",
+            ));
         }
         Ok(v as i64)
     }
@@ -238,12 +302,18 @@ impl Interp {
             _ => {
                 let n = self.eval_int(e)?;
                 if n < 0 {
-                    return Err(RunError::new(format!("a size cannot be negative ({n})"), e.span, "negative"));
+                    return Err(RunError::new(
+                        format!("a size cannot be negative ({n})"),
+                        e.span,
+                        "negative",
+                    ));
                 }
                 vec![n as usize]
             }
         };
-        let total = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+        let total = dims
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
         match total {
             Some(t) => {
                 crate::io::check_alloc(t, &format!("a tensor of shape {}", dims_string(&dims)))
@@ -260,7 +330,11 @@ impl Interp {
                 Ok(())
             } else {
                 Err(RunError::new(
-                    format!("`{name}` takes {n} argument{}, found {}", if n == 1 { "" } else { "s" }, args.len()),
+                    format!(
+                        "`{name}` takes {n} argument{}, found {}",
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
                     span,
                     "wrong number of arguments",
                 ))
@@ -291,9 +365,16 @@ impl Interp {
             }
             "arange" => {
                 if args.is_empty() || args.len() > 3 {
-                    return Err(RunError::new("`arange` takes 1 to 3 numbers: end, or start, end[, step]", span, "wrong number of arguments"));
+                    return Err(RunError::new(
+                        "`arange` takes 1 to 3 numbers: end, or start, end[, step]",
+                        span,
+                        "wrong number of arguments",
+                    ));
                 }
-                let nums: Vec<f32> = args.iter().map(|a| self.eval_number(a)).collect::<RunResult<_>>()?;
+                let nums: Vec<f32> = args
+                    .iter()
+                    .map(|a| self.eval_number(a))
+                    .collect::<RunResult<_>>()?;
                 let (start, end, step) = match nums.as_slice() {
                     [e] => (0.0, *e, 1.0),
                     [s, e] => (*s, *e, 1.0),
@@ -301,19 +382,29 @@ impl Interp {
                     _ => unreachable!(),
                 };
                 if step == 0.0 || !step.is_finite() {
-                    return Err(RunError::new("`arange` step must be non-zero", span, "zero step"));
+                    return Err(RunError::new(
+                        "`arange` step must be non-zero",
+                        span,
+                        "zero step",
+                    ));
                 }
                 let count = ((end - start) / step).ceil().max(0.0) as u64;
                 crate::io::check_alloc(count, "arange").map_err(|e| RunError::io(&e, span))?;
                 let data: Vec<f32> = (0..count).map(|i| start + i as f32 * step).collect();
-                ArrayD::from_shape_vec(IxDyn(&[data.len()]), data).map_err(|e| RunError::new(e.to_string(), span, "here"))?
+                ArrayD::from_shape_vec(IxDyn(&[data.len()]), data)
+                    .map_err(|e| RunError::new(e.to_string(), span, "here"))?
             }
             "load" => {
                 want(1)?;
                 let ExprKind::Str(path) = &args[0].kind else {
-                    return Err(RunError::new("`load` takes a file name in quotes", args[0].span, "not a string"));
+                    return Err(RunError::new(
+                        "`load` takes a file name in quotes",
+                        args[0].span,
+                        "not a string",
+                    ));
                 };
-                let v = crate::io::load_value(&self.path(&path.value)).map_err(|e| RunError::io(&e, path.span))?;
+                let v = crate::io::load_value(&self.path(&path.value))
+                    .map_err(|e| RunError::io(&e, path.span))?;
                 return Ok(Evaluated::Value(v));
             }
             "corr2d" => {
@@ -322,7 +413,11 @@ impl Interp {
                 let k = self.eval_float(&args[1])?;
                 if x.ndim() != 2 || k.ndim() != 2 {
                     return Err(RunError::new(
-                        format!("corr2d takes two 2-D tensors, got {} and {}", shape_words(x.shape()), shape_words(k.shape())),
+                        format!(
+                            "corr2d takes two 2-D tensors, got {} and {}",
+                            shape_words(x.shape()),
+                            shape_words(k.shape())
+                        ),
                         span,
                         "not 2-D",
                     ));
@@ -338,7 +433,8 @@ impl Interp {
                 let xs: Vec<f32> = x.iter().copied().collect();
                 let ks: Vec<f32> = k.iter().copied().collect();
                 let y = crate::ops::conv::corr2d(&xs, h, w, &ks, kh, kw);
-                ArrayD::from_shape_vec(IxDyn(&[h - kh + 1, w - kw + 1]), y).map_err(|e| RunError::new(e.to_string(), span, "here"))?
+                ArrayD::from_shape_vec(IxDyn(&[h - kh + 1, w - kw + 1]), y)
+                    .map_err(|e| RunError::new(e.to_string(), span, "here"))?
             }
             "split" => {
                 want(2)?;
@@ -347,7 +443,11 @@ impl Interp {
                 return self.split(v, frac, span).map(Evaluated::Tuple);
             }
             other => {
-                return Err(RunError::new(format!("unknown function `{other}`"), span, "not a function"));
+                return Err(RunError::new(
+                    format!("unknown function `{other}`"),
+                    span,
+                    "not a function",
+                ));
             }
         };
         Ok(Evaluated::Value(Value::Float(v)))
@@ -357,15 +457,30 @@ impl Interp {
     /// Works on a tensor (split along dim 0) or a bundle (every array alike).
     fn split(&mut self, v: Value, frac: f32, span: Span) -> RunResult<Vec<Value>> {
         if !(0.0..=1.0).contains(&frac) {
-            return Err(RunError::new(format!("split fraction must be in [0, 1], found {frac}"), span, "out of range"));
+            return Err(RunError::new(
+                format!("split fraction must be in [0, 1], found {frac}"),
+                span,
+                "out of range",
+            ));
         }
         let n = match &v {
-            Value::Bundle(m) => m.values().next().and_then(|a| a.shape().and_then(|s| s.first().copied())).unwrap_or(0),
+            Value::Bundle(m) => m
+                .values()
+                .next()
+                .and_then(|a| a.shape().and_then(|s| s.first().copied()))
+                .unwrap_or(0),
             other => other.shape().and_then(|s| s.first().copied()).unwrap_or(0),
         };
         if let Value::Bundle(m) = &v {
-            if let Some((name, _)) = m.iter().find(|(_, a)| a.shape().and_then(|s| s.first().copied()) != Some(n)) {
-                return Err(RunError::new(format!("split: array `{name}` has a different length than the others"), span, "lengths differ"));
+            if let Some((name, _)) = m
+                .iter()
+                .find(|(_, a)| a.shape().and_then(|s| s.first().copied()) != Some(n))
+            {
+                return Err(RunError::new(
+                    format!("split: array `{name}` has a different length than the others"),
+                    span,
+                    "lengths differ",
+                ));
             }
         }
         let mut order: Vec<usize> = (0..n).collect();
@@ -382,7 +497,11 @@ impl Interp {
         match field.name.as_str() {
             "reshape" => {
                 if args.len() != 1 {
-                    return Err(RunError::new("`.reshape` takes one dims argument such as 1x2x4x4", span, "wrong arguments"));
+                    return Err(RunError::new(
+                        "`.reshape` takes one dims argument such as 1x2x4x4",
+                        span,
+                        "wrong arguments",
+                    ));
                 }
                 let mut dims = self.eval_dims_reshape(&args[0])?;
                 let len = v.len();
@@ -398,10 +517,16 @@ impl Interp {
                 let ok = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d)) == Some(len);
                 match (&v, ok) {
                     (Value::Float(a), true) => Ok(Value::Float(
-                        a.as_standard_layout().to_owned().into_shape_with_order(IxDyn(&shape)).map_err(|_| reshape_error(&v, &dims, args[0].span))?,
+                        a.as_standard_layout()
+                            .to_owned()
+                            .into_shape_with_order(IxDyn(&shape))
+                            .map_err(|_| reshape_error(&v, &dims, args[0].span))?,
                     )),
                     (Value::Int(a), true) => Ok(Value::Int(
-                        a.as_standard_layout().to_owned().into_shape_with_order(IxDyn(&shape)).map_err(|_| reshape_error(&v, &dims, args[0].span))?,
+                        a.as_standard_layout()
+                            .to_owned()
+                            .into_shape_with_order(IxDyn(&shape))
+                            .map_err(|_| reshape_error(&v, &dims, args[0].span))?,
                     )),
                     _ => Err(reshape_error(&v, &dims, args[0].span)),
                 }
@@ -409,7 +534,11 @@ impl Interp {
             "sum" | "mean" | "max" | "min" => {
                 let a = v.to_float().ok_or_else(|| not_tensor(span))?;
                 if a.is_empty() {
-                    return Err(RunError::new(format!("`.{}` of an empty tensor", field.name), span, "empty"));
+                    return Err(RunError::new(
+                        format!("`.{}` of an empty tensor", field.name),
+                        span,
+                        "empty",
+                    ));
                 }
                 let r = match field.name.as_str() {
                     "sum" => a.iter().map(|x| *x as f64).sum::<f64>() as f32,
@@ -420,8 +549,12 @@ impl Interp {
                 Ok(scalar(r))
             }
             "float" => Ok(Value::Float(v.to_float().ok_or_else(|| not_tensor(span))?)),
-            other => Err(RunError::new(format!("unknown method `.{other}`"), field.span, "no such method")
-                .help("tensors have .reshape(D), .sum(), .mean(), .max(), .min(), .float()")),
+            other => Err(RunError::new(
+                format!("unknown method `.{other}`"),
+                field.span,
+                "no such method",
+            )
+            .help("tensors have .reshape(D), .sum(), .mean(), .max(), .min(), .float()")),
         }
     }
 
@@ -446,8 +579,12 @@ impl Interp {
                 let key = path.join(".");
                 let p = m.param(&key).ok_or_else(|| {
                     let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
-                    RunError::new(format!("`{}` has no tensor `{key}`", id.name), span, "no such parameter")
-                        .help(format!("its tensors are: {}", names.join(", ")))
+                    RunError::new(
+                        format!("`{}` has no tensor `{key}`", id.name),
+                        span,
+                        "no such parameter",
+                    )
+                    .help(format!("its tensors are: {}", names.join(", ")))
                 })?;
                 return ArrayD::from_shape_vec(IxDyn(&p.shape), p.data.clone())
                     .map(Value::Float)
@@ -459,11 +596,17 @@ impl Interp {
             Value::Bundle(mut m) => {
                 let names: Vec<String> = m.keys().cloned().collect();
                 m.remove(&field.name).ok_or_else(|| {
-                    RunError::new(format!("no array named `{}`", field.name), field.span, "not in this bundle")
-                        .help(format!("it holds: {}", names.join(", ")))
+                    RunError::new(
+                        format!("no array named `{}`", field.name),
+                        field.span,
+                        "not in this bundle",
+                    )
+                    .help(format!("it holds: {}", names.join(", ")))
                 })
             }
-            Value::Float(a) if field.name == "T" => Ok(Value::Float(a.reversed_axes().as_standard_layout().to_owned())),
+            Value::Float(a) if field.name == "T" => Ok(Value::Float(
+                a.reversed_axes().as_standard_layout().to_owned(),
+            )),
             other => Err(RunError::new(
                 format!("a {} has no field `{}`", other.type_name(), field.name),
                 field.span,
@@ -478,7 +621,12 @@ impl Interp {
         for it in items {
             match it {
                 IndexItem::Single(e) => out.push((IndexSpec::Single(self.eval_int(e)?), e.span)),
-                IndexItem::Slice { start, stop, step, span } => {
+                IndexItem::Slice {
+                    start,
+                    stop,
+                    step,
+                    span,
+                } => {
                     let mut get = |e: &Option<Expr>| -> RunResult<Option<i64>> {
                         match e {
                             Some(e) => self.eval_int(e).map(Some),
@@ -487,7 +635,11 @@ impl Interp {
                     };
                     let (a, b, c) = (get(start)?, get(stop)?, get(step)?);
                     if c == Some(0) {
-                        return Err(RunError::new("slice step cannot be zero", *span, "zero step"));
+                        return Err(RunError::new(
+                            "slice step cannot be zero",
+                            *span,
+                            "zero step",
+                        ));
                     }
                     out.push((IndexSpec::Slice(a, b, c.unwrap_or(1)), *span));
                 }
@@ -509,7 +661,10 @@ pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec
     if items.len() > shape.len() {
         let span = items[shape.len()].1;
         return Err(RunError::new(
-            format!("too many indices: the tensor has {} dimensions", shape.len()),
+            format!(
+                "too many indices: the tensor has {} dimensions",
+                shape.len()
+            ),
             span,
             "extra index",
         ));
@@ -538,7 +693,11 @@ pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec
                 let (s, e) = if step > 0 {
                     (a.map(clamp).unwrap_or(0), b.map(clamp).unwrap_or(n))
                 } else {
-                    return Err(RunError::new("negative slice steps are not supported", *span, "negative step"));
+                    return Err(RunError::new(
+                        "negative slice steps are not supported",
+                        *span,
+                        "negative step",
+                    ));
                 };
                 let e = e.max(s);
                 elems.push(SliceInfoElem::Slice {
@@ -550,12 +709,16 @@ pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec
         }
     }
     for _ in items.len()..shape.len() {
-        elems.push(SliceInfoElem::Slice { start: 0, end: None, step: 1 });
+        elems.push(SliceInfoElem::Slice {
+            start: 0,
+            end: None,
+            step: 1,
+        });
     }
     Ok(elems)
 }
 
-fn index_value(v: &Value, items: &[(IndexSpec, Span)], span: Span) -> RunResult<Value> {
+fn index_value(v: &Value, items: &[(IndexSpec, Span)]) -> RunResult<Value> {
     match v {
         Value::Float(a) => {
             let info = slice_info(a.shape(), items)?;
@@ -569,7 +732,7 @@ fn index_value(v: &Value, items: &[(IndexSpec, Span)], span: Span) -> RunResult<
             // index every array alike along its first dims: D[0:100]
             let mut out = std::collections::BTreeMap::new();
             for (k, a) in m {
-                out.insert(k.clone(), index_value(a, items, span)?);
+                out.insert(k.clone(), index_value(a, items)?);
             }
             Ok(Value::Bundle(out))
         }
@@ -580,7 +743,11 @@ fn take_rows(v: &Value, rows: &[usize]) -> Value {
     match v {
         Value::Float(a) => Value::Float(a.select(Axis(0), rows)),
         Value::Int(a) => Value::Int(a.select(Axis(0), rows)),
-        Value::Bundle(m) => Value::Bundle(m.iter().map(|(k, a)| (k.clone(), take_rows(a, rows))).collect()),
+        Value::Bundle(m) => Value::Bundle(
+            m.iter()
+                .map(|(k, a)| (k.clone(), take_rows(a, rows)))
+                .collect(),
+        ),
     }
 }
 
@@ -617,8 +784,16 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let x = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if x == y || y == 1 {
             x
         } else if x == 1 {
@@ -644,7 +819,11 @@ fn not_tensor(span: Span) -> RunError {
 }
 
 fn too_big(span: Span) -> RunError {
-    RunError::new("these sizes are too large (their product overflows)", span, "too large")
+    RunError::new(
+        "these sizes are too large (their product overflows)",
+        span,
+        "too large",
+    )
 }
 
 fn reshape_error(v: &Value, dims: &[i64], span: Span) -> RunError {
@@ -652,7 +831,9 @@ fn reshape_error(v: &Value, dims: &[i64], span: Span) -> RunError {
     RunError::new(
         format!(
             "cannot reshape {} ({} elements) to {}",
-            v.shape().map(shape_words).unwrap_or_else(|| "a bundle".into()),
+            v.shape()
+                .map(shape_words)
+                .unwrap_or_else(|| "a bundle".into()),
             v.len(),
             want.join("x")
         ),

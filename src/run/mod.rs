@@ -95,9 +95,15 @@ impl Interp {
     }
 
     /// Execute one checked statement, writing results to `out`.
-    pub fn exec_stmt(&mut self, stmt: &Stmt, info: &StmtInfo, out: &mut dyn Write) -> RunResult<()> {
+    pub fn exec_stmt(
+        &mut self,
+        stmt: &Stmt,
+        info: &StmtInfo,
+        out: &mut dyn Write,
+    ) -> RunResult<()> {
         let span = stmt.span;
-        let wr = |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
+        let wr =
+            |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
         match &stmt.kind {
             StmtKind::Let { name, value } => {
                 let v = self.eval(value)?;
@@ -118,13 +124,28 @@ impl Interp {
                         "counts differ",
                     ))
                 }
-                _ => return Err(RunError::new("this is one value, not several", value.span, "one value")),
+                _ => {
+                    return Err(RunError::new(
+                        "this is one value, not several",
+                        value.span,
+                        "one value",
+                    ))
+                }
             },
-            StmtKind::Assign { target, index, value, .. } => {
+            StmtKind::Assign {
+                target,
+                index,
+                value,
+                ..
+            } => {
                 let items = self.eval_index(index)?;
                 let v = self.eval_float(value)?;
                 let Some(Value::Float(t)) = self.tensors.get_mut(&target.name) else {
-                    return Err(RunError::new(format!("`{}` is not a float tensor", target.name), target.span, "cannot assign"));
+                    return Err(RunError::new(
+                        format!("`{}` is not a float tensor", target.name),
+                        target.span,
+                        "cannot assign",
+                    ));
                 };
                 let info = eval::slice_info(t.shape(), &items)?;
                 let mut view = t.slice_mut(info.as_slice());
@@ -132,7 +153,11 @@ impl Interp {
                     Some(b) => view.assign(&b),
                     None => {
                         return Err(RunError::new(
-                            format!("cannot assign a {} value to a {} slice", shape_words(v.shape()), shape_words(view.shape())),
+                            format!(
+                                "cannot assign a {} value to a {} slice",
+                                shape_words(v.shape()),
+                                shape_words(view.shape())
+                            ),
                             value.span,
                             "shapes differ",
                         ))
@@ -143,7 +168,11 @@ impl Interp {
                 let text = match self.eval_any(e)? {
                     Evaluated::Value(v) => crate::io::format::format_value(&v),
                     Evaluated::Model(name) => crate::ir::report::summary(&self.models[&name].ir),
-                    Evaluated::Tuple(vs) => vs.iter().map(crate::io::format::format_value).collect::<Vec<_>>().join("\n"),
+                    Evaluated::Tuple(vs) => vs
+                        .iter()
+                        .map(crate::io::format::format_value)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                 };
                 writeln!(out, "{text}").map_err(wr)?;
             }
@@ -155,34 +184,62 @@ impl Interp {
                         m.with_tensor_refs(|refs| crate::io::save_state_dict(&file, refs))
                             .map_err(|e| RunError::io(&e, path.span))?;
                     }
-                    Evaluated::Value(v) => crate::io::save_value(&file, &v).map_err(|e| RunError::io(&e, path.span))?,
-                    Evaluated::Tuple(_) => return Err(RunError::new("save one value at a time", value.span, "several values")),
+                    Evaluated::Value(v) => {
+                        crate::io::save_value(&file, &v).map_err(|e| RunError::io(&e, path.span))?
+                    }
+                    Evaluated::Tuple(_) => {
+                        return Err(RunError::new(
+                            "save one value at a time",
+                            value.span,
+                            "several values",
+                        ))
+                    }
                 }
             }
             StmtKind::LoadModel { model, path } => {
                 let file = self.path(&path.value);
-                let entries = crate::io::load_state_dict(&file).map_err(|e| RunError::io(&e, path.span))?;
-                let m = self
-                    .models
-                    .get_mut(&model.name)
-                    .ok_or_else(|| RunError::new(format!("unknown model `{}`", model.name), model.span, "not a model"))?;
+                let entries =
+                    crate::io::load_state_dict(&file).map_err(|e| RunError::io(&e, path.span))?;
+                let m = self.models.get_mut(&model.name).ok_or_else(|| {
+                    RunError::new(
+                        format!("unknown model `{}`", model.name),
+                        model.span,
+                        "not a model",
+                    )
+                })?;
                 m.load_state_dict(entries).map_err(|(msg, help)| {
-                    RunError::new(format!("{}: {msg}", path.value), span, "does not fit this model").help(help)
+                    RunError::new(
+                        format!("{}: {msg}", path.value),
+                        span,
+                        "does not fit this model",
+                    )
+                    .help(help)
                 })?;
             }
             StmtKind::Seed { value } => {
                 let seed = value.as_int().filter(|v| *v >= 0).ok_or_else(|| {
-                    RunError::new("seed must be a non-negative integer", value.span, "not a seed")
+                    RunError::new(
+                        "seed must be a non-negative integer",
+                        value.span,
+                        "not a seed",
+                    )
                 })?;
                 self.rng = ChaCha8Rng::seed_from_u64(seed as u64);
             }
             StmtKind::Model(decl) => {
                 let Some(model) = &info.model else {
-                    return Err(RunError::new("this model did not check", decl.name.span, "unchecked"));
+                    return Err(RunError::new(
+                        "this model did not check",
+                        decl.name.span,
+                        "unchecked",
+                    ));
                 };
                 let estimate = params_bytes(model);
-                crate::io::check_alloc_bytes(estimate, &format!("the parameters of `{}`", model.name))
-                    .map_err(|e| RunError::io(&e, decl.name.span))?;
+                crate::io::check_alloc_bytes(
+                    estimate,
+                    &format!("the parameters of `{}`", model.name),
+                )
+                .map_err(|e| RunError::io(&e, decl.name.span))?;
                 let state = ModelState::new(model.clone(), &mut self.rng);
                 self.tensors.remove(&model.name);
                 self.model_order.retain(|m| *m != model.name);
@@ -191,7 +248,10 @@ impl Interp {
             }
             StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
                 if let Some(text) = &info.output {
-                    writeln!(out, "{text}").map_err(wr)?;
+                    write!(out, "{text}").map_err(wr)?;
+                    if !text.ends_with('\n') {
+                        writeln!(out).map_err(wr)?;
+                    }
                 }
             }
             StmtKind::Data { role, x, y } => {
@@ -200,7 +260,10 @@ impl Interp {
                 let pair = DataPair { x: xv, y: yv, span };
                 let len = |v: &Value| v.shape().and_then(|s| s.first().copied());
                 if let (Some(a), Some(b)) = (len(&pair.x), len(&pair.y)) {
-                    let (xs, ys) = (pair.x.shape().unwrap_or(&[]).len(), pair.y.shape().unwrap_or(&[]).len());
+                    let (xs, ys) = (
+                        pair.x.shape().unwrap_or(&[]).len(),
+                        pair.y.shape().unwrap_or(&[]).len(),
+                    );
                     if a != b && xs == 4 && ys >= 1 && ys != 4 {
                         return Err(RunError::new(
                             format!("{a} inputs but {b} targets"),
@@ -214,12 +277,18 @@ impl Interp {
                     _ => self.train_data = Some(pair),
                 }
             }
-            StmtKind::Train { model, optimizer, options } => {
-                let name = self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
+            StmtKind::Train {
+                model,
+                optimizer,
+                options,
+            } => {
+                let name =
+                    self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
                 self.train(&name, optimizer, options, span, out)?;
             }
             StmtKind::Eval { model } => {
-                let name = self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
+                let name =
+                    self.model_for(model.as_ref().map(|m| (m.name.as_str(), m.span)), span)?;
                 self.evaluate(&name, span, out)?;
             }
             StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
@@ -235,7 +304,11 @@ impl Interp {
                 if self.models.contains_key(n) {
                     Ok(n.to_string())
                 } else {
-                    Err(RunError::new(format!("unknown model `{n}`"), s, "not a model"))
+                    Err(RunError::new(
+                        format!("unknown model `{n}`"),
+                        s,
+                        "not a model",
+                    ))
                 }
             }
             None => self
@@ -252,30 +325,55 @@ impl Interp {
     }
 
     /// Run a model forward in eval mode (optionally only its first layers).
-    pub fn apply_model(&mut self, name: &str, x: ArrayD<f32>, layers: Option<usize>, span: Span) -> RunResult<ArrayD<f32>> {
-        let x = self.conform_input(name, x, span)?;
-        let batch = x.shape()[0] as u64;
-        let estimate = activation_bytes(&self.models[name].ir, batch, false);
+    /// The input is borrowed: it is copied once, into the tape's input buffer.
+    pub fn apply_model(
+        &mut self,
+        name: &str,
+        x: &ArrayD<f32>,
+        layers: Option<usize>,
+        span: Span,
+    ) -> RunResult<ArrayD<f32>> {
+        let ir = &self
+            .models
+            .get(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?
+            .ir;
+        let shape = input_shape(ir, x.shape(), span)?;
+        let batch = shape[0] as u64;
+        let estimate = activation_bytes(ir, batch, false);
         crate::io::check_alloc_bytes(estimate, &format!("running `{name}` on a batch of {batch}"))
             .map_err(|e| RunError::io(&e, span))?;
-        let data: Vec<f32> = x.iter().copied().collect();
-        self.tape.start(x.shape(), &data);
-        let model = self.models.get_mut(name).ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        match x.as_slice() {
+            Some(data) => self.tape.start(&shape, data),
+            None => {
+                let data: Vec<f32> = x.iter().copied().collect();
+                self.tape.start(&shape, &data);
+            }
+        }
+        let model = self
+            .models
+            .get_mut(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
         let out = self
             .tape
             .forward(model, Mode::Eval, &mut self.rng, layers)
             .map_err(|msg| RunError::new(msg, span, "while running this model"))?;
         let b = self.tape.buf(out);
-        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data.clone()).map_err(|e| RunError::new(e.to_string(), span, "here"))
+        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data.clone())
+            .map_err(|e| RunError::new(e.to_string(), span, "here"))
     }
 }
 
-/// Check an input against a model's type, promoting rank 2/3 to 4 with
-/// leading 1s, and return it in the model's rank. Only the batch may differ
-/// (and symbolic sizes).
-pub fn conform_input(ir: &crate::ir::model::Model, x: ArrayD<f32>, span: Span) -> RunResult<ArrayD<f32>> {
+/// The shape an input takes in a model: rank 2/3 promoted to 4 with leading
+/// 1s when the model is 4-D; only the batch (and symbolic sizes) may differ
+/// from the model's type.
+pub fn input_shape(
+    ir: &crate::ir::model::Model,
+    got: &[usize],
+    span: Span,
+) -> RunResult<Vec<usize>> {
     let want = &ir.input;
-    let mut shape = x.shape().to_vec();
+    let mut shape = got.to_vec();
     if want.rank() == 4 && (shape.len() == 2 || shape.len() == 3) {
         let mut s = vec![1; 4 - shape.len()];
         s.extend(shape);
@@ -287,17 +385,37 @@ pub fn conform_input(ir: &crate::ir::model::Model, x: ArrayD<f32>, span: Span) -
             Dim::Sym(_) => true,
         })
         && shape.first().is_some_and(|b| *b > 0);
-    if !fits {
-        return Err(RunError::new(
-            format!("`{}` takes {} but the tensor is {}", ir.name, want, shape_words(x.shape())),
+    if fits {
+        Ok(shape)
+    } else {
+        Err(RunError::new(
+            format!(
+                "`{}` takes {} but the tensor is {}",
+                ir.name,
+                want,
+                shape_words(got)
+            ),
             span,
             "wrong input shape",
         )
-        .help("only the batch (first) size may differ from the model's input type"));
+        .help("only the batch (first) size may differ from the model's input type"))
     }
-    x.as_standard_layout()
-        .to_owned()
-        .into_shape_with_order(IxDyn(&shape))
+}
+
+/// An input in the model's rank (see [`input_shape`]), without copying when
+/// it is already contiguous.
+pub fn conform_input(
+    ir: &crate::ir::model::Model,
+    x: ArrayD<f32>,
+    span: Span,
+) -> RunResult<ArrayD<f32>> {
+    let shape = input_shape(ir, x.shape(), span)?;
+    let x = if x.is_standard_layout() {
+        x
+    } else {
+        x.as_standard_layout().to_owned()
+    };
+    x.into_shape_with_order(IxDyn(&shape))
         .map_err(|e| RunError::new(e.to_string(), span, "here"))
 }
 

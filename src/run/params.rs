@@ -114,17 +114,33 @@ impl ModelState {
     /// Replace every tensor from a loaded state dict, strictly as PyTorch's
     /// `load_state_dict`: a missing, extra or misshapen tensor is an error
     /// naming it (and both shapes). Nothing changes unless everything fits.
-    pub fn load_state_dict(&mut self, entries: Vec<(String, Value)>) -> Result<(), (String, String)> {
-        let mut new_data: Vec<Option<Vec<f32>>> = vec![None; self.params.len()];
-        for (name, value) in entries {
-            let Some(i) = self.params.iter().position(|p| p.name == name) else {
-                let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+    pub fn load_state_dict(
+        &mut self,
+        entries: Vec<(String, Value)>,
+    ) -> Result<(), (String, String)> {
+        let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+        if let Some((extra, _)) = entries.iter().find(|(n, _)| !names.contains(&n.as_str())) {
+            return Err((
+                format!("unexpected tensor `{extra}` in the file"),
+                format!("this model's tensors are: {}", names.join(", ")),
+            ));
+        }
+        let mut new_data: Vec<Option<Vec<f32>>> = Vec::with_capacity(self.params.len());
+        // in the model's state-dict order, so the first problem named is the first tensor
+        for p in &self.params {
+            let Some((_, value)) = entries.iter().find(|(n, _)| *n == p.name) else {
+                let missing: Vec<&str> = self
+                    .params
+                    .iter()
+                    .filter(|q| !entries.iter().any(|(n, _)| *n == q.name))
+                    .map(|q| q.name.as_str())
+                    .collect();
                 return Err((
-                    format!("unexpected tensor `{name}` in the file"),
-                    format!("this model's tensors are: {}", names.join(", ")),
+                    format!("tensor `{}` is missing from the file", p.name),
+                    format!("missing: {}", missing.join(", ")),
                 ));
             };
-            let p = &self.params[i];
+            let name = &p.name;
             let shape = value.shape().map(|s| s.to_vec()).unwrap_or_default();
             // PyTorch stores num_batches_tracked as a 0-d tensor; accept [] and [1]
             let fits = shape == p.shape || (p.shape.is_empty() && shape == [1]);
@@ -138,29 +154,15 @@ impl ModelState {
                     "the file was saved from a model with different layer sizes".into(),
                 ));
             }
-            let data = match value.to_float() {
-                Some(a) => a.iter().copied().collect(),
+            match value.to_float() {
+                Some(a) => new_data.push(Some(a.iter().copied().collect())),
                 None => {
                     return Err((
                         format!("`{name}` in the file is not a tensor"),
                         "save parameters with `save MODEL \"file.safetensors\"`".into(),
                     ))
                 }
-            };
-            new_data[i] = Some(data);
-        }
-        let missing: Vec<&str> = self
-            .params
-            .iter()
-            .zip(&new_data)
-            .filter(|(_, d)| d.is_none())
-            .map(|(p, _)| p.name.as_str())
-            .collect();
-        if let Some(first) = missing.first() {
-            return Err((
-                format!("tensor `{first}` is missing from the file"),
-                format!("missing: {}", missing.join(", ")),
-            ));
+            }
         }
         for (p, d) in self.params.iter_mut().zip(new_data) {
             if let Some(d) = d {
@@ -189,9 +191,13 @@ impl ModelState {
             .zip(&ints)
             .filter_map(|(p, iv)| {
                 let view = if p.integer {
-                    TensorRef::Int(ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), iv).ok()?)
+                    TensorRef::Int(
+                        ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), iv).ok()?,
+                    )
                 } else {
-                    TensorRef::Float(ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), &p.data).ok()?)
+                    TensorRef::Float(
+                        ndarray::ArrayViewD::from_shape(ndarray::IxDyn(&p.shape), &p.data).ok()?,
+                    )
                 };
                 Some((p.name.clone(), view))
             })
@@ -219,9 +225,7 @@ fn init_values(init: Init, fan_in: u64, len: usize, rng: &mut impl Rng) -> Vec<f
             // PyTorch: kaiming_uniform_(a=√5) for the weight and uniform for the
             // bias both reduce to U(−1/√fan_in, 1/√fan_in).
             let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-            (0..len)
-                .map(|_| rng.random_range(-bound..bound))
-                .collect()
+            (0..len).map(|_| rng.random_range(-bound..bound)).collect()
         }
     }
 }

@@ -9,8 +9,9 @@
 
 use rand::Rng;
 
-use super::params::ModelState;
+use super::params::{ModelState, Param};
 use crate::ir::layer::{LayerKind, Pool};
+use crate::ir::model::Layer;
 use crate::ir::model::{NodeInput, NodeSource};
 use crate::ir::shape::window_out;
 use crate::ops::{self, ConvGeom, PoolGeom};
@@ -130,7 +131,11 @@ impl Tape {
         let mut node_out: Vec<usize> = Vec::with_capacity(model.ir.nodes.len());
         let mut li = 0usize;
         let limit = layers.unwrap_or(usize::MAX);
-        let ir = model.ir.clone();
+        let ModelState {
+            ir,
+            params,
+            layer_params,
+        } = model;
         for node in &ir.nodes {
             let pick = |i: &NodeInput| match i {
                 NodeInput::Input => 0,
@@ -148,11 +153,11 @@ impl Tape {
                     self.concat(&ids)?
                 }
             };
-            for _ in &node.layers {
+            for layer in &node.layers {
                 if li >= limit {
                     return Ok(cur);
                 }
-                cur = self.layer(model, li, cur, mode, rng)?;
+                cur = self.layer(layer, params, &layer_params[li], li, cur, mode, rng)?;
                 li += 1;
             }
             node_out.push(cur);
@@ -173,7 +178,10 @@ impl Tape {
         let out = self.alloc(&shape);
         for &i in ids {
             let (src, dst) = two(&mut self.bufs, i, out);
-            dst.data.iter_mut().zip(&src.data).for_each(|(d, s)| *d += s);
+            dst.data
+                .iter_mut()
+                .zip(&src.data)
+                .for_each(|(d, s)| *d += s);
         }
         self.push_step(StepKind::Add, ids, out);
         Ok(out)
@@ -185,7 +193,10 @@ impl Tape {
         for &i in ids {
             let s = &self.bufs[i].shape;
             if s.len() != first.len() || s[0] != first[0] || s[2..] != first[2..] {
-                return Err(format!("concat: shapes {:?} and {:?} do not fit at run time", first, s));
+                return Err(format!(
+                    "concat: shapes {:?} and {:?} do not fit at run time",
+                    first, s
+                ));
             }
             channels += s[1];
         }
@@ -209,43 +220,52 @@ impl Tape {
         Ok(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn layer(
         &mut self,
-        model: &mut ModelState,
+        layer: &Layer,
+        params: &mut [Param],
+        ids: &[usize],
         li: usize,
         input: usize,
         mode: Mode,
         rng: &mut impl Rng,
     ) -> Result<usize, ForwardError> {
-        let (_, layer) = model
-            .ir
-            .layers()
-            .nth(li)
-            .ok_or_else(|| "layer index out of range".to_string())?;
-        let kind = layer.kind.clone();
+        let kind = &layer.kind;
         let op = layer.op;
-        let ids = model.layer_params[li].clone();
         let in_shape = self.bufs[input].shape.clone();
         let need4 = |s: &[usize]| -> Result<(), ForwardError> {
             if s.len() == 4 {
                 Ok(())
             } else {
-                Err(format!("`{op}` needs a 4-D input, got {}", crate::value::dims_string(s)))
+                Err(format!(
+                    "`{op}` needs a 4-D input, got {}",
+                    crate::value::dims_string(s)
+                ))
             }
         };
         let out;
-        match &kind {
+        match kind {
             LayerKind::Conv(c) => {
                 need4(&in_shape)?;
-                let g = conv_geom(c, &in_shape)
-                    .ok_or_else(|| format!("conv kernel does not fit the input {}", crate::value::dims_string(&in_shape)))?;
+                let g = conv_geom(c, &in_shape).ok_or_else(|| {
+                    format!(
+                        "conv kernel does not fit the input {}",
+                        crate::value::dims_string(&in_shape)
+                    )
+                })?;
                 out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &model.params[ids[0]].data;
-                let bias = if c.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
+                let weight = &params[ids[0]].data;
+                let bias = if c.bias {
+                    Some(params[ids[1]].data.as_slice())
+                } else {
+                    None
+                };
                 let (x, y) = two(&mut self.bufs, input, out);
                 if c.flip {
-                    let flipped = ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    let flipped =
+                        ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
                     ops::conv::conv2d_forward(&g, &x.data, &flipped, bias, &mut y.data);
                     self.steps[step].aux = flipped;
                 } else {
@@ -254,7 +274,8 @@ impl Tape {
             }
             LayerKind::MaxPool(p) => {
                 need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
+                let g = pool_geom(p, &in_shape)
+                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut argmax = std::mem::take(&mut self.steps[step].argmax);
@@ -266,7 +287,8 @@ impl Tape {
             }
             LayerKind::AvgPool(p) => {
                 need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape).ok_or_else(|| "pool window does not fit the input".to_string())?;
+                let g = pool_geom(p, &in_shape)
+                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
                 out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
@@ -277,7 +299,13 @@ impl Tape {
                 out = self.alloc(&[in_shape[0], in_shape[1], 1, 1]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
-                ops::pool::gap_forward(in_shape[0], in_shape[1], in_shape[2] * in_shape[3], &x.data, &mut y.data);
+                ops::pool::gap_forward(
+                    in_shape[0],
+                    in_shape[1],
+                    in_shape[2] * in_shape[3],
+                    &x.data,
+                    &mut y.data,
+                );
             }
             LayerKind::Linear(l) => {
                 if in_shape.len() != 2 || in_shape[1] != l.in_f as usize {
@@ -290,8 +318,12 @@ impl Tape {
                 let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
                 out = self.alloc(&[batch, out_f]);
                 self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &model.params[ids[0]].data;
-                let bias = if l.bias { Some(model.params[ids[1]].data.as_slice()) } else { None };
+                let weight = &params[ids[0]].data;
+                let bias = if l.bias {
+                    Some(params[ids[1]].data.as_slice())
+                } else {
+                    None
+                };
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::linear::linear_forward(batch, in_f, out_f, &x.data, weight, bias, &mut y.data);
             }
@@ -306,13 +338,19 @@ impl Tape {
                 out = self.alloc(&in_shape);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
-                match &kind {
+                match kind {
                     LayerKind::Relu => ops::activation::relu_forward(&x.data, &mut y.data),
                     LayerKind::Sigmoid => ops::activation::sigmoid_forward(&x.data, &mut y.data),
                     LayerKind::Tanh => ops::activation::tanh_forward(&x.data, &mut y.data),
                     _ => {
                         let inner: usize = in_shape[2..].iter().product();
-                        ops::activation::softmax_forward(in_shape[0], in_shape[1], inner, &x.data, &mut y.data)
+                        ops::activation::softmax_forward(
+                            in_shape[0],
+                            in_shape[1],
+                            inner,
+                            &x.data,
+                            &mut y.data,
+                        )
                     }
                 }
             }
@@ -324,7 +362,13 @@ impl Tape {
                 if mode == Mode::Train && *p > 0.0 {
                     mask.clear();
                     mask.resize(x.data.len(), 0.0);
-                    ops::activation::dropout_forward(&x.data, &mut y.data, &mut mask, *p as f32, rng);
+                    ops::activation::dropout_forward(
+                        &x.data,
+                        &mut y.data,
+                        &mut mask,
+                        *p as f32,
+                        rng,
+                    );
                 } else {
                     mask.clear();
                     mask.resize(x.data.len(), 1.0);
@@ -356,10 +400,10 @@ impl Tape {
                             crate::value::dims_string(&in_shape)
                         ));
                     }
-                    let gamma = std::mem::take(&mut model.params[ids[0]].data);
-                    let beta = std::mem::take(&mut model.params[ids[1]].data);
-                    let mut rmean = std::mem::take(&mut model.params[ids[2]].data);
-                    let mut rvar = std::mem::take(&mut model.params[ids[3]].data);
+                    let gamma = std::mem::take(&mut params[ids[0]].data);
+                    let beta = std::mem::take(&mut params[ids[1]].data);
+                    let mut rmean = std::mem::take(&mut params[ids[2]].data);
+                    let mut rvar = std::mem::take(&mut params[ids[3]].data);
                     ops::batchnorm::batchnorm_train_forward(
                         n,
                         c,
@@ -377,15 +421,26 @@ impl Tape {
                             momentum: b.momentum as f32,
                         }),
                     );
-                    model.params[ids[0]].data = gamma;
-                    model.params[ids[1]].data = beta;
-                    model.params[ids[2]].data = rmean;
-                    model.params[ids[3]].data = rvar;
-                    model.params[ids[4]].data[0] += 1.0;
+                    params[ids[0]].data = gamma;
+                    params[ids[1]].data = beta;
+                    params[ids[2]].data = rmean;
+                    params[ids[3]].data = rvar;
+                    params[ids[4]].data[0] += 1.0;
                 } else {
-                    let (gamma, beta) = (&model.params[ids[0]].data, &model.params[ids[1]].data);
-                    let (rm, rv) = (&model.params[ids[2]].data, &model.params[ids[3]].data);
-                    ops::batchnorm::batchnorm_eval_forward(n, c, inner, &x.data, gamma, beta, rm, rv, b.eps as f32, &mut y.data);
+                    let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
+                    let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
+                    ops::batchnorm::batchnorm_eval_forward(
+                        n,
+                        c,
+                        inner,
+                        &x.data,
+                        gamma,
+                        beta,
+                        rm,
+                        rv,
+                        b.eps as f32,
+                        &mut y.data,
+                    );
                 }
                 self.steps[step].aux = mean;
                 self.steps[step].aux2 = invstd;
@@ -413,12 +468,12 @@ impl Tape {
         }
         self.grads[out].copy_from_slice(d_out);
         self.has_grad[out] = true;
-        let layer_list: Vec<(LayerKind, Vec<usize>)> = model
-            .ir
-            .layers()
-            .enumerate()
-            .map(|(i, (_, l))| (l.kind.clone(), model.layer_params[i].clone()))
-            .collect();
+        let ModelState {
+            ir,
+            params,
+            layer_params,
+        } = model;
+        let layers: Vec<&LayerKind> = ir.layers().map(|(_, l)| &l.kind).collect();
         for si in (0..self.n_steps).rev() {
             let step = self.steps[si].clone_shallow();
             if !self.has_grad[step.output] {
@@ -445,7 +500,9 @@ impl Tape {
                             for nb in 0..batch {
                                 let d0 = (nb * channels + offset) * inner;
                                 let g = &mut self.grads[i][nb * c * inner..(nb + 1) * c * inner];
-                                g.iter_mut().zip(&dy[d0..d0 + c * inner]).for_each(|(g, d)| *g += d);
+                                g.iter_mut()
+                                    .zip(&dy[d0..d0 + c * inner])
+                                    .for_each(|(g, d)| *g += d);
                             }
                             self.has_grad[i] = true;
                         }
@@ -454,8 +511,8 @@ impl Tape {
                 }
                 StepKind::Layer(li) => {
                     let input = step.inputs[0];
-                    let (kind, ids) = &layer_list[li];
-                    self.layer_backward(model, si, kind, ids, input, step.output, &dy);
+                    let ids = &layer_params[li];
+                    self.layer_backward(params, si, layers[li], ids, input, step.output, &dy);
                     if input != 0 {
                         self.has_grad[input] = true;
                     }
@@ -468,7 +525,7 @@ impl Tape {
     #[allow(clippy::too_many_arguments)]
     fn layer_backward(
         &mut self,
-        model: &mut ModelState,
+        params: &mut [Param],
         si: usize,
         kind: &LayerKind,
         ids: &[usize],
@@ -478,28 +535,40 @@ impl Tape {
     ) {
         let x = &self.bufs[input];
         let y = &self.bufs[output];
-        let dx: Option<&mut [f32]> = if input == 0 { None } else { Some(&mut self.grads[input][..]) };
+        let dx: Option<&mut [f32]> = if input == 0 {
+            None
+        } else {
+            Some(&mut self.grads[input][..])
+        };
         let saved = &self.steps[si];
         match kind {
             LayerKind::Conv(c) => {
-                let Some(g) = conv_geom(c, &x.shape) else { return };
-                let (w_id, b_id) = (ids[0], ids.get(1).copied());
-                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                let Some(g) = conv_geom(c, &x.shape) else {
+                    return;
+                };
+                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
                 if c.flip {
                     // the kernel used was the flipped copy: its gradient is flipped back
                     let mut dflipped = vec![0.0; saved.aux.len()];
-                    ops::conv::conv2d_backward(&g, &x.data, &saved.aux, dy, dx, &mut dflipped, dbias.as_deref_mut());
-                    let back = ops::conv::flip_kernel(&dflipped, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
-                    model.params[w_id].grad.iter_mut().zip(back).for_each(|(g, d)| *g += d);
+                    ops::conv::conv2d_backward(
+                        &g,
+                        &x.data,
+                        &saved.aux,
+                        dy,
+                        dx,
+                        &mut dflipped,
+                        dbias,
+                    );
+                    let back = ops::conv::flip_kernel(
+                        &dflipped,
+                        g.out_ch,
+                        g.in_ch / g.groups,
+                        g.k_h,
+                        g.k_w,
+                    );
+                    dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
                 } else {
-                    let weight = std::mem::take(&mut model.params[w_id].data);
-                    let mut dweight = std::mem::take(&mut model.params[w_id].grad);
-                    ops::conv::conv2d_backward(&g, &x.data, &weight, dy, dx, &mut dweight, dbias.as_deref_mut());
-                    model.params[w_id].data = weight;
-                    model.params[w_id].grad = dweight;
-                }
-                if let (Some(b), Some(db)) = (b_id, dbias) {
-                    model.params[b].grad = db;
+                    ops::conv::conv2d_backward(&g, &x.data, weight, dy, dx, dweight, dbias);
                 }
             }
             LayerKind::MaxPool(p) => {
@@ -519,26 +588,11 @@ impl Tape {
                 }
             }
             LayerKind::Linear(l) => {
-                let (w_id, b_id) = (ids[0], ids.get(1).copied());
-                let weight = std::mem::take(&mut model.params[w_id].data);
-                let mut dweight = std::mem::take(&mut model.params[w_id].grad);
-                let mut dbias = b_id.map(|b| std::mem::take(&mut model.params[b].grad));
+                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
+                let (batch, in_f, out_f) = (x.shape[0], l.in_f as usize, l.out_f as usize);
                 ops::linear::linear_backward(
-                    x.shape[0],
-                    l.in_f as usize,
-                    l.out_f as usize,
-                    &x.data,
-                    &weight,
-                    dy,
-                    dx,
-                    &mut dweight,
-                    dbias.as_deref_mut(),
+                    batch, in_f, out_f, &x.data, weight, dy, dx, dweight, dbias,
                 );
-                model.params[w_id].data = weight;
-                model.params[w_id].grad = dweight;
-                if let (Some(b), Some(db)) = (b_id, dbias) {
-                    model.params[b].grad = db;
-                }
             }
             LayerKind::Flatten => {
                 if let Some(dx) = dx {
@@ -575,26 +629,48 @@ impl Tape {
             LayerKind::BatchNorm(b) => {
                 let s = &x.shape;
                 let inner: usize = s[2..].iter().product();
-                let gamma = std::mem::take(&mut model.params[ids[0]].data);
-                let mut dgamma = std::mem::take(&mut model.params[ids[0]].grad);
-                let mut dbeta = std::mem::take(&mut model.params[ids[1]].grad);
+                let (gamma, dgamma, dbeta) = weight_grads(params, ids[0], Some(ids[1]));
+                let Some(dbeta) = dbeta else { return };
+                let c = b.channels as usize;
                 ops::batchnorm::batchnorm_backward(
                     s[0],
-                    b.channels as usize,
+                    c,
                     inner,
                     &x.data,
-                    &gamma,
+                    gamma,
                     &saved.aux,
                     &saved.aux2,
                     dy,
                     dx,
-                    &mut dgamma,
-                    &mut dbeta,
+                    dgamma,
+                    dbeta,
                 );
-                model.params[ids[0]].data = gamma;
-                model.params[ids[0]].grad = dgamma;
-                model.params[ids[1]].grad = dbeta;
             }
+        }
+    }
+}
+
+/// A layer's weight (read) with its gradient, and the bias gradient (written):
+/// disjoint borrows of two entries of `params`.
+fn weight_grads(
+    params: &mut [Param],
+    weight: usize,
+    bias: Option<usize>,
+) -> (&[f32], &mut [f32], Option<&mut [f32]>) {
+    match bias {
+        Some(b) if b > weight => {
+            let (lo, hi) = params.split_at_mut(b);
+            let Param { data, grad, .. } = &mut lo[weight];
+            (data, grad, Some(&mut hi[0].grad))
+        }
+        Some(b) if b < weight => {
+            let (lo, hi) = params.split_at_mut(weight);
+            let Param { data, grad, .. } = &mut hi[0];
+            (data, grad, Some(&mut lo[b].grad))
+        }
+        _ => {
+            let Param { data, grad, .. } = &mut params[weight];
+            (data, grad, None)
         }
     }
 }
@@ -628,8 +704,24 @@ fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
 /// Conv geometry for an actual input; `None` when the kernel no longer fits.
 pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
     let u = |v: u64| v as usize;
-    let oh = window_out(s[2] as u64, c.pad.top, c.pad.bottom, c.kernel[0], c.stride[0], c.dilation[0], false)?;
-    let ow = window_out(s[3] as u64, c.pad.left, c.pad.right, c.kernel[1], c.stride[1], c.dilation[1], false)?;
+    let oh = window_out(
+        s[2] as u64,
+        c.pad.top,
+        c.pad.bottom,
+        c.kernel[0],
+        c.stride[0],
+        c.dilation[0],
+        false,
+    )?;
+    let ow = window_out(
+        s[3] as u64,
+        c.pad.left,
+        c.pad.right,
+        c.kernel[1],
+        c.stride[1],
+        c.dilation[1],
+        false,
+    )?;
     Some(ConvGeom {
         batch: s[0],
         in_ch: s[1],
@@ -653,8 +745,24 @@ pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
 /// Pool geometry for an actual input; `None` when the window no longer fits.
 pub fn pool_geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
     let u = |v: u64| v as usize;
-    let oh = window_out(s[2] as u64, p.pad.top, p.pad.bottom, p.kernel[0], p.stride[0], p.dilation[0], p.ceil)?;
-    let ow = window_out(s[3] as u64, p.pad.left, p.pad.right, p.kernel[1], p.stride[1], p.dilation[1], p.ceil)?;
+    let oh = window_out(
+        s[2] as u64,
+        p.pad.top,
+        p.pad.bottom,
+        p.kernel[0],
+        p.stride[0],
+        p.dilation[0],
+        p.ceil,
+    )?;
+    let ow = window_out(
+        s[3] as u64,
+        p.pad.left,
+        p.pad.right,
+        p.kernel[1],
+        p.stride[1],
+        p.dilation[1],
+        p.ceil,
+    )?;
     Some(PoolGeom {
         batch: s[0],
         channels: s[1],

@@ -28,8 +28,18 @@ pub enum Loss {
 /// An optimizer, as torch.optim.
 #[derive(Clone, Debug)]
 pub enum Optimizer {
-    Sgd { lr: f32, momentum: f32, weight_decay: f32 },
-    Adam { lr: f32, b1: f32, b2: f32, eps: f32, weight_decay: f32 },
+    Sgd {
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    },
+    Adam {
+        lr: f32,
+        b1: f32,
+        b2: f32,
+        eps: f32,
+        weight_decay: f32,
+    },
 }
 
 /// Full-batch steps or shuffled mini-batch epochs.
@@ -67,7 +77,17 @@ pub struct History {
 }
 
 const OPTION_NAMES: &[&str] = &[
-    "lr", "momentum", "weight_decay", "b1", "b2", "eps", "steps", "epochs", "batch", "loss", "log",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "b1",
+    "b2",
+    "eps",
+    "steps",
+    "epochs",
+    "batch",
+    "loss",
+    "log",
 ];
 
 /// Read `key=value` options into a plan, with diagnostics at the option.
@@ -77,13 +97,21 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
             None => Ok(None),
             Some(o) => match &o.value {
                 ArgValue::Number(n) if n.value.is_finite() => Ok(Some((n.value, n.span))),
-                other => Err(RunError::new(format!("`{name}` must be a number"), other.span(), "not a number")),
+                other => Err(RunError::new(
+                    format!("`{name}` must be a number"),
+                    other.span(),
+                    "not a number",
+                )),
             },
         }
     };
     for o in options {
         if !OPTION_NAMES.contains(&o.key.name.as_str()) {
-            let mut e = RunError::new(format!("unknown training option `{}`", o.key.name), o.key.span, "unknown option");
+            let mut e = RunError::new(
+                format!("unknown training option `{}`", o.key.name),
+                o.key.span,
+                "unknown option",
+            );
             e = match did_you_mean(&o.key.name, OPTION_NAMES.iter().copied()) {
                 Some(s) => e.help(format!("did you mean `{s}`?")),
                 None => e.help(format!("options: {}", OPTION_NAMES.join(", "))),
@@ -98,15 +126,27 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
                 let _ = s;
                 Ok(Some(x as usize))
             }
-            Some((x, s)) => Err(RunError::new(format!("`{name}` must be a positive integer, found {x}"), s, "not a positive integer")),
+            Some((x, s)) => Err(RunError::new(
+                format!("`{name}` must be a positive integer, found {x}"),
+                s,
+                "not a positive integer",
+            )),
         }
     };
     let lr = match get_num("lr")? {
-        Some((v, s)) if v <= 0.0 => return Err(RunError::new(format!("learning rate must be positive, found {v}"), s, "not positive")),
+        Some((v, s)) if v <= 0.0 => {
+            return Err(RunError::new(
+                format!("learning rate must be positive, found {v}"),
+                s,
+                "not positive",
+            ))
+        }
         Some((v, _)) => v as f32,
         None => {
-            return Err(RunError::new("`train` needs a learning rate", opt_name.span, "no lr=")
-                .help("for example `train sgd lr=0.01 steps=30`"))
+            return Err(
+                RunError::new("`train` needs a learning rate", opt_name.span, "no lr=")
+                    .help("for example `train sgd lr=0.01 steps=30`"),
+            )
         }
     };
     let weight_decay = get_num("weight_decay")?.map(|v| v.0 as f32).unwrap_or(0.0);
@@ -124,7 +164,11 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
             weight_decay,
         },
         other => {
-            let mut e = RunError::new(format!("unknown optimizer `{other}`"), opt_name.span, "not an optimizer");
+            let mut e = RunError::new(
+                format!("unknown optimizer `{other}`"),
+                opt_name.span,
+                "not an optimizer",
+            );
             e = match did_you_mean(other, ["sgd", "adam"]) {
                 Some(s) => e.help(format!("did you mean `{s}`?")),
                 None => e.help("the optimizers are sgd and adam"),
@@ -139,7 +183,8 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
             ArgValue::Word(w) if w.name == "mse" => Loss::Mse,
             ArgValue::Word(w) if w.name == "xent" => Loss::Xent,
             other => {
-                return Err(RunError::new("unknown loss", other.span(), "not a loss").help("the losses are sse, mse and xent"))
+                return Err(RunError::new("unknown loss", other.span(), "not a loss")
+                    .help("the losses are sse, mse and xent"))
             }
         },
     };
@@ -149,16 +194,32 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
     let log = positive_int(get_num("log")?, "log")?;
     let schedule = match (steps, epochs) {
         (Some(s), None) => Schedule::Steps(s),
-        (None, Some(e)) => Schedule::Epochs { epochs: e, batch: batch.unwrap_or(64) },
+        (None, Some(e)) => Schedule::Epochs {
+            epochs: e,
+            batch: batch.unwrap_or(64),
+        },
         (Some(_), Some(_)) => {
-            return Err(RunError::new("give either steps= or epochs=, not both", opt_name.span, "both given"))
+            return Err(RunError::new(
+                "give either steps= or epochs=, not both",
+                opt_name.span,
+                "both given",
+            ))
         }
         (None, None) => {
-            return Err(RunError::new("`train` needs steps= or epochs=", opt_name.span, "how long?")
-                .help("full-batch: `steps=30`; mini-batch: `epochs=10 batch=64`"))
+            return Err(RunError::new(
+                "`train` needs steps= or epochs=",
+                opt_name.span,
+                "how long?",
+            )
+            .help("full-batch: `steps=30`; mini-batch: `epochs=10 batch=64`"))
         }
     };
-    Ok(TrainPlan { optimizer, loss, schedule, log })
+    Ok(TrainPlan {
+        optimizer,
+        loss,
+        schedule,
+        log,
+    })
 }
 
 /// Optimizer state per learnable tensor.
@@ -172,7 +233,13 @@ struct OptState {
 
 impl OptState {
     fn new(model: &ModelState) -> OptState {
-        let zeros = |p: &super::params::Param| if p.learnable { vec![0.0; p.data.len()] } else { vec![] };
+        let zeros = |p: &super::params::Param| {
+            if p.learnable {
+                vec![0.0; p.data.len()]
+            } else {
+                vec![]
+            }
+        };
         OptState {
             m: model.params.iter().map(zeros).collect(),
             v: model.params.iter().map(zeros).collect(),
@@ -188,7 +255,11 @@ impl OptState {
                 continue;
             }
             match *opt {
-                Optimizer::Sgd { lr, momentum, weight_decay } => {
+                Optimizer::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                } => {
                     let buf = &mut self.m[i];
                     for ((w, g), b) in p.data.iter_mut().zip(&p.grad).zip(buf.iter_mut()) {
                         let mut d = *g + weight_decay * *w;
@@ -200,12 +271,24 @@ impl OptState {
                         *w -= lr * d;
                     }
                 }
-                Optimizer::Adam { lr, b1, b2, eps, weight_decay } => {
+                Optimizer::Adam {
+                    lr,
+                    b1,
+                    b2,
+                    eps,
+                    weight_decay,
+                } => {
                     let bc1 = 1.0 - b1.powi(self.t);
                     let bc2_sqrt = (1.0 - b2.powi(self.t)).sqrt();
                     let step_size = lr / bc1;
                     let (m, v) = (&mut self.m[i], &mut self.v[i]);
-                    for (((w, g), m), v) in p.data.iter_mut().zip(&p.grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    for (((w, g), m), v) in p
+                        .data
+                        .iter_mut()
+                        .zip(&p.grad)
+                        .zip(m.iter_mut())
+                        .zip(v.iter_mut())
+                    {
                         let d = *g + weight_decay * *w;
                         *m += (d - *m) * (1.0 - b1);
                         *v = *v * b2 + (1.0 - b2) * d * d;
@@ -226,16 +309,31 @@ enum Targets {
 
 impl Interp {
     /// `train [model] optimizer key=value...`
-    pub fn train(&mut self, name: &str, optimizer: &Ident, options: &[KeyValue], span: Span, out: &mut dyn Write) -> RunResult<()> {
+    pub fn train(
+        &mut self,
+        name: &str,
+        optimizer: &Ident,
+        options: &[KeyValue],
+        span: Span,
+        out: &mut dyn Write,
+    ) -> RunResult<()> {
         let data = self.train_data.clone().ok_or_else(|| {
-            RunError::new("no training data", span, "needs data").help("declare it first: `data X -> Y`")
+            RunError::new("no training data", span, "needs data")
+                .help("declare it first: `data X -> Y`")
         })?;
-        let default_loss = if matches!(data.y, Value::Int(_)) { Loss::Xent } else { Loss::Mse };
+        let default_loss = if matches!(data.y, Value::Int(_)) {
+            Loss::Xent
+        } else {
+            Loss::Mse
+        };
         let plan = plan(optimizer, options, default_loss)?;
-        let x = data
-            .x
-            .to_float()
-            .ok_or_else(|| RunError::new("the training inputs are not a tensor", data.span, "not a tensor"))?;
+        let x = data.x.to_float().ok_or_else(|| {
+            RunError::new(
+                "the training inputs are not a tensor",
+                data.span,
+                "not a tensor",
+            )
+        })?;
         let x = self.conform_input(name, x, data.span)?;
         let n = x.shape()[0];
         let (out_shape, classes) = {
@@ -250,9 +348,15 @@ impl Interp {
             Schedule::Epochs { batch, .. } => batch.min(n),
         } as u64;
         let estimate = activation_bytes(&self.models[name].ir, batch, true);
-        crate::io::check_alloc_bytes(estimate, &format!("training `{name}` with batches of {batch}"))
-            .map_err(|e| RunError::io(&e, span))?;
-        let mut model = self.models.remove(name).ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        crate::io::check_alloc_bytes(
+            estimate,
+            &format!("training `{name}` with batches of {batch}"),
+        )
+        .map_err(|e| RunError::io(&e, span))?;
+        let mut model = self
+            .models
+            .remove(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
         let result = self.train_loop(&mut model, &plan, &x, &targets, span, out);
         self.models.insert(name.to_string(), model);
         result
@@ -267,10 +371,14 @@ impl Interp {
         span: Span,
         out: &mut dyn Write,
     ) -> RunResult<()> {
-        let wr = |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
+        let wr =
+            |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
         let n = x.shape()[0];
         let item: usize = x.shape()[1..].iter().product();
-        let xs = x.as_slice().map(|s| s.to_vec()).unwrap_or_else(|| x.iter().copied().collect());
+        let xs = x
+            .as_slice()
+            .map(|s| s.to_vec())
+            .unwrap_or_else(|| x.iter().copied().collect());
         let mut opt = OptState::new(model);
         let mut history = History::default();
         let mut dpred = Vec::new();
@@ -283,11 +391,26 @@ impl Interp {
                 let mut shape = x.shape().to_vec();
                 shape[0] = n;
                 for step in 1..=steps {
-                    let (loss_value, _) = self.step(model, &shape, &xs, targets_all(targets), plan, &mut opt, &mut dpred, step, span)?;
-                    if plan.log.is_some_and(|k| step % k == 0) {
+                    let (loss_value, _) = self.step(
+                        model,
+                        &shape,
+                        &xs,
+                        targets_all(targets),
+                        plan,
+                        &mut opt,
+                        &mut dpred,
+                        step,
+                        span,
+                    )?;
+                    if plan.log.is_some_and(|k| step.is_multiple_of(k)) {
                         writeln!(out, "Step {step}, loss {loss_value:.3}").map_err(wr)?;
                     }
-                    history.records.push(Record { at: step, loss: loss_value, train_acc: None, test_acc: None });
+                    history.records.push(Record {
+                        at: step,
+                        loss: loss_value,
+                        train_acc: None,
+                        test_acc: None,
+                    });
                 }
             }
             Schedule::Epochs { epochs, batch } => {
@@ -327,21 +450,40 @@ impl Interp {
                                 TargetSlice::Labels(&tb_l)
                             }
                         };
-                        let (loss_value, hits) = self.step(model, &shape, &xb, tb, plan, &mut opt, &mut dpred, global_step, span)?;
+                        let (loss_value, hits) = self.step(
+                            model,
+                            &shape,
+                            &xb,
+                            tb,
+                            plan,
+                            &mut opt,
+                            &mut dpred,
+                            global_step,
+                            span,
+                        )?;
                         loss_sum += loss_value * bs as f64;
                         correct += hits;
                         seen += bs;
                         if let Some(b) = &bar {
-                            b.set_message(format!("epoch {epoch}, loss {:.3}", loss_sum / seen as f64));
+                            b.set_message(format!(
+                                "epoch {epoch}, loss {:.3}",
+                                loss_sum / seen as f64
+                            ));
                             b.inc(1);
                         }
-                        if plan.log.is_some_and(|k| global_step % k == 0) {
-                            writeln!(out, "Step {global_step}, loss {loss_value:.3}").map_err(wr)?;
+                        if plan.log.is_some_and(|k| global_step.is_multiple_of(k)) {
+                            writeln!(out, "Step {global_step}, loss {loss_value:.3}")
+                                .map_err(wr)?;
                         }
                     }
                     let loss_avg = loss_sum / seen.max(1) as f64;
                     let mut line = format!("Epoch {epoch}, loss {loss_avg:.3}");
-                    let mut rec = Record { at: epoch, loss: loss_avg, train_acc: None, test_acc: None };
+                    let mut rec = Record {
+                        at: epoch,
+                        loss: loss_avg,
+                        train_acc: None,
+                        test_acc: None,
+                    };
                     if plan.loss == Loss::Xent {
                         let acc = correct as f64 / seen.max(1) as f64;
                         line.push_str(&format!(", train acc {acc:.3}"));
@@ -381,9 +523,12 @@ impl Interp {
             "{bar:30} {pos}/{len} batches  {msg}  {rate}  eta {eta}",
         )
         .ok()?
-        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.1} batches/s", state.per_sec());
-        });
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} batches/s", state.per_sec());
+            },
+        );
         bar.set_style(style);
         Some(bar)
     }
@@ -411,31 +556,63 @@ impl Interp {
         let pred = self.tape.buf(out);
         dpred.clear();
         dpred.resize(pred.data.len(), 0.0);
-        let (value, hits) = loss_and_grad(plan.loss, &pred.data, &pred.shape, &targets, dpred, span)?;
+        let (value, hits) =
+            loss_and_grad(plan.loss, &pred.data, &pred.shape, &targets, dpred, span)?;
         if !value.is_finite() {
             return Err(RunError::new(
-                format!("the loss became {} at step {step}", if value.is_nan() { "NaN" } else { "infinite" }),
+                format!(
+                    "the loss became {} at step {step}",
+                    if value.is_nan() { "NaN" } else { "infinite" }
+                ),
                 span,
                 "training diverged",
             )
-            .help("the parameters keep their values from before this step; lower the learning rate"));
+            .help(
+                "the parameters keep their values from before this step; lower the learning rate",
+            ));
         }
         model.zero_grad();
         self.tape.backward(model, out, dpred);
+        if let Some(p) = model
+            .params
+            .iter()
+            .find(|p| p.learnable && p.grad.iter().any(|g| !g.is_finite()))
+        {
+            return Err(RunError::new(
+                format!(
+                    "the gradient of `{}` became NaN or infinite at step {step}",
+                    p.name
+                ),
+                span,
+                "training diverged",
+            )
+            .help(
+                "the parameters keep their values from before this step; lower the learning rate",
+            ));
+        }
         opt.step(&plan.optimizer, model);
         Ok((value, hits))
     }
 
     /// Loss (and accuracy for xent) of a model on a data pair, eval mode.
-    fn measure(&mut self, model: &mut ModelState, data: &DataPair, loss: Loss, span: Span) -> RunResult<(f64, Option<f64>)> {
-        let x = data
-            .x
-            .to_float()
-            .ok_or_else(|| RunError::new("the inputs are not a tensor", data.span, "not a tensor"))?;
+    fn measure(
+        &mut self,
+        model: &mut ModelState,
+        data: &DataPair,
+        loss: Loss,
+        span: Span,
+    ) -> RunResult<(f64, Option<f64>)> {
+        let x = data.x.to_float().ok_or_else(|| {
+            RunError::new("the inputs are not a tensor", data.span, "not a tensor")
+        })?;
         let x = super::conform_input(&model.ir, x, data.span)?;
         let n = x.shape()[0];
         let out_shape = model.ir.output().clone();
-        let classes = if out_shape.rank() == 2 { out_shape.0[1].known() } else { None };
+        let classes = if out_shape.rank() == 2 {
+            out_shape.0[1].known()
+        } else {
+            None
+        };
         let targets = targets_for(data, loss, n, &out_shape, classes)?;
         let xs: Vec<f32> = x.iter().copied().collect();
         let item: usize = x.shape()[1..].iter().product();
@@ -479,8 +656,15 @@ impl Interp {
                     .help("declare it first: `data test = X -> Y`"))
             }
         };
-        let loss = if matches!(data.y, Value::Int(_)) { Loss::Xent } else { Loss::Mse };
-        let mut model = self.models.remove(name).ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        let loss = if matches!(data.y, Value::Int(_)) {
+            Loss::Xent
+        } else {
+            Loss::Mse
+        };
+        let mut model = self
+            .models
+            .remove(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
         let result = self.measure(&mut model, &data, loss, span);
         self.models.insert(name.to_string(), model);
         let (l, acc) = result?;
@@ -488,7 +672,8 @@ impl Interp {
             Some(a) => format!("loss {l:.3}, {which} acc {a:.3}"),
             None => format!("loss {l:.3}"),
         };
-        writeln!(out, "{line}").map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
+        writeln!(out, "{line}")
+            .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
     }
 }
 
@@ -529,11 +714,21 @@ fn targets_for(
                 Value::Int(a) => a.iter().copied().collect(),
                 Value::Float(a) => {
                     if a.iter().any(|v| v.fract() != 0.0) {
-                        return Err(RunError::new("xent needs integer class labels", data.span, "not labels"));
+                        return Err(RunError::new(
+                            "xent needs integer class labels",
+                            data.span,
+                            "not labels",
+                        ));
                     }
                     a.iter().map(|v| *v as i64).collect()
                 }
-                Value::Bundle(_) => return Err(RunError::new("the targets are a bundle", data.span, "not a tensor")),
+                Value::Bundle(_) => {
+                    return Err(RunError::new(
+                        "the targets are a bundle",
+                        data.span,
+                        "not a tensor",
+                    ))
+                }
             };
             if labels.len() != n {
                 return Err(RunError::new(
@@ -542,7 +737,11 @@ fn targets_for(
                     "counts differ",
                 ));
             }
-            if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l < 0 || **l as u64 >= classes) {
+            if let Some((i, l)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, l)| **l < 0 || **l as u64 >= classes)
+            {
                 return Err(RunError::new(
                     format!("label {l} (item {i}) is out of range: the model has {classes} classes (0..{})", classes - 1),
                     data.span,
@@ -552,10 +751,9 @@ fn targets_for(
             Ok(Targets::Labels(labels))
         }
         Loss::Sse | Loss::Mse => {
-            let y = data
-                .y
-                .to_float()
-                .ok_or_else(|| RunError::new("the targets are not a tensor", data.span, "not a tensor"))?;
+            let y = data.y.to_float().ok_or_else(|| {
+                RunError::new("the targets are not a tensor", data.span, "not a tensor")
+            })?;
             let want = per_item.map(|p| p as usize * n);
             if want != Some(y.len()) {
                 return Err(RunError::new(
@@ -596,7 +794,11 @@ fn loss_and_grad(
         (Loss::Xent, TargetSlice::Labels(l)) => {
             let (n, c) = (shape[0], shape[1]);
             if shape.len() != 2 {
-                return Err(RunError::new("xent needs NxC class scores", span, "not class scores"));
+                return Err(RunError::new(
+                    "xent needs NxC class scores",
+                    span,
+                    "not class scores",
+                ));
             }
             loss::softmax_cross_entropy_backward(pred, l, dpred);
             let value = loss::softmax_cross_entropy(pred, l);
@@ -612,6 +814,10 @@ fn loss_and_grad(
                 .count();
             Ok((value, hits))
         }
-        _ => Err(RunError::new("the loss does not fit these targets", span, "loss/target mismatch")),
+        _ => Err(RunError::new(
+            "the loss does not fit these targets",
+            span,
+            "loss/target mismatch",
+        )),
     }
 }

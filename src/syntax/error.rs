@@ -86,11 +86,34 @@ fn rule_words(rule: &Rule) -> Option<&'static str> {
 impl SyntaxError {
     /// Translate a pest error into words, pointing at where it happened.
     pub fn from_pest(e: &pest::error::Error<Rule>, src: &str) -> SyntaxError {
-        let pos = match e.location {
+        let mut pos = match e.location {
             pest::error::InputLocation::Pos(p) => p,
             pest::error::InputLocation::Span((s, _)) => s,
         }
         .min(src.len());
+        // With error detail on, pest also records the literal tokens tried at
+        // the furthest position (`=`, `->`), which its rule list leaves out.
+        let mut tokens: Vec<String> = Vec::new();
+        let mut further = false;
+        if let Some(att) = e.parse_attempts() {
+            if att.max_position > pos && att.max_position <= src.len() {
+                pos = att.max_position;
+                further = true;
+            }
+            if att.max_position == pos {
+                for t in att.expected_tokens() {
+                    let token = t.to_string();
+                    // structural punctuation only: the characters inside numbers
+                    // and strings are covered by the rule names
+                    const STRUCTURAL: [&str; 11] =
+                        ["=", "->", "(", ")", "[", "]", "{", "}", ",", ":", ";"];
+                    let literal = STRUCTURAL.contains(&token.as_str());
+                    if literal && !tokens.contains(&format!("`{token}`")) {
+                        tokens.push(format!("`{token}`"));
+                    }
+                }
+            }
+        }
         // underline the token that stands there (or one char)
         let rest = &src[pos..];
         let tok_len = rest
@@ -108,20 +131,23 @@ impl SyntaxError {
             Some('\n') | Some('\r') => "the end of the line".to_string(),
             Some(_) => format!("`{}`", &rest[..tok_len]),
         };
-        let expected: Vec<&str> = match &e.variant {
-            pest::error::ErrorVariant::ParsingError { positives, .. } => {
-                let mut words: Vec<&str> = positives.iter().filter_map(rule_words).collect();
-                words.dedup();
-                let mut seen = Vec::new();
-                for w in words {
-                    if !seen.contains(&w) {
-                        seen.push(w);
-                    }
-                }
-                seen
-            }
+        let rules: Vec<Rule> = match &e.variant {
+            _ if further => vec![],
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
             pest::error::ErrorVariant::CustomError { .. } => vec![],
         };
+        let mut expected: Vec<String> = Vec::new();
+        for w in rules.iter().filter_map(rule_words) {
+            if !expected.iter().any(|x| x == w) {
+                expected.push(w.to_string());
+            }
+        }
+        for t in tokens {
+            if !expected.contains(&t) {
+                expected.push(t);
+            }
+        }
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
         let (message, label) = if expected.is_empty() {
             (
                 format!("unexpected {found}"),

@@ -30,6 +30,7 @@ fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
     if let Some(err) = unclosed_bracket(src) {
         return Err(vec![err]);
     }
+    pest::set_error_detail(true);
     let mut text = src.to_string();
     let mut errors: Vec<SyntaxError> = Vec::new();
     loop {

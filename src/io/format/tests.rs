@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::format_value;
+use super::{format_value, format_value_with_suffixes};
 use crate::value::Value;
 
 fn float(shape: &[usize], data: Vec<f32>) -> String {
@@ -183,4 +183,81 @@ fn bundles_list_their_arrays() {
         ("y".to_string(), Value::Int(ArrayD::zeros(IxDyn(&[3])))),
     ]));
     assert_eq!(format_value(&bundle), "x: 3x1x8x8\ny: 3 (integer)");
+}
+
+#[test]
+fn integer_and_nested_rows_wrap_too() {
+    // torch.arange(30)
+    assert_eq!(
+        int(&[30], (0..30).collect()),
+        "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15, 16, 17,\n        18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29])"
+    );
+    // torch.arange(40.).reshape(2, 20)
+    assert_eq!(
+        float(&[2, 20], arange(40)),
+        "tensor([[ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n         14., 15., 16., 17., 18., 19.],\n        [20., 21., 22., 23., 24., 25., 26., 27., 28., 29., 30., 31., 32., 33.,\n         34., 35., 36., 37., 38., 39.]])"
+    );
+}
+
+#[test]
+fn suffixes_follow_the_data() {
+    let v = Value::Float(ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0, 2.0]).unwrap());
+    // torch.tensor([1., 2.], requires_grad=True)
+    assert_eq!(
+        format_value_with_suffixes(&v, &["requires_grad=True"]),
+        "tensor([1., 2.], requires_grad=True)"
+    );
+    // torch.arange(20., requires_grad=True): the suffix fits on the last line
+    let v = Value::Float(ArrayD::from_shape_vec(IxDyn(&[20]), arange(20)).unwrap());
+    assert!(format_value_with_suffixes(&v, &["requires_grad=True"])
+        .ends_with("18., 19.], requires_grad=True)"));
+    // torch.arange(14., requires_grad=True): a full line pushes the suffix onto its own line
+    let v = Value::Float(ArrayD::from_shape_vec(IxDyn(&[14]), arange(14)).unwrap());
+    assert_eq!(
+        format_value_with_suffixes(&v, &["requires_grad=True"]),
+        "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.],\n       requires_grad=True)"
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tensor() -> impl Strategy<Value = (Vec<usize>, Vec<f32>)> {
+        proptest::collection::vec(0usize..5, 0..5).prop_flat_map(|shape| {
+            let n: usize = shape.iter().product();
+            let values = proptest::collection::vec(
+                prop_oneof![
+                    any::<f32>(),
+                    (-1000i32..1000).prop_map(|v| v as f32),
+                    (-1.0f32..1.0),
+                ],
+                n,
+            );
+            (Just(shape), values)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_float_tensor_prints_every_element_once((shape, data) in tensor()) {
+            let text = float(&shape, data.clone());
+            prop_assert!(text.starts_with("tensor(") && text.ends_with(')'));
+            if !data.is_empty() {
+                let body = text.trim_start_matches("tensor(").trim_end_matches(')');
+                let cells = body
+                    .split([',', '[', ']', '\n'])
+                    .filter(|c| !c.trim().is_empty())
+                    .count();
+                prop_assert_eq!(cells, data.len(), "{}", text);
+            }
+        }
+
+        #[test]
+        fn any_int_tensor_prints((shape, data) in tensor()) {
+            let ints: Vec<i64> = data.iter().map(|v| if v.is_finite() { *v as i64 } else { 0 }).collect();
+            let text = int(&shape, ints);
+            prop_assert!(text.starts_with("tensor(") && text.ends_with(')'));
+        }
+    }
 }

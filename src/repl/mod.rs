@@ -1,0 +1,733 @@
+//! `cnnscript repl`: statements as in a file, bare shape questions, meta
+//! commands, with the checker's scope (and later the interpreter's
+//! environment) kept across entries.
+//!
+//! On a terminal the line editor highlights, completes, hints and continues
+//! unfinished entries; with piped stdin the REPL reads entries line by line,
+//! with no prompt and no colours. Answers go to stdout, diagnostics to stderr.
+
+pub mod helper;
+pub mod lexer;
+
+use std::borrow::Cow;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, SourceSpan};
+use thiserror::Error;
+
+use crate::cli::{Source, EXIT_SCRIPT};
+use crate::diag::{render, Style};
+use crate::ir::check::{check_stmts, Scope, StmtInfo};
+use crate::ir::error::{did_you_mean, CheckError};
+use crate::ir::layer::{layer_spec, LayerSpec, LAYERS};
+use crate::ir::report;
+use crate::syntax::ast::{Span, Stmt};
+use crate::syntax::parse::{parse_repl_line, parse_script};
+
+/// The file name diagnostics give an entry typed at the prompt.
+pub const REPL_FILE: &str = "<repl>";
+
+/// The prompt shown on a terminal.
+const PROMPT: &str = "cnn> ";
+
+/// One meta command: its name, its argument (if any) and what it does.
+#[derive(Clone, Copy, Debug)]
+pub struct MetaSpec {
+    /// `:load`
+    pub name: &'static str,
+    /// `FILE`, or empty.
+    pub arg: &'static str,
+    /// What it does, for `:help`.
+    pub help: &'static str,
+}
+
+/// The meta commands; `:help` and completion both read this table.
+pub const META: &[MetaSpec] = &[
+    MetaSpec {
+        name: ":help",
+        arg: "[LAYER]",
+        help: "this help, or one layer's arguments",
+    },
+    MetaSpec {
+        name: ":load",
+        arg: "FILE",
+        help: "run a script into the session",
+    },
+    MetaSpec {
+        name: ":models",
+        arg: "",
+        help: "the models, with input -> output shapes",
+    },
+    MetaSpec {
+        name: ":vars",
+        arg: "",
+        help: "the tensors",
+    },
+    MetaSpec {
+        name: ":reset",
+        arg: "",
+        help: "forget every model and tensor",
+    },
+    MetaSpec {
+        name: ":quit",
+        arg: "",
+        help: "leave (also Ctrl-D; Ctrl-C cancels the line)",
+    },
+];
+
+/// An error of the REPL itself (a meta command, a file), drawn like the others.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(cnnscript::repl))]
+struct ReplError {
+    message: String,
+    #[label("{label}")]
+    span: Option<SourceSpan>,
+    label: String,
+    #[help]
+    help: Option<String>,
+}
+
+impl ReplError {
+    fn at(message: String, span: Span, label: &str, help: Option<String>) -> ReplError {
+        ReplError {
+            message,
+            span: Some(span.into()),
+            label: label.to_string(),
+            help,
+        }
+    }
+}
+
+/// What became of an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered (warnings, if any, printed).
+    Done,
+    /// An error was printed; the session state is as before the entry.
+    Failed,
+    /// `:quit`.
+    Quit,
+}
+
+/// A REPL session: the names and models defined so far.
+pub struct Session {
+    scope: Scope,
+    style: Style,
+    interp: crate::run::Interp,
+}
+
+impl Session {
+    /// An empty session; diagnostics are drawn in `style`.
+    pub fn new(style: Style) -> Session {
+        Session {
+            scope: Scope::default(),
+            style,
+            interp: crate::run::Interp::new(),
+        }
+    }
+
+    /// Model names in declaration order.
+    pub fn model_names(&self) -> Vec<String> {
+        self.scope.model_order.clone()
+    }
+
+    /// Tensor names in definition order.
+    pub fn tensor_names(&self) -> Vec<String> {
+        self.scope.tensors.clone()
+    }
+
+    /// The names completion offers.
+    pub fn names(&self) -> helper::Names {
+        helper::Names {
+            models: self.model_names(),
+            tensors: self.tensor_names(),
+        }
+    }
+
+    /// Handle one complete entry (one or more lines).
+    pub fn entry(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Outcome::Done;
+        }
+        if trimmed.starts_with(':') {
+            return self.meta(text, out, err);
+        }
+        let bare = bare_name(text);
+        let mut text = Cow::Borrowed(text);
+        if let Some((name, _)) = bare {
+            if let Some(model) = self.scope.models.get(name) {
+                let _ = write!(out, "{}", report::summary(model));
+                return Outcome::Done;
+            }
+            if self.scope.tensors.iter().any(|t| t == name) {
+                // a tensor's name alone prints it, as `print NAME` would
+                text = Cow::Owned(format!("print {name}"));
+            }
+        }
+        let script = match parse_repl_line(&text) {
+            Ok(script) => script,
+            Err(errors) => {
+                if let Some((name, span)) = bare {
+                    let mut known = self.model_names();
+                    known.extend(self.tensor_names());
+                    let e = CheckError::unknown_name("model or tensor", name, span, &known);
+                    self.show(&e, REPL_FILE, &text, err);
+                } else {
+                    for e in &errors {
+                        self.show(e, REPL_FILE, &text, err);
+                    }
+                }
+                return Outcome::Failed;
+            }
+        };
+        let src = Source {
+            name: REPL_FILE.into(),
+            text: text.into_owned(),
+        };
+        self.run_checked(&src, &script.stmts, out, err)
+    }
+
+    /// Check `stmts` against a copy of the scope; with no errors, keep the
+    /// copy and execute them in order. A statement that fails at run time
+    /// stops the rest, and the scope keeps only what ran before it.
+    fn run_checked(
+        &mut self,
+        src: &Source,
+        stmts: &[Stmt],
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Outcome {
+        let mut scope = self.scope.clone();
+        let checked = check_stmts(&mut scope, stmts);
+        for d in &checked.diagnostics {
+            self.show(d, &src.name, &src.text, err);
+        }
+        if checked.has_errors() {
+            return Outcome::Failed;
+        }
+        let before = std::mem::replace(&mut self.scope, scope);
+        for (i, (stmt, info)) in stmts.iter().zip(&checked.stmts).enumerate() {
+            if let Err(e) = self.execute(src, stmt, info, out) {
+                self.show(e.as_ref(), &src.name, &src.text, err);
+                let mut kept = before;
+                check_stmts(&mut kept, &stmts[..i]);
+                self.scope = kept;
+                return Outcome::Failed;
+            }
+        }
+        let _ = out.flush();
+        Outcome::Done
+    }
+
+    /// Execute one checked statement. The one place statements run.
+    fn execute(
+        &mut self,
+        src: &Source,
+        stmt: &Stmt,
+        info: &StmtInfo,
+        out: &mut dyn Write,
+    ) -> Result<(), Box<dyn Diagnostic>> {
+        let _ = src;
+        self.interp
+            .exec_stmt(stmt, info, out)
+            .map_err(|e| Box::new(e) as Box<dyn Diagnostic>)
+    }
+
+    fn show(&self, diag: &dyn Diagnostic, file: &str, text: &str, err: &mut dyn Write) {
+        let _ = write!(err, "{}", render(diag, file, text, self.style));
+        let _ = err.flush();
+    }
+
+    // ------------------------------------------------------------ meta commands
+
+    fn meta(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+        let start = text.len() - text.trim_start().len();
+        let line = text.trim();
+        let (name, arg) = match line.find(char::is_whitespace) {
+            Some(i) => (&line[..i], line[i..].trim()),
+            None => (line, ""),
+        };
+        let name_span = Span::new(start, start + name.len());
+        let arg_span = {
+            let at = start + line.len() - arg.len();
+            Span::new(at, at + arg.len())
+        };
+        let no_arg = |this: &Session, err: &mut dyn Write| {
+            let e = ReplError::at(
+                format!("`{name}` takes no argument"),
+                arg_span,
+                "not expected",
+                Some(format!("write `{name}` alone")),
+            );
+            this.show(&e, REPL_FILE, text, err);
+            Outcome::Failed
+        };
+        match name {
+            ":help" | ":h" | ":?" => self.help(arg, arg_span, text, out, err),
+            ":load" | ":l" => self.load(arg, arg_span, text, out, err),
+            ":models" if arg.is_empty() => {
+                let _ = write!(out, "{}", self.models_text());
+                Outcome::Done
+            }
+            ":vars" if arg.is_empty() => {
+                let names = self.tensor_names();
+                let _ = if names.is_empty() {
+                    writeln!(out, "no tensors yet")
+                } else {
+                    // TODO(interp) (optional): each tensor's shape, from the interpreter.
+                    writeln!(out, "{}", names.join("\n"))
+                };
+                Outcome::Done
+            }
+            ":reset" if arg.is_empty() => {
+                self.scope = Scope::default();
+                self.interp = crate::run::Interp::new();
+                let _ = writeln!(out, "session cleared");
+                Outcome::Done
+            }
+            ":quit" | ":q" | ":exit" if arg.is_empty() => Outcome::Quit,
+            ":models" | ":vars" | ":reset" | ":quit" | ":q" | ":exit" => no_arg(self, err),
+            _ => {
+                let known = META.iter().map(|m| m.name);
+                let help = match did_you_mean(name, known) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "the commands are {}",
+                        META.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                let e = ReplError::at(
+                    format!("unknown command `{name}`"),
+                    name_span,
+                    "not a command",
+                    Some(help),
+                );
+                self.show(&e, REPL_FILE, text, err);
+                Outcome::Failed
+            }
+        }
+    }
+
+    fn models_text(&self) -> String {
+        if self.scope.model_order.is_empty() {
+            return "no models yet\n".into();
+        }
+        let rows: Vec<[String; 3]> = self
+            .scope
+            .model_order
+            .iter()
+            .filter_map(|n| self.scope.models.get(n))
+            .map(|m| {
+                [
+                    m.name.clone(),
+                    format!("{} -> {}", m.input, m.output()),
+                    format!("{} params", report::thousands(m.total_params())),
+                ]
+            })
+            .collect();
+        let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|r| format!("{:w0$}  {:w1$}  {}\n", r[0], r[1], r[2]))
+            .collect()
+    }
+
+    fn help(
+        &self,
+        topic: &str,
+        topic_span: Span,
+        text: &str,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Outcome {
+        if topic.is_empty() {
+            let _ = write!(out, "{}", help_text());
+            return Outcome::Done;
+        }
+        match layer_spec(topic) {
+            Some(layer) => {
+                let _ = write!(out, "{}", layer_help(layer));
+                Outcome::Done
+            }
+            None => {
+                let names = LAYERS.iter().map(|l| l.name);
+                let help = match did_you_mean(topic, names) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "`:help` alone lists the layers".to_string(),
+                };
+                let e = ReplError::at(
+                    format!("no layer named `{topic}`"),
+                    topic_span,
+                    "not a layer",
+                    Some(help),
+                );
+                self.show(&e, REPL_FILE, text, err);
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// `:load FILE`: parse and check the whole file against the session;
+    /// on errors show them and change nothing, else run every statement.
+    fn load(
+        &mut self,
+        arg: &str,
+        arg_span: Span,
+        text: &str,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Outcome {
+        if arg.is_empty() {
+            let e = ReplError::at(
+                "`:load` needs a file".into(),
+                Span::new(arg_span.start, arg_span.start),
+                "file name expected here",
+                Some("write `:load net.cnn`".into()),
+            );
+            self.show(&e, REPL_FILE, text, err);
+            return Outcome::Failed;
+        }
+        let path = expand_home(unquote(arg));
+        let file_text = match std::fs::read(&path).map(String::from_utf8) {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                let e = ReplError::at(
+                    format!("{} is not UTF-8 text", path.display()),
+                    arg_span,
+                    "this file",
+                    Some(format!(
+                        "invalid byte at offset {}",
+                        e.utf8_error().valid_up_to()
+                    )),
+                );
+                self.show(&e, REPL_FILE, text, err);
+                return Outcome::Failed;
+            }
+            Err(e) => {
+                let e = ReplError::at(
+                    format!("cannot read {}: {e}", path.display()),
+                    arg_span,
+                    "this file",
+                    None,
+                );
+                self.show(&e, REPL_FILE, text, err);
+                return Outcome::Failed;
+            }
+        };
+        let src = Source {
+            name: path.display().to_string(),
+            text: file_text,
+        };
+        let script = match parse_script(&src.text) {
+            Ok(s) => s,
+            Err(errors) => {
+                for e in &errors {
+                    self.show(e, &src.name, &src.text, err);
+                }
+                return Outcome::Failed;
+            }
+        };
+        let outcome = self.run_checked(&src, &script.stmts, out, err);
+        if outcome == Outcome::Done {
+            let _ = writeln!(
+                out,
+                "loaded {} ({} statement{})",
+                src.name,
+                script.stmts.len(),
+                if script.stmts.len() == 1 { "" } else { "s" }
+            );
+        }
+        outcome
+    }
+}
+
+/// The entry's only token when it is a name (`lenet`, `X  # input`).
+fn bare_name(text: &str) -> Option<(&str, Span)> {
+    let tokens: Vec<lexer::Lexeme> = lexer::lex(text)
+        .into_iter()
+        .filter(|t| t.token != lexer::Token::Comment)
+        .collect();
+    match tokens.as_slice() {
+        [only] if only.token == lexer::Token::Ident => {
+            Some((only.text(text), Span::new(only.start, only.end)))
+        }
+        _ => None,
+    }
+}
+
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(s)
+}
+
+fn expand_home(s: &str) -> PathBuf {
+    match (s.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(s),
+    }
+}
+
+/// A layer's call with every argument and its default: `conv(in, out, k, s=1, ...)`.
+fn layer_signature(layer: &LayerSpec) -> String {
+    if layer.args.is_empty() {
+        return layer.name.to_string();
+    }
+    let args: Vec<String> = layer
+        .args
+        .iter()
+        .map(|a| match a.default {
+            Some(d) => format!("{}={d}", a.name),
+            None => a.name.to_string(),
+        })
+        .collect();
+    format!("{}({})", layer.name, args.join(", "))
+}
+
+/// `:help`: what to type, the meta commands and every layer, from the tables.
+pub fn help_text() -> String {
+    let mut out = String::from(
+        "Statements work as in a file: let, model, shape, summary, print, data, train, eval,\n\
+         save, load, seed. Shape questions need no keyword:\n\
+         \x20 4x2x3x5 -> conv(out=3, k=3x5, p=1x2) -> maxpool(k=3, s=2x1, p=1)\n\
+         \x20 explain 8x8 -> conv(out=1, k=3, p=1, s=2)\n\
+         A model's name alone prints its summary. An open ( [ { or a trailing -> continues\n\
+         the entry on the next line.\n\nCommands:\n",
+    );
+    let width = META
+        .iter()
+        .map(|m| m.name.len() + 1 + m.arg.len())
+        .max()
+        .unwrap_or(0);
+    for m in META {
+        let head = format!("{} {}", m.name, m.arg);
+        out.push_str(&format!("  {head:width$}  {}\n", m.help));
+    }
+    out.push_str("\nLayers (name=default; no default: required, or inferred when it says so):\n");
+    for layer in LAYERS {
+        out.push_str(&format!(
+            "  {}\n      {}\n",
+            layer_signature(layer),
+            layer.help
+        ));
+    }
+    out.push_str("`:help LAYER` explains each argument.\n");
+    out
+}
+
+/// `:help conv`: the layer and each argument's type, default and meaning.
+pub fn layer_help(layer: &LayerSpec) -> String {
+    let mut out = format!("{} — {}\n", layer_signature(layer), layer.help);
+    if layer.args.is_empty() {
+        out.push_str("  no arguments; write it with or without ()\n");
+    }
+    let width = layer.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    for a in layer.args {
+        let default = match a.default {
+            Some(d) => format!("default {d}"),
+            None => "no default".to_string(),
+        };
+        out.push_str(&format!(
+            "  {:width$}  {}; {default}; {}\n",
+            a.name,
+            a.help,
+            a.ty.describe()
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------- drivers
+
+/// `cnnscript repl`: the line editor on a terminal, else line-by-line stdin.
+pub fn run() -> u8 {
+    if std::io::stdin().is_terminal() {
+        interactive()
+    } else {
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        run_piped(stdin.lock(), &mut stdout.lock(), &mut stderr.lock())
+    }
+}
+
+/// Read entries from `input` (no prompt, no colours): lines accumulate while
+/// a bracket is open or the last one ends in `->`. Every entry is answered
+/// and the session goes on after errors; the status is 1 if any entry
+/// failed (as `sqlite3` does with piped input), else 0.
+pub fn run_piped(mut input: impl BufRead, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let mut session = Session::new(Style::Plain);
+    let mut pending = String::new();
+    let mut failed = false;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let at_end = match input.read_until(b'\n', &mut buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot read stdin: {e}");
+                return EXIT_SCRIPT;
+            }
+        };
+        if !at_end {
+            pending.push_str(&String::from_utf8_lossy(&buf));
+            if !pending.trim_start().starts_with(':') && lexer::needs_more(&pending) {
+                continue;
+            }
+        }
+        let entry = std::mem::take(&mut pending);
+        let entry = entry.strip_suffix('\n').unwrap_or(&entry);
+        let entry = entry.strip_suffix('\r').unwrap_or(entry);
+        match session.entry(entry, out, err) {
+            Outcome::Done => {}
+            Outcome::Failed => failed = true,
+            Outcome::Quit => break,
+        }
+        if at_end {
+            break;
+        }
+    }
+    let _ = out.flush();
+    u8::from(failed) * EXIT_SCRIPT
+}
+
+/// Where history is kept: `$XDG_DATA_HOME/cnnscript/history` on Linux.
+pub fn history_path() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("cnnscript").join("history"))
+}
+
+/// Append the new history entries; say once (on stderr) if that fails.
+fn save_history(
+    editor: &mut rustyline::Editor<helper::ReplHelper, rustyline::history::DefaultHistory>,
+    path: Option<&Path>,
+    warned: &mut bool,
+) {
+    let Some(path) = path else { return };
+    let result = match path.parent().map(std::fs::create_dir_all) {
+        Some(Err(e)) => Err(e.to_string()),
+        _ => editor.append_history(path).map_err(|e| e.to_string()),
+    };
+    if let Err(e) = result {
+        if !*warned {
+            eprintln!(
+                "note: cannot save history to {}: {e} (the session goes on)",
+                path.display()
+            );
+            *warned = true;
+        }
+    }
+}
+
+fn interactive() -> u8 {
+    use rustyline::error::ReadlineError;
+    use rustyline::{CompletionType, Config, Editor};
+
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_space(true)
+        .completion_type(CompletionType::List);
+    let config = match builder.history_ignore_dups(true) {
+        Ok(b) => b.build(),
+        Err(_) => Config::default(),
+    };
+    let mut editor: Editor<helper::ReplHelper, _> = match Editor::with_config(config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the line editor: {e}");
+            return EXIT_SCRIPT;
+        }
+    };
+    editor.set_helper(Some(helper::ReplHelper::new(colour)));
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    println!(
+        "cnnscript {} — shape questions, statements, :help. Ctrl-D quits.",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut session = Session::new(Style::for_stderr());
+    let mut warned = false;
+    loop {
+        if let Some(h) = editor.helper_mut() {
+            h.set_names(session.names());
+        }
+        match editor.readline(PROMPT) {
+            Ok(entry) => {
+                if !entry.trim().is_empty() {
+                    let _ = editor.add_history_entry(entry.as_str());
+                    save_history(&mut editor, history.as_deref(), &mut warned);
+                }
+                let stdout = std::io::stdout();
+                let stderr = std::io::stderr();
+                let outcome = session.entry(&entry, &mut stdout.lock(), &mut stderr.lock());
+                if outcome == Outcome::Quit {
+                    break;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_SCRIPT;
+            }
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(input: &str) -> (u8, String, String) {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = run_piped(input.as_bytes(), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_failed_entry_keeps_the_state() {
+        let (code, out, err) = run("model m(x: 1x1x8x8) = conv(out=2, k=3)\n\
+             model m(x: 1x1x8x8) = conv(out=2, k=30)\n\
+             :models\n");
+        assert_eq!(code, 1);
+        assert!(out.contains("m  1x1x8x8 -> 1x2x6x6  20 params"), "{out}");
+        assert!(err.contains("<repl>"), "{err}");
+    }
+
+    #[test]
+    fn help_reads_the_layer_table() {
+        let help = help_text();
+        for layer in LAYERS {
+            assert!(help.contains(&layer_signature(layer)), "{}", layer.name);
+            for a in layer.args {
+                if let Some(d) = a.default {
+                    assert!(help.contains(&format!("{}={d}", a.name)));
+                }
+            }
+        }
+        for m in META {
+            assert!(help.contains(m.name));
+        }
+    }
+
+    #[test]
+    fn bare_names() {
+        assert_eq!(bare_name(" lenet # net"), Some(("lenet", Span::new(1, 6))));
+        assert_eq!(bare_name("_x1").map(|b| b.0), Some("_x1"));
+        for not_bare in ["1x", "a b", "", "let", "6x8", "# x"] {
+            assert_eq!(bare_name(not_bare), None, "{not_bare}");
+        }
+    }
+}
