@@ -247,15 +247,23 @@ fn draw_grid(grid: &Grid) -> Result<Canvas, String> {
     }
     let mut canvas = Canvas::new(width, height, WHITE);
     canvas.text(gap, 6, &grid.title, 2, INK);
+    let all: Vec<f32> = grid
+        .tiles
+        .iter()
+        .flat_map(|t| t.values.iter().copied())
+        .collect();
+    let overall = value_range(&all);
     for (k, tile) in grid.tiles.iter().enumerate() {
         let x0 = gap + (k % grid.columns) * cell_w;
         let y0 = title_h + (k / grid.columns) * cell_h;
         canvas.text(x0, y0, &tile.label, 1, INK);
         let top = y0 + label_h;
-        let finite = tile.values.iter().copied().filter(|v| v.is_finite());
-        let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
+        // one-pixel tiles (1x1 kernels) share the whole tensor's range
+        let (lo, hi) = if tile.values.len() == 1 {
+            overall
+        } else {
+            value_range(&tile.values)
+        };
         for (i, v) in tile.values.iter().enumerate() {
             let grey = if hi > lo && v.is_finite() {
                 (((v - lo) / (hi - lo)) * 255.0).round() as u8
@@ -268,6 +276,17 @@ fn draw_grid(grid: &Grid) -> Result<Canvas, String> {
         canvas.rect(x0 as i64 - 1, top as i64 - 1, tile_w + 2, tile_h + 2, FRAME);
     }
     Ok(canvas)
+}
+
+/// The smallest and largest finite value (infinite bounds when there is none).
+fn value_range(values: &[f32]) -> (f32, f32) {
+    values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        })
 }
 
 // ---------------------------------------------------------------------------
