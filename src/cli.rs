@@ -89,19 +89,44 @@ pub fn front_end(src: &Source, style: Style, stderr: &mut String) -> Option<(Scr
     }
 }
 
+/// What `check` prints on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckOutput {
+    /// The text of `summary` and `shape` statements.
+    Text,
+    /// One JSON object describing every model (`--json`).
+    Json,
+    /// Every model as a Graphviz DOT graph (`--dot`).
+    Dot,
+}
+
 /// `check` on a script's text: what it prints and its exit status.
 pub fn check_source(src: &Source, json: bool, style: Style) -> Output {
+    let output = if json {
+        CheckOutput::Json
+    } else {
+        CheckOutput::Text
+    };
+    check_source_as(src, output, style)
+}
+
+/// `check` on a script's text with a chosen output: text, JSON or DOT.
+pub fn check_source_as(src: &Source, output: CheckOutput, style: Style) -> Output {
     let mut out = Output::default();
     let Some((_, checked)) = front_end(src, style, &mut out.stderr) else {
         out.code = EXIT_SCRIPT;
         return out;
     };
-    if json {
-        out.stdout = format!("{}\n", crate::ir::report::json(checked.models()));
-    } else {
-        for text in checked.stmts.iter().filter_map(|s| s.output.as_deref()) {
-            out.stdout.push_str(text);
-            out.stdout.push('\n');
+    match output {
+        CheckOutput::Json => {
+            out.stdout = format!("{}\n", crate::ir::report::json(checked.models()));
+        }
+        CheckOutput::Dot => out.stdout = crate::ir::dot::dot(checked.models()),
+        CheckOutput::Text => {
+            for text in checked.stmts.iter().filter_map(|s| s.output.as_deref()) {
+                out.stdout.push_str(text);
+                out.stdout.push('\n');
+            }
         }
     }
     out
@@ -126,6 +151,14 @@ fn emit(out: &Output) -> u8 {
 pub fn check(path: &Path, json: bool) -> u8 {
     match read_source(path) {
         Ok(src) => emit(&check_source(&src, json, Style::for_stderr())),
+        Err(code) => code,
+    }
+}
+
+/// `cnnscript check FILE [--json | --dot]`
+pub fn check_as(path: &Path, output: CheckOutput) -> u8 {
+    match read_source(path) {
+        Ok(src) => emit(&check_source_as(&src, output, Style::for_stderr())),
         Err(code) => code,
     }
 }

@@ -32,6 +32,9 @@ enum Command {
         /// Print the models as one JSON object
         #[arg(long)]
         json: bool,
+        /// Print the models as a Graphviz DOT graph, shapes on the edges
+        #[arg(long, conflicts_with = "json")]
+        dot: bool,
     },
     /// Interactive session: statements and shape questions
     Repl,
@@ -69,7 +72,15 @@ fn run_cli() -> ExitCode {
     };
     cnnscript::cli::init_threads(cli.threads);
     let code = match cli.command {
-        Command::Check { file, json } => cnnscript::cli::check(&file, json),
+        Command::Check { file, json, dot } => {
+            use cnnscript::cli::CheckOutput;
+            let output = match (json, dot) {
+                (true, _) => CheckOutput::Json,
+                (false, true) => CheckOutput::Dot,
+                (false, false) => CheckOutput::Text,
+            };
+            cnnscript::cli::check_as(&file, output)
+        }
         Command::Run { file } => cnnscript::cli::run(&file),
         Command::Repl => cnnscript::cli::repl(),
     };

@@ -2,6 +2,7 @@
 //! receptive fields. Nothing here allocates a tensor.
 
 pub mod check;
+pub mod dot;
 pub mod error;
 pub mod infer;
 pub mod layer;

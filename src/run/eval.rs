@@ -189,14 +189,27 @@ impl Interp {
                 let n_layers = self.models[&id.name].ir.layers().count();
                 let end = match items.as_slice() {
                     [IndexItem::Slice {
-                        start: None,
+                        start,
                         stop,
                         step: None,
                         ..
-                    }] => match stop {
-                        Some(e) => self.eval_int(e)?,
-                        None => n_layers as i64,
-                    },
+                    }] => {
+                        // the first layers only: `m[:K]` or `m[0:K]`
+                        if let Some(s) = start {
+                            if self.eval_int(s)? != 0 {
+                                return Err(RunError::new(
+                                    "a model slice must start at layer 0",
+                                    s.span,
+                                    "not 0",
+                                )
+                                .help("write m[0:K] to run the first K layers"));
+                            }
+                        }
+                        match stop {
+                            Some(e) => self.eval_int(e)?,
+                            None => n_layers as i64,
+                        }
+                    }
                     _ => {
                         return Err(RunError::new(
                             "a model slice is written m[0:K] (its first K layers)",
@@ -390,7 +403,7 @@ impl Interp {
                         "not a string",
                     ));
                 };
-                let v = crate::io::load_value(std::path::Path::new(&path.value))
+                let v = crate::io::load_value(&self.path(&path.value))
                     .map_err(|e| RunError::io(&e, path.span))?;
                 return Ok(Evaluated::Value(v));
             }

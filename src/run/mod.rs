@@ -3,6 +3,7 @@
 pub mod error;
 pub mod eval;
 pub mod params;
+pub mod plot;
 pub mod tape;
 pub mod train;
 

@@ -518,10 +518,17 @@ impl Interp {
             return None;
         }
         let bar = indicatif::ProgressBar::new(total as u64);
+        // indicatif's own {per_sec} prints four decimals; one is plenty
         let style = indicatif::ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} batches  {msg}  {per_sec}  eta {eta}",
+            "{bar:30} {pos}/{len} batches  {msg}  {rate}  eta {eta}",
         )
-        .ok()?;
+        .ok()?
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} batches/s", state.per_sec());
+            },
+        );
         bar.set_style(style);
         Some(bar)
     }
@@ -667,31 +674,6 @@ impl Interp {
         };
         writeln!(out, "{line}")
             .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
-    }
-
-    /// `plot "file.png"`
-    pub fn plot(&mut self, path: &str, span: Span) -> RunResult<()> {
-        let _ = path;
-        Err(RunError::new(
-            "`plot` is not available in this build yet",
-            span,
-            "not available",
-        ))
-    }
-
-    /// `show value "file.png"`
-    pub fn show(
-        &mut self,
-        value: &crate::syntax::ast::Expr,
-        path: &str,
-        span: Span,
-    ) -> RunResult<()> {
-        let _ = (value, path);
-        Err(RunError::new(
-            "`show` is not available in this build yet",
-            span,
-            "not available",
-        ))
     }
 }
 
