@@ -263,10 +263,11 @@ pub fn summary(model: &Model) -> String {
 }
 
 fn ratio_text(dense: u64, params: u64) -> String {
-    if params == 0 {
-        "this model has none".into()
-    } else {
-        format!("{:.1}x this model's", dense as f64 / params as f64)
+    let ratio = dense as f64 / params.max(1) as f64;
+    match params {
+        0 => "this model has none".into(),
+        _ if ratio >= 1.0 => format!("{ratio:.1}x this model's {}", thousands(params)),
+        _ => format!("this model has {}, {:.1}x more", thousands(params), 1.0 / ratio),
     }
 }
 
