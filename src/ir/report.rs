@@ -267,7 +267,11 @@ fn ratio_text(dense: u64, params: u64) -> String {
     match params {
         0 => "this model has none".into(),
         _ if ratio >= 1.0 => format!("{ratio:.1}x this model's {}", thousands(params)),
-        _ => format!("this model has {}, {:.1}x more", thousands(params), 1.0 / ratio),
+        _ => format!(
+            "this model has {}, {:.1}x more",
+            thousands(params),
+            1.0 / ratio
+        ),
     }
 }
 
