@@ -16,6 +16,7 @@ use super::gemm::{sgemm_strided, sgemm_threads};
 use super::vector;
 use super::ConvGeom;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Total multiply-adds below which a convolution runs on the calling thread.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
@@ -183,11 +184,14 @@ fn im2col(
     col: &mut [f32],
     row_len: usize,
     first_col: usize,
+    oh_range: Range<usize>,
 ) {
     let (out_w, in_w) = (g.out_w, g.in_w);
+    let oh0 = oh_range.start;
+    let len = oh_range.len() * out_w;
     let mut rows = col
         .chunks_exact_mut(row_len)
-        .map(|row| &mut row[first_col..first_col + d.out_plane]);
+        .map(|row| &mut row[first_col..first_col + len]);
     for x_channel in x_group.chunks_exact(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -196,12 +200,14 @@ fn im2col(
                 let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
                 let (ow_lo, ow_hi) = valid_range(out_w, in_w, g.stride_w, off_w);
                 let row = rows.next().expect("col has col_rows rows");
-                row[..oh_lo * out_w].fill(0.0);
-                row[oh_hi * out_w..].fill(0.0);
+                let oh_lo = oh_lo.clamp(oh0, oh_range.end);
+                let oh_hi = oh_hi.clamp(oh_lo, oh_range.end);
+                row[..(oh_lo - oh0) * out_w].fill(0.0);
+                row[(oh_hi - oh0) * out_w..].fill(0.0);
                 for oh in oh_lo..oh_hi {
                     let ih = ((oh * g.stride_h) as isize + off_h) as usize;
                     let x_row = &x_channel[ih * in_w..][..in_w];
-                    let dst = &mut row[oh * out_w..][..out_w];
+                    let dst = &mut row[(oh - oh0) * out_w..][..out_w];
                     dst[..ow_lo].fill(0.0);
                     dst[ow_hi..].fill(0.0);
                     if ow_lo == ow_hi {
@@ -224,18 +230,22 @@ fn im2col(
 
 /// Scatter-add columns `first_col..first_col + out_plane` of `col` back into
 /// one item's input gradient of one group: the adjoint of [`im2col`].
+#[allow(clippy::too_many_arguments)]
 fn col2im(
     g: &ConvGeom,
     d: &Dims,
     col: &[f32],
     row_len: usize,
     first_col: usize,
+    oh_range: Range<usize>,
     dx_group: &mut [f32],
 ) {
     let (out_w, in_w) = (g.out_w, g.in_w);
+    let oh0 = oh_range.start;
+    let len = oh_range.len() * out_w;
     let mut rows = col
         .chunks_exact(row_len)
-        .map(|row| &row[first_col..first_col + d.out_plane]);
+        .map(|row| &row[first_col..first_col + len]);
     for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
         for ki in 0..g.k_h {
             let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
@@ -248,10 +258,13 @@ fn col2im(
                     continue;
                 }
                 let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
+                let oh_lo = oh_lo.clamp(oh0, oh_range.end);
+                let oh_hi = oh_hi.clamp(oh_lo, oh_range.end);
                 for oh in oh_lo..oh_hi {
                     let ih = ((oh * g.stride_h) as isize + off_h) as usize;
                     let dx_row = &mut dx_channel[ih * in_w..][..in_w];
-                    let src = &row[oh * out_w + ow_lo..oh * out_w + ow_hi];
+                    let at = (oh - oh0) * out_w;
+                    let src = &row[at + ow_lo..at + ow_hi];
                     if g.stride_w == 1 {
                         let dst = &mut dx_row[iw_lo..iw_lo + src.len()];
                         dst.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
@@ -262,59 +275,6 @@ fn col2im(
                 }
             }
         }
-    }
-}
-
-/// [`im2col`] in the wide-row layout: row (c, i, j) of the column matrix is
-/// the zero-padded channel c shifted by tap (i, j), one contiguous copy.
-fn im2col_wide(
-    g: &ConvGeom,
-    d: &Dims,
-    x_group: &[f32],
-    col: &mut [f32],
-    row_len: usize,
-    first_col: usize,
-    padded: &mut Vec<f32>,
-) {
-    let rows = WideRows::new(g);
-    let mut col_rows = col
-        .chunks_exact_mut(row_len)
-        .map(|row| &mut row[first_col..first_col + rows.out_len]);
-    for x_channel in x_group.chunks_exact(d.in_plane) {
-        rows.pad(g, x_channel, padded);
-        for tap in 0..d.taps {
-            let offset = rows.tap_offset(g, tap);
-            let row = col_rows.next().expect("col has col_rows rows");
-            row.copy_from_slice(&padded[offset..offset + rows.out_len]);
-        }
-    }
-}
-
-/// Adjoint of [`im2col_wide`]: add each row back at its tap's shift into a
-/// padded gradient plane, then drop the padding into dx. Junk columns of
-/// `col` must be zero (they are, since the wide dy has zero junk columns).
-fn col2im_wide(
-    g: &ConvGeom,
-    d: &Dims,
-    col: &[f32],
-    row_len: usize,
-    first_col: usize,
-    dx_group: &mut [f32],
-    dpadded: &mut Vec<f32>,
-) {
-    let rows = WideRows::new(g);
-    let mut col_rows = col
-        .chunks_exact(row_len)
-        .map(|row| &row[first_col..first_col + rows.out_len]);
-    for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
-        dpadded.clear();
-        dpadded.resize(rows.padded_len, 0.0);
-        for tap in 0..d.taps {
-            let offset = rows.tap_offset(g, tap);
-            let row = col_rows.next().expect("col has col_rows rows");
-            vector::axpy(&mut dpadded[offset..offset + rows.out_len], row, 1.0);
-        }
-        rows.unpad_add(g, dpadded, dx_channel);
     }
 }
 
@@ -360,10 +320,75 @@ impl ChunkPlan {
     }
 }
 
+/// Column floats per block of the blocked column matrices: a block of about
+/// 1 MB is still in cache when the GEMM packs it, where a whole column
+/// matrix (7 MB for conv-c) would go out to memory and back.
+const BLOCK_FLOATS: usize = 1 << 18;
+
+/// Columns per block of a wide-row column matrix with `columns` columns.
+/// At least 512: the other GEMM operand is repacked for every block, which
+/// only pays while the blocks are much larger than it (conv-f's 2304-deep W
+/// is not).
+fn wide_block_cols(d: &Dims, columns: usize) -> usize {
+    (BLOCK_FLOATS / d.col_rows.max(1)).max(512).min(columns)
+}
+
+/// Zero-pad every channel of every item of one group into
+/// `padded[(c · items + item) · padded_len..]`.
+fn pad_group_items<'x>(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    items: usize,
+    x_group_of: &dyn Fn(usize) -> &'x [f32],
+    padded: &mut Vec<f32>,
+) {
+    padded.clear();
+    padded.resize(d.in_per_group * items * rows.padded_len, 0.0);
+    for item in 0..items {
+        for (c, x_channel) in x_group_of(item).chunks_exact(d.in_plane).enumerate() {
+            let target = &mut padded[(c * items + item) * rows.padded_len..][..rows.padded_len];
+            rows.pad_into(g, x_channel, target);
+        }
+    }
+}
+
+/// Visit the runs of columns `block_start..block_start + block_cols` of the
+/// wide-row column matrix: `f(row, filled, source, run)` for column-matrix
+/// row `row` = (c, tap), block columns `filled..filled + run`, which are
+/// `padded[source..source + run]` (layout of [`pad_group_items`]).
+fn for_each_wide_run(
+    g: &ConvGeom,
+    d: &Dims,
+    rows: &WideRows,
+    items: usize,
+    block_start: usize,
+    block_cols: usize,
+    mut f: impl FnMut(usize, usize, usize, usize),
+) {
+    for row in 0..d.col_rows {
+        let (c, tap) = (row / d.taps, row % d.taps);
+        let offset = rows.tap_offset(g, tap);
+        // Column t is item t / item_cols, wide position t % item_cols.
+        let mut filled = 0;
+        while filled < block_cols {
+            let t = block_start + filled;
+            let (item, within) = (t / d.item_cols, t % d.item_cols);
+            let run = (d.item_cols - within).min(block_cols - filled);
+            f(
+                row,
+                filled,
+                (c * items + item) * rows.padded_len + offset + within,
+                run,
+            );
+            filled += run;
+        }
+    }
+}
+
 /// Wide-row forward of one group over a chunk, into `scratch.out`
 /// (O_g × items·item_cols), building the column matrix one column block at
-/// a time: a block of about 1 MB is still in cache when the GEMM packs it,
-/// where the whole matrix (7 MB for conv-c) would go out to memory and back.
+/// a time (see [`BLOCK_FLOATS`]).
 fn forward_group_wide_blocked<'x>(
     g: &ConvGeom,
     d: &Dims,
@@ -373,43 +398,26 @@ fn forward_group_wide_blocked<'x>(
     w_group: &[f32],
     scratch: &mut ChunkScratch,
 ) {
-    const BLOCK_FLOATS: usize = 1 << 18;
     let rows = WideRows::new(g);
     let columns = items * d.item_cols;
-    // Every channel of every item, zero-padded once: [(c · items + item) · padded_len].
-    scratch.padded.clear();
-    scratch
-        .padded
-        .resize(d.in_per_group * items * rows.padded_len, 0.0);
-    for item in 0..items {
-        for (c, x_channel) in x_group_of(item).chunks_exact(d.in_plane).enumerate() {
-            let target =
-                &mut scratch.padded[(c * items + item) * rows.padded_len..][..rows.padded_len];
-            rows.pad_into(g, x_channel, target);
-        }
-    }
+    pad_group_items(g, d, &rows, items, x_group_of, &mut scratch.padded);
     scratch.out.resize(d.out_per_group * columns, 0.0);
-    // At least 512 columns: W is repacked for every block, which only pays
-    // while the blocks are much larger than W (conv-f's 2304-deep W is not).
-    let block = (BLOCK_FLOATS / d.col_rows.max(1)).max(512).min(columns);
+    let block = wide_block_cols(d, columns);
     for block_start in (0..columns).step_by(block) {
         let block_cols = block.min(columns - block_start);
         scratch.col.resize(d.col_rows * block_cols, 0.0);
-        for (row, col_row) in scratch.col.chunks_exact_mut(block_cols).enumerate() {
-            let (c, tap) = (row / d.taps, row % d.taps);
-            let offset = rows.tap_offset(g, tap);
-            // Column t is item t / item_cols, wide position t % item_cols.
-            let mut filled = 0;
-            while filled < block_cols {
-                let t = block_start + filled;
-                let (item, within) = (t / d.item_cols, t % d.item_cols);
-                let run = (d.item_cols - within).min(block_cols - filled);
-                let source = (c * items + item) * rows.padded_len + offset + within;
-                col_row[filled..filled + run]
-                    .copy_from_slice(&scratch.padded[source..source + run]);
-                filled += run;
-            }
-        }
+        let (col, padded) = (&mut scratch.col, &scratch.padded);
+        for_each_wide_run(
+            g,
+            d,
+            &rows,
+            items,
+            block_start,
+            block_cols,
+            |row, at, src, run| {
+                col[row * block_cols + at..][..run].copy_from_slice(&padded[src..src + run]);
+            },
+        );
         sgemm_strided(
             gemm_threads,
             d.out_per_group,
@@ -423,6 +431,209 @@ fn forward_group_wide_blocked<'x>(
             columns,
             false,
         );
+    }
+}
+
+/// Wide-row backward of one group over a chunk, one column block at a time:
+/// the column block and the matching dy block (O_g × block_cols, zero junk
+/// columns) are built in cache, dW_g += dy_b · col_bᵀ, and if asked
+/// dcol_b = W_gᵀ · dy_b is added back at its taps' shifts into padded
+/// gradient planes, whose padding is dropped into dx at the end.
+#[allow(clippy::too_many_arguments)]
+fn backward_group_wide_blocked(
+    g: &ConvGeom,
+    d: &Dims,
+    gemm_threads: usize,
+    group: usize,
+    x_chunk: &[f32],
+    w_group: &[f32],
+    dy_chunk: &[f32],
+    dx_chunk: Option<&mut [f32]>,
+    dw_group: &mut [f32],
+    scratch: &mut ChunkScratch,
+) {
+    let items = dy_chunk.len() / (g.out_ch * d.out_plane);
+    let rows = WideRows::new(g);
+    let columns = items * d.item_cols;
+    let width = rows.width;
+    let x_group_len = d.in_per_group * d.in_plane;
+    let dy_group_len = d.out_per_group * d.out_plane;
+    let x_group_of =
+        |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+    pad_group_items(g, d, &rows, items, &x_group_of, &mut scratch.padded);
+    let want_dx = dx_chunk.is_some();
+    if want_dx {
+        scratch.dpadded.clear();
+        scratch
+            .dpadded
+            .resize(d.in_per_group * items * rows.padded_len, 0.0);
+    }
+    let block = wide_block_cols(d, columns);
+    for block_start in (0..columns).step_by(block) {
+        let block_cols = block.min(columns - block_start);
+        scratch.col.resize(d.col_rows * block_cols, 0.0);
+        let (col, padded) = (&mut scratch.col, &scratch.padded);
+        for_each_wide_run(
+            g,
+            d,
+            &rows,
+            items,
+            block_start,
+            block_cols,
+            |row, at, src, run| {
+                col[row * block_cols + at..][..run].copy_from_slice(&padded[src..src + run]);
+            },
+        );
+        // dy block in the wide layout. Junk columns must be zero: they
+        // multiply real taps in the dW product.
+        scratch.out.resize(d.out_per_group * block_cols, 0.0);
+        for (o, dy_row) in scratch.out.chunks_exact_mut(block_cols).enumerate() {
+            let mut filled = 0;
+            while filled < block_cols {
+                let t = block_start + filled;
+                let (item, within) = (t / d.item_cols, t % d.item_cols);
+                let (oh, ow) = (within / width, within % width);
+                let run = (width - ow).min(block_cols - filled);
+                let valid = g.out_w.saturating_sub(ow).min(run);
+                let dy_plane =
+                    &dy_chunk[(item * g.groups + group) * dy_group_len + o * d.out_plane..];
+                dy_row[filled..filled + valid]
+                    .copy_from_slice(&dy_plane[oh * g.out_w + ow..][..valid]);
+                dy_row[filled + valid..filled + run].fill(0.0);
+                filled += run;
+            }
+        }
+        // dW_g (O_g × col_rows) += dy_b (O_g × block_cols) · col_bᵀ
+        sgemm_threads(
+            gemm_threads,
+            d.out_per_group,
+            d.col_rows,
+            block_cols,
+            &scratch.out,
+            false,
+            &scratch.col,
+            true,
+            dw_group,
+            true,
+        );
+        if !want_dx {
+            continue;
+        }
+        // dcol_b (col_rows × block_cols) = W_gᵀ · dy_b; its junk columns are
+        // zero because dy_b's are.
+        scratch.dcol.resize(d.col_rows * block_cols, 0.0);
+        sgemm_threads(
+            gemm_threads,
+            d.col_rows,
+            block_cols,
+            d.out_per_group,
+            w_group,
+            true,
+            &scratch.out,
+            false,
+            &mut scratch.dcol,
+            false,
+        );
+        let (dcol, dpadded) = (&scratch.dcol, &mut scratch.dpadded);
+        for_each_wide_run(
+            g,
+            d,
+            &rows,
+            items,
+            block_start,
+            block_cols,
+            |row, at, dst, run| {
+                vector::axpy(
+                    &mut dpadded[dst..dst + run],
+                    &dcol[row * block_cols + at..][..run],
+                    1.0,
+                );
+            },
+        );
+    }
+    if let Some(dx_chunk) = dx_chunk {
+        for item in 0..items {
+            let dx_group = &mut dx_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+            for (c, dx_channel) in dx_group.chunks_exact_mut(d.in_plane).enumerate() {
+                let source = &scratch.dpadded[(c * items + item) * rows.padded_len..];
+                rows.unpad_add(g, &source[..rows.padded_len], dx_channel);
+            }
+        }
+    }
+}
+
+/// Backward of one group for a single item (not wide, not pointwise),
+/// one block of output rows at a time: im2col builds only that block's
+/// columns, dW_g += dy_b · col_bᵀ, and if asked col2im scatters
+/// W_gᵀ · dy_b into dx.
+#[allow(clippy::too_many_arguments)]
+fn backward_group_rows_blocked(
+    g: &ConvGeom,
+    d: &Dims,
+    gemm_threads: usize,
+    x_group: &[f32],
+    w_group: &[f32],
+    dy_group: &[f32],
+    mut dx_group: Option<&mut [f32]>,
+    dw_group: &mut [f32],
+    scratch: &mut ChunkScratch,
+) {
+    let rows_per_block = (BLOCK_FLOATS / (d.col_rows * g.out_w).max(1)).clamp(1, g.out_h.max(1));
+    for oh0 in (0..g.out_h).step_by(rows_per_block) {
+        let oh_range = oh0..(oh0 + rows_per_block).min(g.out_h);
+        let block_cols = oh_range.len() * g.out_w;
+        scratch.col.resize(d.col_rows * block_cols, 0.0);
+        im2col(
+            g,
+            d,
+            x_group,
+            &mut scratch.col,
+            block_cols,
+            0,
+            oh_range.clone(),
+        );
+        let dy_block: &[f32] = if block_cols == d.out_plane {
+            dy_group
+        } else {
+            scratch.out.resize(d.out_per_group * block_cols, 0.0);
+            for (dst, dy_plane) in scratch
+                .out
+                .chunks_exact_mut(block_cols)
+                .zip(dy_group.chunks_exact(d.out_plane))
+            {
+                dst.copy_from_slice(&dy_plane[oh0 * g.out_w..][..block_cols]);
+            }
+            &scratch.out
+        };
+        sgemm_threads(
+            gemm_threads,
+            d.out_per_group,
+            d.col_rows,
+            block_cols,
+            dy_block,
+            false,
+            &scratch.col,
+            true,
+            dw_group,
+            true,
+        );
+        let Some(dx_group) = dx_group.as_deref_mut() else {
+            continue;
+        };
+        scratch.dcol.resize(d.col_rows * block_cols, 0.0);
+        sgemm_threads(
+            gemm_threads,
+            d.col_rows,
+            block_cols,
+            d.out_per_group,
+            w_group,
+            true,
+            dy_block,
+            false,
+            &mut scratch.dcol,
+            false,
+        );
+        col2im(g, d, &scratch.dcol, block_cols, 0, oh_range, dx_group);
     }
 }
 
@@ -489,6 +700,7 @@ fn forward_chunk_gemm(
                     &mut scratch.col,
                     columns,
                     item * d.item_cols,
+                    0..g.out_h,
                 );
             }
             &scratch.col
@@ -683,8 +895,10 @@ struct ChunkScratch {
     /// Forward output or gathered dy, O_g × items·P.
     out: Vec<f32>,
     dcol: Vec<f32>,
-    /// One zero-padded channel (wide-row layout).
+    /// Zero-padded channels (wide-row layout).
     padded: Vec<f32>,
+    /// Gradient of `padded`.
+    dpadded: Vec<f32>,
 }
 
 /// Backward for a chunk of consecutive batch items through GEMM:
@@ -709,54 +923,69 @@ fn backward_chunk_gemm(
     for group in 0..g.groups {
         let w_group = &weight[group * w_group_len..][..w_group_len];
         let dw_group = &mut dweight[group * w_group_len..][..w_group_len];
+        if d.wide {
+            backward_group_wide_blocked(
+                g,
+                d,
+                gemm_threads,
+                group,
+                x_chunk,
+                w_group,
+                dy_chunk,
+                dx_chunk.as_deref_mut(),
+                dw_group,
+                scratch,
+            );
+            continue;
+        }
         let x_group_of =
             |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        if items == 1 && !d.pointwise {
+            let dx_group = dx_chunk
+                .as_deref_mut()
+                .map(|dx| &mut dx[group * x_group_len..][..x_group_len]);
+            backward_group_rows_blocked(
+                g,
+                d,
+                gemm_threads,
+                x_group_of(0),
+                w_group,
+                &dy_chunk[group * dy_group_len..][..dy_group_len],
+                dx_group,
+                dw_group,
+                scratch,
+            );
+            continue;
+        }
         let col_matrix: &[f32] = if d.pointwise && items == 1 {
             x_group_of(0)
         } else {
             scratch.col.resize(d.col_rows * columns, 0.0);
             for item in 0..items {
                 let (x_group, first_col) = (x_group_of(item), item * d.item_cols);
-                if d.wide {
-                    im2col_wide(
-                        g,
-                        d,
-                        x_group,
-                        &mut scratch.col,
-                        columns,
-                        first_col,
-                        &mut scratch.padded,
-                    );
-                } else {
-                    im2col(g, d, x_group, &mut scratch.col, columns, first_col);
-                }
+                im2col(
+                    g,
+                    d,
+                    x_group,
+                    &mut scratch.col,
+                    columns,
+                    first_col,
+                    0..g.out_h,
+                );
             }
             &scratch.col
         };
         // dy_g as one O_g × items·P matrix.
-        let dy_matrix: &[f32] = if items == 1 && !d.wide {
+        let dy_matrix: &[f32] = if items == 1 {
             &dy_chunk[group * dy_group_len..][..dy_group_len]
         } else {
-            // Junk columns of the wide layout must be zero: they multiply
-            // real taps in the dW product.
-            scratch.out.clear();
             scratch.out.resize(d.out_per_group * columns, 0.0);
-            let width = columns / items / g.out_h.max(1);
             for item in 0..items {
                 let dy_group =
                     &dy_chunk[(item * g.groups + group) * dy_group_len..][..dy_group_len];
                 for (o, dy_plane) in dy_group.chunks_exact(d.out_plane).enumerate() {
-                    let target =
-                        &mut scratch.out[o * columns + item * d.item_cols..][..d.item_cols];
-                    if d.wide {
-                        for (wide_row, dy_row) in
-                            target.chunks_mut(width).zip(dy_plane.chunks_exact(g.out_w))
-                        {
-                            wide_row[..g.out_w].copy_from_slice(dy_row);
-                        }
-                    } else {
-                        target.copy_from_slice(dy_plane);
-                    }
+                    scratch.out[o * columns + item * d.item_cols..][..d.item_cols]
+                        .copy_from_slice(dy_plane);
                 }
             }
             &scratch.out
@@ -810,19 +1039,15 @@ fn backward_chunk_gemm(
         for item in 0..items {
             let dx_group = &mut dx_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
             let first_col = item * d.item_cols;
-            if d.wide {
-                col2im_wide(
-                    g,
-                    d,
-                    &scratch.dcol,
-                    columns,
-                    first_col,
-                    dx_group,
-                    &mut scratch.padded,
-                );
-            } else {
-                col2im(g, d, &scratch.dcol, columns, first_col, dx_group);
-            }
+            col2im(
+                g,
+                d,
+                &scratch.dcol,
+                columns,
+                first_col,
+                0..g.out_h,
+                dx_group,
+            );
         }
     }
 }
@@ -1271,6 +1496,77 @@ mod tests {
             }
         }
         y
+    }
+
+    /// dx and dW of [`reference_forward`] for output gradient `dy`.
+    fn reference_backward(g: &ConvGeom, x: &[f64], w: &[f64], dy: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let (ipg, opg) = (g.in_ch / g.groups, g.out_ch / g.groups);
+        let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for n in 0..g.batch {
+            for o in 0..g.out_ch {
+                for oh in 0..g.out_h {
+                    for ow in 0..g.out_w {
+                        let grad = dy[((n * g.out_ch + o) * g.out_h + oh) * g.out_w + ow];
+                        for c in 0..ipg {
+                            let in_c = (o / opg) * ipg + c;
+                            for i in 0..g.k_h {
+                                for j in 0..g.k_w {
+                                    let ih = (oh * g.stride_h + i * g.dil_h) as isize
+                                        - g.pad_top as isize;
+                                    let iw = (ow * g.stride_w + j * g.dil_w) as isize
+                                        - g.pad_left as isize;
+                                    if ih < 0
+                                        || iw < 0
+                                        || ih >= g.in_h as isize
+                                        || iw >= g.in_w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.in_ch + in_c) * g.in_h + ih as usize) * g.in_w
+                                        + iw as usize;
+                                    let wi = ((o * ipg + c) * g.k_h + i) * g.k_w + j;
+                                    dw[wi] += grad * x[xi];
+                                    dx[xi] += grad * w[wi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw)
+    }
+
+    /// Backward built one column block at a time, against the reference.
+    fn check_backward_against_reference(g: &ConvGeom, seed: u64) {
+        let c = case(g, seed);
+        let (mut dx, mut dweight) = (vec![0.0; c.x.len()], vec![0.0; c.weight.len()]);
+        conv2d_backward(g, &c.x, &c.weight, &c.dy, Some(&mut dx), &mut dweight, None);
+        let (dx_ref, dw_ref) =
+            reference_backward(g, &to_f64(&c.x), &to_f64(&c.weight), &to_f64(&c.dy));
+        assert_close(&dx, &dx_ref, 1e-3);
+        assert_close(&dweight, &dw_ref, 1e-3);
+        // Without dx, dW is the same.
+        let mut dweight_only = vec![0.0; c.weight.len()];
+        conv2d_backward(g, &c.x, &c.weight, &c.dy, None, &mut dweight_only, None);
+        assert_eq!(dweight, dweight_only);
+    }
+
+    #[test]
+    fn blocked_backward_matches_reference() {
+        // Wide rows: 24·26 = 624 columns per item in blocks of 512, so
+        // blocks end inside items.
+        check_backward_against_reference(&simple_geometry(3, 64, 8, 24, 3, 1), 12);
+        // Stride 2 (not wide): 400·40 floats per output row give blocks of
+        // 16 rows, the last one short (40 = 16 + 16 + 8).
+        let strided = ConvGeom {
+            stride_h: 2,
+            stride_w: 2,
+            out_h: 40,
+            out_w: 40,
+            ..simple_geometry(2, 16, 4, 80, 5, 2)
+        };
+        check_backward_against_reference(&strided, 13);
     }
 
     /// Output length as PyTorch computes it, plus `extra` rows/columns of
