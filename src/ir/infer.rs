@@ -81,6 +81,20 @@ impl Args<'_> {
             _ => PadSpec::Explicit([0, 0]),
         }
     }
+    /// `in`, when written, must equal what arrives (channels or features).
+    fn declared_in(&self, incoming: u64, shape: &Shape) -> Result<u64, CheckError> {
+        match self.count("in") {
+            Some(declared) if declared != incoming => Err(CheckError::in_channels(
+                self.spec.name,
+                "in",
+                declared,
+                incoming,
+                shape,
+                self.span("in"),
+            )),
+            _ => Ok(incoming),
+        }
+    }
     fn require_pair(&self, name: &str, example: &str) -> Result<[u64; 2], CheckError> {
         self.pair(name)
             .ok_or_else(|| CheckError::missing_arg(self.spec.name, name, self.call.span, example))
@@ -335,19 +349,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
         "conv" => {
             need_rank(4, IMAGE)?;
             let incoming = known_channels(shape, spec.name, span).map_err(one)?;
-            let in_ch = match args.count("in") {
-                Some(declared) if declared != incoming => {
-                    return Err(one(CheckError::in_channels(
-                        "conv",
-                        "in",
-                        declared,
-                        incoming,
-                        shape,
-                        args.span("in"),
-                    )));
-                }
-                _ => incoming,
-            };
+            let in_ch = args.declared_in(incoming, shape).map_err(one)?;
             let out_ch = args.count("out").ok_or_else(|| {
                 one(CheckError::missing_arg(
                     "conv",
@@ -487,19 +489,7 @@ pub fn infer_layer(call: &LayerCall, input: &LayerInput) -> Result<Layer, Vec<Ch
                     }
                 },
             };
-            let in_f = match args.count("in") {
-                Some(declared) if declared != incoming => {
-                    return Err(one(CheckError::in_channels(
-                        "linear",
-                        "in",
-                        declared,
-                        incoming,
-                        shape,
-                        args.span("in"),
-                    )));
-                }
-                _ => incoming,
-            };
+            let in_f = args.declared_in(incoming, shape).map_err(one)?;
             let out_f = args.count("out").ok_or_else(|| {
                 one(CheckError::missing_arg(
                     "linear",
