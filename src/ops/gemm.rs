@@ -212,12 +212,12 @@ pub(crate) fn sgemm_strided(
 /// the kernel never branches on edges), in KC-deep slabs so a B panel stays
 /// in L1 and an A block in L2.
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use std::arch::x86_64::*;
     use std::cell::RefCell;
 
-    const MR: usize = 8;
-    const NR: usize = 32;
+    pub(crate) const MR: usize = 8;
+    pub(crate) const NR: usize = 32;
     const KC: usize = 256;
     const MC: usize = 128;
     const NC: usize = 2048;
@@ -276,6 +276,22 @@ mod avx512 {
         }
     }
 
+    /// Row-major A (m×k) as MR-row panels over its whole depth, k-major,
+    /// the layout [`micro`] reads through packed operands.
+    pub(crate) fn pack_rows(a: &[f32], m: usize, k: usize, out: &mut Vec<f32>) {
+        assert!(
+            a.len() >= m * k,
+            "pack_rows: A has {} elements, need {m}x{k}",
+            a.len()
+        );
+        let a = Operand {
+            data: a,
+            trans: false,
+            stored_cols: k,
+        };
+        pack_a(a, 0..m, 0..k, out);
+    }
+
     /// Pack depth `depth` × columns `cols` of B into NR-column panels, k-major.
     fn pack_b(
         b: Operand,
@@ -327,53 +343,105 @@ mod avx512 {
         }
     }
 
-    /// tile (MR×NR) = A panel · B panel over the packed depth.
-    #[target_feature(enable = "avx512f")]
-    fn kernel(a_panel: &[f32], b_panel: &[f32], tile: &mut [f32; MR * NR]) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-        for (a, b) in a_panel.chunks_exact(MR).zip(b_panel.chunks_exact(NR)) {
-            // SAFETY: `b` is an NR = 32 element chunk; both 16-lane loads
-            // are inside it.
-            let (b0, b1) = unsafe {
-                (
-                    _mm512_loadu_ps(b.as_ptr()),
-                    _mm512_loadu_ps(b.as_ptr().add(16)),
-                )
-            };
-            for r in 0..MR {
-                let a_r = _mm512_set1_ps(a[r]);
-                acc[r][0] = _mm512_fmadd_ps(a_r, b0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_ps(a_r, b1, acc[r][1]);
-            }
+    /// Where the micro-kernel reads its operands at depth step `p`: A's
+    /// value for tile row `r`, and the start of B's NR values.
+    ///
+    /// # Safety
+    /// Implementations promise that for every `p < kc` and `r < MR` the
+    /// kernel is called with, `a(p, r)` points to a readable f32 and `b(p)`
+    /// to NR readable f32s.
+    pub(crate) unsafe trait Operands {
+        fn a(&self, p: usize, r: usize) -> *const f32;
+        fn b(&self, p: usize) -> *const f32;
+    }
+
+    /// Both operands packed: A as MR-row panels, B as NR-column panels,
+    /// k-major.
+    struct Packed {
+        a: *const f32,
+        b: *const f32,
+    }
+
+    // SAFETY: built in `sgemm` from a packed A panel and a packed B panel
+    // of the same depth, so p·MR + r and p·NR + NR − 1 stay inside them.
+    unsafe impl Operands for Packed {
+        #[inline(always)]
+        fn a(&self, p: usize, r: usize) -> *const f32 {
+            self.a.wrapping_add(p * MR + r)
         }
-        for (r, row) in tile.chunks_exact_mut(NR).enumerate() {
-            // SAFETY: `row` is an NR = 32 element chunk of `tile`.
-            unsafe {
-                _mm512_storeu_ps(row.as_mut_ptr(), acc[r][0]);
-                _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[r][1]);
-            }
+        #[inline(always)]
+        fn b(&self, p: usize) -> *const f32 {
+            self.b.wrapping_add(p * NR)
         }
     }
 
-    /// Add (or store, when `overwrite`) the valid part of a tile into C.
+    /// Lane mask of the first `n` (≤ 16) lanes.
+    #[inline(always)]
+    fn lanes(n: usize) -> __mmask16 {
+        if n >= 16 {
+            0xffff
+        } else {
+            ((1u32 << n) - 1) as __mmask16
+        }
+    }
+
+    /// C tile (`rows` ≤ MR × `cols` ≤ NR, row stride `ldc`) = (C +) Σ_p
+    /// A(p, ·)ᵀ B(p, ·) over `kc` depth steps, 16 zmm accumulators.
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F; `ops` satisfies [`Operands`] for `kc`;
+    /// `c` points to a tile whose `rows` rows of `cols` floats, `ldc` apart,
+    /// are writable (and readable when `accumulate`).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    fn write_tile(
-        tile: &[f32; MR * NR],
-        c: &mut [f32],
+    pub(crate) unsafe fn micro<O: Operands>(
+        ops: &O,
+        kc: usize,
+        c: *mut f32,
         ldc: usize,
-        row0: usize,
         rows: usize,
-        col0: usize,
         cols: usize,
-        overwrite: bool,
+        accumulate: bool,
     ) {
-        for (r, tile_row) in tile.chunks_exact(NR).take(rows).enumerate() {
-            let c_row = &mut c[(row0 + r) * ldc + col0..][..cols];
-            if overwrite {
-                c_row.copy_from_slice(&tile_row[..cols]);
-            } else {
-                c_row.iter_mut().zip(tile_row).for_each(|(c, &t)| *c += t);
+        let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        if accumulate {
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                if r < rows {
+                    // SAFETY: row r < rows of the tile; masked lanes are not read.
+                    unsafe {
+                        let row = c.add(r * ldc);
+                        acc_r[0] = _mm512_maskz_loadu_ps(m0, row);
+                        if m1 != 0 {
+                            acc_r[1] = _mm512_maskz_loadu_ps(m1, row.add(16));
+                        }
+                    }
+                }
+            }
+        }
+        for p in 0..kc {
+            // SAFETY: the `Operands` contract for p < kc.
+            let (b0, b1) = unsafe {
+                let b = ops.b(p);
+                (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)))
+            };
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                // SAFETY: the `Operands` contract for p < kc, r < MR.
+                let a_r = _mm512_set1_ps(unsafe { *ops.a(p, r) });
+                acc_r[0] = _mm512_fmadd_ps(a_r, b0, acc_r[0]);
+                acc_r[1] = _mm512_fmadd_ps(a_r, b1, acc_r[1]);
+            }
+        }
+        for (r, acc_r) in acc.iter().enumerate() {
+            if r < rows {
+                // SAFETY: row r < rows of the tile; masked lanes are not written.
+                unsafe {
+                    let row = c.add(r * ldc);
+                    _mm512_mask_storeu_ps(row, m0, acc_r[0]);
+                    if m1 != 0 {
+                        _mm512_mask_storeu_ps(row.add(16), m1, acc_r[1]);
+                    }
+                }
             }
         }
     }
@@ -406,7 +474,6 @@ mod avx512 {
             trans: trans_b,
             stored_cols: if trans_b { k } else { n },
         };
-        let mut tile = [0.0f32; MR * NR];
         PACKED.with_borrow_mut(|(packed_a, packed_b)| {
             for col_block in (0..n).step_by(NC) {
                 let cols = col_block..(col_block + NC).min(n);
@@ -429,17 +496,26 @@ mod avx512 {
                             for (i, a_panel) in packed_a.chunks_exact(MR * depth.len()).enumerate()
                             {
                                 let row0 = rows.start + i * MR;
-                                kernel(a_panel, b_panel, &mut tile);
-                                write_tile(
-                                    &tile,
-                                    c,
-                                    ldc,
-                                    row0,
-                                    MR.min(rows.end - row0),
-                                    col0,
-                                    valid_cols,
-                                    overwrite,
-                                );
+                                let valid_rows = MR.min(rows.end - row0);
+                                let ops = Packed {
+                                    a: a_panel.as_ptr(),
+                                    b: b_panel.as_ptr(),
+                                };
+                                // SAFETY: AVX-512F is enabled on this function; the
+                                // panels hold depth.len() steps; the tile at
+                                // (row0, col0) of valid_rows × valid_cols lies in
+                                // `c` (asserted by the caller: (m−1)·ldc + n ≤ len).
+                                unsafe {
+                                    micro(
+                                        &ops,
+                                        depth.len(),
+                                        c.as_mut_ptr().add(row0 * ldc + col0),
+                                        ldc,
+                                        valid_rows,
+                                        valid_cols,
+                                        !overwrite,
+                                    );
+                                }
                             }
                         }
                     }

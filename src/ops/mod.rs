@@ -8,6 +8,7 @@ pub mod activation;
 pub mod batchnorm;
 pub mod conv;
 pub mod gemm;
+mod implicit;
 pub mod linear;
 pub mod loss;
 pub mod pool;
