@@ -23,10 +23,20 @@ use super::gemm::avx512::{self, micro, Operands, MR, NR};
 use super::ConvGeom;
 use rayon::prelude::*;
 
-/// Depth steps per slab. A forward B strip of one slab (KC rows of 32
-/// floats, up to three cache lines each) stays in L1 while every A panel
-/// passes over it.
-const KC: usize = 128;
+/// Depth steps per slab of the forward product.
+const KC: usize = 256;
+
+/// A panels per block in the forward product: their slab (8 × KC × MR
+/// floats, 64 KB) stays in L2 while every B strip of the item passes, so
+/// large weight matrices (conv-f's 2.4 MB) are read from memory once per
+/// slab, not once per strip. (KC 64–256 and 2–8 panels measured within
+/// the machine's noise of each other; this pair was best in one sweep.)
+const BLOCK_PANELS: usize = 8;
+
+/// Depth steps per slab of the weight-gradient product, whose depth is the
+/// item's wide positions: one slab for small planes, so each dWᵀ tile is
+/// loaded and stored once per item.
+const KC_POSITIONS: usize = 512;
 
 /// Whether this module can run here.
 pub fn available() -> bool {
@@ -189,29 +199,32 @@ unsafe fn gemm_b_from_buffer_avx512(
     buf: &[f32],
     out: &mut [f32],
 ) {
-    for t0 in (0..n).step_by(NR) {
-        let cols = NR.min(n - t0);
-        for kb in (0..k).step_by(KC) {
-            let kc = KC.min(k - kb);
-            for i in 0..m.div_ceil(MR) {
-                let ops = IndirectB {
-                    a: packed_a[i * MR * k + kb * MR..].as_ptr(),
-                    b: buf[t0..].as_ptr(),
-                    offsets: offsets[kb..].as_ptr(),
-                };
-                // SAFETY: the tile (rows i·MR.., cols t0..t0 + cols) lies in
-                // `out` (m × n); the operands are in bounds (asserted by the
-                // caller); AVX-512F is enabled here.
-                unsafe {
-                    micro(
-                        &ops,
-                        kc,
-                        out.as_mut_ptr().add(i * MR * n + t0),
-                        n,
-                        MR.min(m - i * MR),
-                        cols,
-                        kb > 0,
-                    );
+    let panels = m.div_ceil(MR);
+    for kb in (0..k).step_by(KC) {
+        let kc = KC.min(k - kb);
+        for block in (0..panels).step_by(BLOCK_PANELS) {
+            for t0 in (0..n).step_by(NR) {
+                let cols = NR.min(n - t0);
+                for i in block..(block + BLOCK_PANELS).min(panels) {
+                    let ops = IndirectB {
+                        a: packed_a[i * MR * k + kb * MR..].as_ptr(),
+                        b: buf[t0..].as_ptr(),
+                        offsets: offsets[kb..].as_ptr(),
+                    };
+                    // SAFETY: the tile (rows i·MR.., cols t0..t0 + cols) lies in
+                    // `out` (m × n); the operands are in bounds (asserted by the
+                    // caller); AVX-512F is enabled here.
+                    unsafe {
+                        micro(
+                            &ops,
+                            kc,
+                            out.as_mut_ptr().add(i * MR * n + t0),
+                            n,
+                            MR.min(m - i * MR),
+                            cols,
+                            kb > 0,
+                        );
+                    }
                 }
             }
         }
@@ -247,12 +260,12 @@ unsafe fn gemm_a_from_buffer_avx512(
     packed_b: &[f32],
     c: &mut [f32],
 ) {
-    for j in 0..n.div_ceil(NR) {
-        let cols = NR.min(n - j * NR);
-        for kb in (0..k).step_by(KC) {
-            let kc = KC.min(k - kb);
-            for i in 0..m.div_ceil(MR) {
-                let rows = MR.min(m - i * MR);
+    for kb in (0..k).step_by(KC_POSITIONS) {
+        let kc = KC_POSITIONS.min(k - kb);
+        for i in 0..m.div_ceil(MR) {
+            let rows = MR.min(m - i * MR);
+            for j in 0..n.div_ceil(NR) {
+                let cols = NR.min(n - j * NR);
                 // Rows past m repeat the last one; their results are not stored.
                 let rows_at: [*const f32; MR] =
                     std::array::from_fn(|r| buf[offsets[(i * MR + r).min(m - 1)] + kb..].as_ptr());
@@ -280,22 +293,35 @@ unsafe fn gemm_a_from_buffer_avx512(
 
 /// dy of one item of one group (o_g planes of out_h × out_w) as NR-column
 /// panels over the wide positions: packed[j][t][q] = dy[j·NR + q] at t,
-/// zero at junk positions and past o_g.
+/// zero at junk positions and past o_g. Every element is written.
 fn pack_dy(g: &ConvGeom, layout: &Layout, dy_group: &[f32], o_g: usize, packed: &mut Vec<f32>) {
-    let steps = layout.cols;
-    packed.clear();
+    /// Output columns transposed per block: NR × BLOCK floats read, BLOCK
+    /// slots of NR written, all inside L1.
+    const BLOCK: usize = 16;
+    let (steps, out_plane) = (layout.cols, g.out_h * g.out_w);
     packed.resize(o_g.div_ceil(NR) * NR * steps, 0.0);
-    for (o, dy_plane) in dy_group
-        .chunks_exact(g.out_h * g.out_w)
-        .take(o_g)
-        .enumerate()
-    {
-        let panel = &mut packed[(o / NR) * NR * steps..][..NR * steps];
-        let q = o % NR;
-        for (oh, dy_row) in dy_plane.chunks_exact(g.out_w).enumerate() {
-            let first = oh * layout.width;
-            for (ow, &v) in dy_row.iter().enumerate() {
-                panel[(first + ow) * NR + q] = v;
+    for (j, panel) in packed.chunks_exact_mut(NR * steps).enumerate() {
+        let planes: Vec<&[f32]> = dy_group
+            .chunks_exact(out_plane)
+            .skip(j * NR)
+            .take(NR)
+            .collect();
+        for (oh, wide_row) in panel.chunks_exact_mut(NR * layout.width).enumerate() {
+            let (valid, junk) = wide_row.split_at_mut(NR * g.out_w);
+            junk.fill(0.0);
+            for (block, slots) in valid.chunks_mut(NR * BLOCK).enumerate() {
+                let ow0 = block * BLOCK;
+                for (q, plane) in planes.iter().enumerate() {
+                    let dy_run = &plane[oh * g.out_w + ow0..][..slots.len() / NR];
+                    for (slot, &v) in slots.chunks_exact_mut(NR).zip(dy_run) {
+                        slot[q] = v;
+                    }
+                }
+                if planes.len() < NR {
+                    for slot in slots.chunks_exact_mut(NR) {
+                        slot[planes.len()..].fill(0.0);
+                    }
+                }
             }
         }
     }

@@ -1,23 +1,81 @@
 //! Losses, each returning an f64 value (sums accumulate in f64) with a
 //! backward that accumulates d loss / d pred into `dpred`.
 
-/// Sum of squared errors Σ (pred − target)², the D2L chapter's
-/// `((Y_hat - Y) ** 2).sum()`.
-pub fn sse(pred: &[f32], target: &[f32]) -> f64 {
+use rayon::prelude::*;
+
+/// Elements per parallel piece of the squared-error pass; below two pieces
+/// it stays on the calling thread.
+const PIECE: usize = 1 << 15;
+
+/// Σ (pred − target)² in f64, and, with `grad = Some((scale, dpred))`,
+/// dpred += scale·(pred − target) in the same pass.
+///
+/// Sums run in eight f64 lanes (so the compiler can vectorise them; one
+/// running sum is a chain of dependent adds) and in parallel pieces for
+/// large tensors, the pieces added in order: the result does not depend
+/// on the thread count.
+fn squared_error(pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>) -> f64 {
     assert_eq!(
         pred.len(),
         target.len(),
-        "sse: pred and target lengths differ"
+        "loss: pred and target lengths differ"
     );
-    pred.iter()
-        .zip(target)
-        .map(|(&p, &t)| (p as f64 - t as f64).powi(2))
-        .sum()
+    fn piece(pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>) -> f64 {
+        let square = |p: f32, t: f32| (p as f64 - t as f64).powi(2);
+        let mut lanes = [0.0f64; 8];
+        let (pred8, target8) = (pred.chunks_exact(8), target.chunks_exact(8));
+        let rest: f64 = (pred8.remainder().iter().zip(target8.remainder()))
+            .map(|(&p, &t)| square(p, t))
+            .sum();
+        for (p, t) in pred8.zip(target8) {
+            for j in 0..8 {
+                lanes[j] += square(p[j], t[j]);
+            }
+        }
+        // The piece is still in cache for this second sweep.
+        if let Some((scale, dpred)) = grad {
+            for ((d, &p), &t) in dpred.iter_mut().zip(pred).zip(target) {
+                *d += scale * (p - t);
+            }
+        }
+        lanes.iter().sum::<f64>() + rest
+    }
+    if let Some((_, dpred)) = &grad {
+        assert_eq!(pred.len(), dpred.len(), "loss: dpred length");
+    }
+    if pred.len() < 2 * PIECE || rayon::current_num_threads() == 1 {
+        return piece(pred, target, grad);
+    }
+    let partial: Vec<f64> = match grad {
+        Some((scale, dpred)) => pred
+            .par_chunks(PIECE)
+            .zip(target.par_chunks(PIECE))
+            .zip(dpred.par_chunks_mut(PIECE))
+            .map(|((p, t), d)| piece(p, t, Some((scale, d))))
+            .collect(),
+        None => pred
+            .par_chunks(PIECE)
+            .zip(target.par_chunks(PIECE))
+            .map(|(p, t)| piece(p, t, None))
+            .collect(),
+    };
+    partial.iter().sum()
+}
+
+/// Sum of squared errors Σ (pred − target)², the D2L chapter's
+/// `((Y_hat - Y) ** 2).sum()`.
+pub fn sse(pred: &[f32], target: &[f32]) -> f64 {
+    squared_error(pred, target, None)
 }
 
 /// SSE backward: dpred += 2·(pred − target).
 pub fn sse_backward(pred: &[f32], target: &[f32], dpred: &mut [f32]) {
-    squared_error_backward(pred, target, 2.0, dpred);
+    sse_with_grad(pred, target, dpred);
+}
+
+/// [`sse`] and [`sse_backward`] in one pass.
+pub fn sse_with_grad(pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f64 {
+    squared_error(pred, target, Some((2.0, dpred)))
 }
 
 /// Mean squared error Σ (pred − target)² / len, as `nn.MSELoss()`.
@@ -31,20 +89,16 @@ pub fn mse(pred: &[f32], target: &[f32]) -> f64 {
 
 /// MSE backward: dpred += 2·(pred − target) / len.
 pub fn mse_backward(pred: &[f32], target: &[f32], dpred: &mut [f32]) {
-    let scale = 2.0 / pred.len().max(1) as f32;
-    squared_error_backward(pred, target, scale, dpred);
+    mse_with_grad(pred, target, dpred);
 }
 
-fn squared_error_backward(pred: &[f32], target: &[f32], scale: f32, dpred: &mut [f32]) {
-    assert_eq!(
-        pred.len(),
-        target.len(),
-        "loss: pred and target lengths differ"
-    );
-    assert_eq!(pred.len(), dpred.len(), "loss: dpred length");
-    for ((d, &p), &t) in dpred.iter_mut().zip(pred).zip(target) {
-        *d += scale * (p - t);
+/// [`mse`] and [`mse_backward`] in one pass.
+pub fn mse_with_grad(pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f64 {
+    if pred.is_empty() {
+        return mse(pred, target);
     }
+    let scale = 2.0 / pred.len() as f32;
+    squared_error(pred, target, Some((scale, dpred))) / pred.len() as f64
 }
 
 fn check_labels(logits: &[f32], labels: &[i64]) -> usize {
@@ -111,6 +165,27 @@ mod tests {
     /// size 1e-2 where f32 rounding is negligible next to the step.
     fn at(loss: impl Fn(&[f32]) -> f64) -> impl Fn(&[f64]) -> f64 {
         move |x: &[f64]| loss(&x.iter().map(|&v| v as f32).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn squared_error_in_parallel_pieces_matches_one_sum() {
+        // Past two pieces with a ragged end: parallel pieces, eight lanes
+        // and the remainder must all be counted, once.
+        let len = 2 * PIECE + 8 * 3 + 5;
+        let (pred, target) = (random_vec(len, 1), random_vec(len, 2));
+        let expected: f64 = pred
+            .iter()
+            .zip(&target)
+            .map(|(&p, &t)| (p as f64 - t as f64).powi(2))
+            .sum();
+        let mut dpred = vec![1.0f32; len];
+        let value = mse_with_grad(&pred, &target, &mut dpred);
+        assert!((value - expected / len as f64).abs() < 1e-9 * expected.abs().max(1.0));
+        assert!((sse(&pred, &target) - expected).abs() < 1e-9 * expected);
+        let scale = 2.0 / len as f32;
+        for ((d, &p), &t) in dpred.iter().zip(&pred).zip(&target) {
+            assert_eq!(*d, 1.0 + scale * (p - t));
+        }
     }
 
     #[test]

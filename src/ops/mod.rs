@@ -61,3 +61,18 @@ pub struct PoolGeom {
     pub out_h: usize,
     pub out_w: usize,
 }
+
+/// dst = src, split across the rayon pool when it is large enough for a
+/// second thread's memory bandwidth to pay for the fork.
+pub fn copy(dst: &mut [f32], src: &[f32]) {
+    use rayon::prelude::*;
+    const PIECE: usize = 1 << 18;
+    assert_eq!(dst.len(), src.len(), "copy: lengths differ");
+    if dst.len() >= 2 * PIECE && rayon::current_num_threads() > 1 {
+        dst.par_chunks_mut(PIECE)
+            .zip(src.par_chunks(PIECE))
+            .for_each(|(d, s)| d.copy_from_slice(s));
+    } else {
+        dst.copy_from_slice(src);
+    }
+}

@@ -358,8 +358,8 @@ impl Interp {
             .tape
             .forward(model, Mode::Eval, &mut self.rng, layers)
             .map_err(|msg| RunError::new(msg, span, "while running this model"))?;
-        let b = self.tape.buf(out);
-        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data.clone())
+        let b = self.tape.take(out);
+        ArrayD::from_shape_vec(IxDyn(&b.shape), b.data)
             .map_err(|e| RunError::new(e.to_string(), span, "here"))
     }
 }

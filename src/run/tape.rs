@@ -77,7 +77,13 @@ impl Tape {
         self.used = 0;
         self.n_steps = 0;
         let id = self.alloc(shape);
-        self.bufs[id].data.copy_from_slice(data);
+        crate::ops::copy(&mut self.bufs[id].data, data);
+    }
+
+    /// Move a buffer's contents out (the model's output, once the pass is
+    /// over), leaving it empty: cheaper than cloning a large activation.
+    pub fn take(&mut self, id: usize) -> Buf {
+        std::mem::take(&mut self.bufs[id])
     }
 
     fn alloc(&mut self, shape: &[usize]) -> usize {

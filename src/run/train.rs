@@ -783,14 +783,8 @@ fn loss_and_grad(
     span: Span,
 ) -> RunResult<(f64, usize)> {
     match (kind, targets) {
-        (Loss::Sse, TargetSlice::Float(t)) => {
-            loss::sse_backward(pred, t, dpred);
-            Ok((loss::sse(pred, t), 0))
-        }
-        (Loss::Mse, TargetSlice::Float(t)) => {
-            loss::mse_backward(pred, t, dpred);
-            Ok((loss::mse(pred, t), 0))
-        }
+        (Loss::Sse, TargetSlice::Float(t)) => Ok((loss::sse_with_grad(pred, t, dpred), 0)),
+        (Loss::Mse, TargetSlice::Float(t)) => Ok((loss::mse_with_grad(pred, t, dpred), 0)),
         (Loss::Xent, TargetSlice::Labels(l)) => {
             let (n, c) = (shape[0], shape[1]);
             if shape.len() != 2 {
