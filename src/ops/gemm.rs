@@ -385,16 +385,19 @@ pub(crate) mod avx512 {
         }
     }
 
-    /// C tile (`rows` ≤ MR × `cols` ≤ NR, row stride `ldc`) = (C +) Σ_p
-    /// A(p, ·)ᵀ B(p, ·) over `kc` depth steps, 16 zmm accumulators.
+    /// C tile (`rows` ≤ MR × `cols` ≤ 16·NV, row stride `ldc`) = (C +) Σ_p
+    /// A(p, ·)ᵀ B(p, ·) over `kc` depth steps, in MR·NV zmm accumulators
+    /// (NV = 2 is the NR = 32 tile; 3 trades column granularity for fewer
+    /// B loads per multiply-add).
     ///
     /// # Safety
-    /// The CPU supports AVX-512F; `ops` satisfies [`Operands`] for `kc`;
-    /// `c` points to a tile whose `rows` rows of `cols` floats, `ldc` apart,
-    /// are writable (and readable when `accumulate`).
+    /// The CPU supports AVX-512F; `ops` satisfies [`Operands`] for `kc`
+    /// with 16·NV values per B row; `c` points to a tile whose `rows` rows
+    /// of `cols` floats, `ldc` apart, are writable (and readable when
+    /// `accumulate`).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn micro<O: Operands>(
+    pub(crate) unsafe fn micro<O: Operands, const NV: usize>(
         ops: &O,
         kc: usize,
         c: *mut f32,
@@ -403,43 +406,42 @@ pub(crate) mod avx512 {
         cols: usize,
         accumulate: bool,
     ) {
-        let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
-        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let masks: [__mmask16; NV] = std::array::from_fn(|v| lanes(cols.saturating_sub(16 * v)));
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
         if accumulate {
             for (r, acc_r) in acc.iter_mut().enumerate() {
                 if r < rows {
-                    // SAFETY: row r < rows of the tile; masked lanes are not read.
-                    unsafe {
-                        let row = c.add(r * ldc);
-                        acc_r[0] = _mm512_maskz_loadu_ps(m0, row);
-                        if m1 != 0 {
-                            acc_r[1] = _mm512_maskz_loadu_ps(m1, row.add(16));
+                    for (v, (acc_v, &mask)) in acc_r.iter_mut().zip(&masks).enumerate() {
+                        if mask != 0 {
+                            // SAFETY: row r < rows, lanes < cols of the tile;
+                            // masked lanes are not read.
+                            *acc_v =
+                                unsafe { _mm512_maskz_loadu_ps(mask, c.add(r * ldc + 16 * v)) };
                         }
                     }
                 }
             }
         }
         for p in 0..kc {
-            // SAFETY: the `Operands` contract for p < kc.
-            let (b0, b1) = unsafe {
-                let b = ops.b(p);
-                (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)))
-            };
+            let b = ops.b(p);
+            // SAFETY: the `Operands` contract: 16·NV values at b(p), p < kc.
+            let bv: [__m512; NV] =
+                std::array::from_fn(|v| unsafe { _mm512_loadu_ps(b.add(16 * v)) });
             for (r, acc_r) in acc.iter_mut().enumerate() {
                 // SAFETY: the `Operands` contract for p < kc, r < MR.
                 let a_r = _mm512_set1_ps(unsafe { *ops.a(p, r) });
-                acc_r[0] = _mm512_fmadd_ps(a_r, b0, acc_r[0]);
-                acc_r[1] = _mm512_fmadd_ps(a_r, b1, acc_r[1]);
+                for (acc_v, &b_v) in acc_r.iter_mut().zip(&bv) {
+                    *acc_v = _mm512_fmadd_ps(a_r, b_v, *acc_v);
+                }
             }
         }
         for (r, acc_r) in acc.iter().enumerate() {
             if r < rows {
-                // SAFETY: row r < rows of the tile; masked lanes are not written.
-                unsafe {
-                    let row = c.add(r * ldc);
-                    _mm512_mask_storeu_ps(row, m0, acc_r[0]);
-                    if m1 != 0 {
-                        _mm512_mask_storeu_ps(row.add(16), m1, acc_r[1]);
+                for (v, (&acc_v, &mask)) in acc_r.iter().zip(&masks).enumerate() {
+                    if mask != 0 {
+                        // SAFETY: row r < rows, lanes < cols of the tile;
+                        // masked lanes are not written.
+                        unsafe { _mm512_mask_storeu_ps(c.add(r * ldc + 16 * v), mask, acc_v) };
                     }
                 }
             }
@@ -506,7 +508,7 @@ pub(crate) mod avx512 {
                                 // (row0, col0) of valid_rows × valid_cols lies in
                                 // `c` (asserted by the caller: (m−1)·ldc + n ≤ len).
                                 unsafe {
-                                    micro(
+                                    micro::<_, 2>(
                                         &ops,
                                         depth.len(),
                                         c.as_mut_ptr().add(row0 * ldc + col0),
