@@ -13,9 +13,9 @@
 //! direct loops instead.
 
 use super::gemm::{sgemm_strided, sgemm_threads};
-use super::implicit;
 use super::vector;
 use super::ConvGeom;
+use super::{depthwise, implicit};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -846,7 +846,25 @@ pub fn conv2d_forward(
         return;
     }
     let threads = batch_threads(g, &d);
-    if d.depthwise && g.stride_h == 1 && g.stride_w == 1 {
+    if !d.pointwise && implicit::suits(g, threads) {
+        implicit::forward(g, x, weight, y, threads);
+    } else if d.depthwise && depthwise::suits(g) {
+        let run = |(plane, y_plane): (usize, &mut [f32])| {
+            let (n, o) = (plane / g.out_ch, plane % g.out_ch);
+            let in_c = o / d.out_per_group;
+            let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
+            depthwise::forward_plane(g, x_plane, &weight[o * d.taps..][..d.taps], y_plane);
+        };
+        if threads > 1 {
+            let min_len = (g.batch * g.out_ch).div_ceil(4 * threads);
+            y.par_chunks_mut(d.out_plane)
+                .enumerate()
+                .with_min_len(min_len)
+                .for_each(run);
+        } else {
+            y.chunks_mut(d.out_plane).enumerate().for_each(run);
+        }
+    } else if d.depthwise && g.stride_h == 1 && g.stride_w == 1 {
         let rows = WideRows::new(g);
         let run = |scratch: &mut WideScratch, (plane, y_plane): (usize, &mut [f32])| {
             forward_plane_wide(g, &d, &rows, plane, x, weight, y_plane, scratch)
@@ -872,8 +890,6 @@ pub fn conv2d_forward(
         } else {
             y.chunks_mut(d.out_plane).enumerate().for_each(run);
         }
-    } else if !d.pointwise && implicit::suits(g, threads) {
-        implicit::forward(g, x, weight, y, threads);
     } else {
         let plan = ChunkPlan::new(g, &d);
         let in_chunk = plan.items * g.in_ch * d.in_plane;
@@ -1304,13 +1320,13 @@ pub fn conv2d_backward(
         return;
     }
     let threads = batch_threads(g, &d);
-    if d.depthwise {
+    // With the weight gradient done by the implicit path, the GEMM path
+    // below only computes dx (the direct depthwise kernels do both at once).
+    let want_dw = d.pointwise || !implicit::suits(g, threads) || (d.depthwise && dx.is_some());
+    if d.depthwise && want_dw {
         backward_depthwise(g, &d, threads, x, weight, dy, dx, dweight);
         return;
     }
-    // With the weight gradient done by the implicit path, the GEMM path
-    // below only computes dx.
-    let want_dw = d.pointwise || !implicit::suits(g, threads);
     if !want_dw {
         implicit::weight_grad(g, x, dy, dweight, threads);
         if dx.is_none() {
@@ -1393,6 +1409,23 @@ fn backward_depthwise(
     dx: Option<&mut [f32]>,
     dweight: &mut [f32],
 ) {
+    if dx.is_none() && depthwise::suits(g) {
+        // Output channels in parallel, each summing over the batch.
+        let run = |(o, dkernel): (usize, &mut [f32])| {
+            let in_c = o / d.out_per_group;
+            for n in 0..g.batch {
+                let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
+                let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
+                depthwise::weight_grad_plane(g, x_plane, dy_plane, dkernel);
+            }
+        };
+        if threads > 1 {
+            dweight.par_chunks_mut(d.taps).enumerate().for_each(run);
+        } else {
+            dweight.chunks_mut(d.taps).enumerate().for_each(run);
+        }
+        return;
+    }
     if g.stride_h == 1 && g.stride_w == 1 {
         let rows = WideRows::new(g);
         let planes = g.batch * g.in_ch;
@@ -1617,6 +1650,32 @@ mod tests {
                 pad_top, pad_left, dil_h, dil_w, groups, out_h, out_w,
             }
         }
+    }
+
+    #[test]
+    fn depthwise_rows_wider_than_one_vector() {
+        // 37 output columns: three 16-lane runs, the last ragged; padding
+        // and dilation put taps outside the row at both ends.
+        let g = ConvGeom {
+            batch: 2,
+            in_ch: 3,
+            in_h: 6,
+            in_w: 37,
+            out_ch: 6,
+            k_h: 3,
+            k_w: 4,
+            stride_h: 1,
+            stride_w: 1,
+            pad_top: 2,
+            pad_left: 3,
+            dil_h: 1,
+            dil_w: 2,
+            groups: 3,
+            out_h: out_len(6, 2, 2, 1, 3, 1),
+            out_w: out_len(37, 3, 3, 2, 4, 1),
+        };
+        assert!(g.out_w > 32);
+        check_against_reference(&g, 11);
     }
 
     #[test]

@@ -341,8 +341,8 @@ struct Scratch {
     wide: Vec<f32>,
 }
 
-/// Whether the implicit path should run `g` (the GEMM path's geometries,
-/// when the CPU has AVX-512F and the batch can feed every thread).
+/// Whether the implicit path should run `g` (all but depthwise, when the
+/// CPU has AVX-512F and the batch can feed every thread).
 pub fn suits(g: &ConvGeom, threads: usize) -> bool {
     let in_per_group = g.in_ch / g.groups;
     available()
@@ -353,7 +353,9 @@ pub fn suits(g: &ConvGeom, threads: usize) -> bool {
         && g.out_w > 0
         && g.k_h > 0
         && g.k_w > 0
-        && !(in_per_group == 1 && g.k_h * g.k_w > 1)
+        // Depthwise groups have one input channel: a product of depth
+        // k_h·k_w per group, where the direct kernels win.
+        && !(g.groups > 1 && in_per_group == 1)
         && g.batch >= threads
 }
 

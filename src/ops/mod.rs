@@ -8,7 +8,39 @@ pub mod activation;
 pub mod batchnorm;
 pub mod conv;
 pub mod gemm;
+
+// AVX-512 kernels (x86-64 only; each checks the CPU at run time). Other
+// targets get stand-ins whose `suits` is always false.
+#[cfg(target_arch = "x86_64")]
+mod depthwise;
+#[cfg(target_arch = "x86_64")]
 mod implicit;
+#[cfg(not(target_arch = "x86_64"))]
+mod depthwise {
+    use super::ConvGeom;
+    pub fn suits(_: &ConvGeom) -> bool {
+        false
+    }
+    pub fn forward_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32]) {
+        unreachable!("depthwise::suits is false off x86-64")
+    }
+    pub fn weight_grad_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32]) {
+        unreachable!("depthwise::suits is false off x86-64")
+    }
+}
+#[cfg(not(target_arch = "x86_64"))]
+mod implicit {
+    use super::ConvGeom;
+    pub fn suits(_: &ConvGeom, _: usize) -> bool {
+        false
+    }
+    pub fn forward(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32], _: usize) {
+        unreachable!("implicit::suits is false off x86-64")
+    }
+    pub fn weight_grad(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32], _: usize) {
+        unreachable!("implicit::suits is false off x86-64")
+    }
+}
 pub mod linear;
 pub mod loss;
 pub mod pool;

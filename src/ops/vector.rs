@@ -55,6 +55,36 @@ fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
 }
 
 dispatch! {
+    /// Σ (p − t)² over the common length, vectorised (f32 lanes, f64
+    /// between blocks); with `dpred` also dpred += scale·(p − t).
+    fn squared_error(pred: &[f32], target: &[f32], scale: f32, dpred: Option<&mut [f32]>) -> f64, fused => {
+        let _ = fused;
+        // f32 lanes over blocks of 256 (as PyTorch sums in f32), each
+        // block's sum carried on in f64.
+        let mut total = 0.0f64;
+        for (p, t) in pred.chunks(256).zip(target.chunks(256)) {
+            let mut lanes = [0.0f32; 16];
+            let (p16, t16) = (p.chunks_exact(16), t.chunks_exact(16));
+            let rest: f32 = (p16.remainder().iter().zip(t16.remainder()))
+                .map(|(&p, &t)| (p - t) * (p - t))
+                .sum();
+            for (p, t) in p16.zip(t16) {
+                for j in 0..16 {
+                    lanes[j] += (p[j] - t[j]) * (p[j] - t[j]);
+                }
+            }
+            total += lanes.iter().map(|&v| v as f64).sum::<f64>() + rest as f64;
+        }
+        if let Some(dpred) = dpred {
+            for ((d, &p), &t) in dpred.iter_mut().zip(pred).zip(target) {
+                *d += scale * (p - t);
+            }
+        }
+        total
+    }
+}
+
+dispatch! {
     /// y[i] += alpha · x[i] over the common length.
     fn axpy(y: &mut [f32], x: &[f32], alpha: f32), fused => {
         let fused_add = if fused { multiply_add::<true> } else { multiply_add::<false> };
