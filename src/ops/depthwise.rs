@@ -96,8 +96,9 @@ unsafe fn forward_plane_avx512(
             for i in 0..g.k_h {
                 for (j, &(mask, shift)) in masks[run * g.k_w..][..g.k_w].iter().enumerate() {
                     let w = _mm512_set1_ps(kernel[i * g.k_w + j]);
-                    for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
-                        let Some(ih) = input_row(g, oh0 + r, i) else {
+                    // Constant trip count: unrolled, acc stays in registers.
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        let Some(ih) = input_row(g, oh0 + r, i).filter(|_| r < rows) else {
                             continue;
                         };
                         let x_row = &x_plane[ih * g.in_w..][..g.in_w];
@@ -139,24 +140,28 @@ unsafe fn weight_grad_plane_avx512(
 ) {
     for i in 0..g.k_h {
         for j in 0..g.k_w {
-            // One chain per output row modulo ROWS (see ROWS).
+            // One chain per output row of a group of ROWS (see ROWS).
             let mut acc = [_mm512_setzero_ps(); ROWS];
-            for (oh, dy_row) in dy_plane.chunks_exact(g.out_w).enumerate() {
-                let Some(ih) = input_row(g, oh, i) else {
-                    continue;
-                };
-                let x_row = &x_plane[ih * g.in_w..][..g.in_w];
+            for oh0 in (0..g.out_h).step_by(ROWS) {
                 for (run, ow0) in (0..g.out_w).step_by(16).enumerate() {
                     let (mask, shift) = masks[run * g.k_w + j];
-                    // SAFETY: `mask` keeps x lanes inside x_row, and its lanes
-                    // are < out_w − ow0, inside dy_row from ow0.
-                    let (x, dy) = unsafe {
-                        (
-                            load_run(x_row, shift, mask),
-                            load_run(dy_row, ow0 as isize, mask),
-                        )
-                    };
-                    acc[oh % ROWS] = _mm512_fmadd_ps(dy, x, acc[oh % ROWS]);
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        let oh = oh0 + r;
+                        let Some(ih) = input_row(g, oh, i).filter(|_| oh < g.out_h) else {
+                            continue;
+                        };
+                        let x_row = &x_plane[ih * g.in_w..][..g.in_w];
+                        let dy_row = &dy_plane[oh * g.out_w..][..g.out_w];
+                        // SAFETY: `mask` keeps x lanes inside x_row, and its
+                        // lanes are < out_w − ow0, inside dy_row from ow0.
+                        let (x, dy) = unsafe {
+                            (
+                                load_run(x_row, shift, mask),
+                                load_run(dy_row, ow0 as isize, mask),
+                            )
+                        };
+                        *acc_r = _mm512_fmadd_ps(dy, x, *acc_r);
+                    }
                 }
             }
             let sum = acc

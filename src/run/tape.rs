@@ -80,6 +80,24 @@ impl Tape {
         crate::ops::copy(&mut self.bufs[id].data, data);
     }
 
+    /// Start a pass whose input is filled in place by `fill` (a mini-batch
+    /// gathered straight into the tape, no staging copy).
+    pub fn start_with(&mut self, shape: &[usize], fill: impl FnOnce(&mut [f32])) {
+        self.used = 0;
+        self.n_steps = 0;
+        let id = self.alloc(shape);
+        fill(&mut self.bufs[id].data);
+    }
+
+    /// Start a pass on the same input as the last one. Passes only read
+    /// buffer 0, so it still holds that input (full-batch training reuses
+    /// it every step instead of copying it again).
+    pub fn restart(&mut self, shape: &[usize]) {
+        assert_eq!(self.bufs[0].shape, shape, "tape restart with another shape");
+        self.used = 1;
+        self.n_steps = 0;
+    }
+
     /// Move a buffer's contents out (the model's output, once the pass is
     /// over), leaving it empty: cheaper than cloning a large activation.
     pub fn take(&mut self, id: usize) -> Buf {

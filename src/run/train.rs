@@ -382,7 +382,6 @@ impl Interp {
         let mut opt = OptState::new(model);
         let mut history = History::default();
         let mut dpred = Vec::new();
-        let mut xb: Vec<f32> = Vec::new();
         let mut tb_f: Vec<f32> = Vec::new();
         let mut tb_l: Vec<i64> = Vec::new();
         match plan.schedule {
@@ -391,10 +390,15 @@ impl Interp {
                 let mut shape = x.shape().to_vec();
                 shape[0] = n;
                 for step in 1..=steps {
+                    // The whole data set is the input of every step: copied
+                    // into the tape once.
+                    if step == 1 {
+                        self.tape.start(&shape, &xs);
+                    } else {
+                        self.tape.restart(&shape);
+                    }
                     let (loss_value, _) = self.step(
                         model,
-                        &shape,
-                        &xs,
                         targets_all(targets),
                         plan,
                         &mut opt,
@@ -429,12 +433,16 @@ impl Interp {
                     for chunk in order.chunks(batch) {
                         global_step += 1;
                         let bs = chunk.len();
-                        xb.clear();
-                        for &r in chunk {
-                            xb.extend_from_slice(&xs[r * item..(r + 1) * item]);
-                        }
                         let mut shape = x.shape().to_vec();
                         shape[0] = bs;
+                        self.tape.start_with(&shape, |batch| {
+                            if item > 0 {
+                                let slots = batch.chunks_exact_mut(item);
+                                for (&r, slot) in chunk.iter().zip(slots) {
+                                    slot.copy_from_slice(&xs[r * item..(r + 1) * item]);
+                                }
+                            }
+                        });
                         let tb = match targets {
                             Targets::Float(t) => {
                                 let per = t.len() / n.max(1);
@@ -450,17 +458,8 @@ impl Interp {
                                 TargetSlice::Labels(&tb_l)
                             }
                         };
-                        let (loss_value, hits) = self.step(
-                            model,
-                            &shape,
-                            &xb,
-                            tb,
-                            plan,
-                            &mut opt,
-                            &mut dpred,
-                            global_step,
-                            span,
-                        )?;
+                        let (loss_value, hits) =
+                            self.step(model, tb, plan, &mut opt, &mut dpred, global_step, span)?;
                         loss_sum += loss_value * bs as f64;
                         correct += hits;
                         seen += bs;
@@ -536,11 +535,11 @@ impl Interp {
     /// One training step: forward (train mode), loss, backward, update.
     /// Returns the loss (before the update) and the number of correct predictions.
     #[allow(clippy::too_many_arguments)]
+    /// One optimisation step on the input already in the tape
+    /// (`Tape::start*`/`restart`).
     fn step(
         &mut self,
         model: &mut ModelState,
-        shape: &[usize],
-        xs: &[f32],
         targets: TargetSlice,
         plan: &TrainPlan,
         opt: &mut OptState,
@@ -548,7 +547,6 @@ impl Interp {
         step: usize,
         span: Span,
     ) -> RunResult<(f64, usize)> {
-        self.tape.start(shape, xs);
         let out = self
             .tape
             .forward(model, Mode::Train, &mut self.rng, None)
