@@ -163,6 +163,8 @@ unsafe impl Operands for IndirectB {
 struct IndirectA {
     rows: [*const f32; MR],
     b: *const f32,
+    /// B panel width: 16·NV of the kernel.
+    width: usize,
 }
 
 // SAFETY: `weight_grad_item` asserts offset + depth ≤ buf.len() for every
@@ -174,7 +176,7 @@ unsafe impl Operands for IndirectA {
     }
     #[inline(always)]
     fn b(&self, p: usize) -> *const f32 {
-        self.b.wrapping_add(p * NR)
+        self.b.wrapping_add(p * self.width)
     }
 }
 
@@ -237,9 +239,20 @@ unsafe fn gemm_b_from_buffer_avx512(
     }
 }
 
+/// B panel width of the weight-gradient product for `o_g` output channels:
+/// 16 when they fit one vector (LeNet's 6 and 16: half the work of 32-wide
+/// panels, whose lanes would mostly multiply zeros), else 32.
+fn dy_panel(o_g: usize) -> usize {
+    if o_g <= 16 {
+        16
+    } else {
+        NR
+    }
+}
+
 /// dwt (col_rows × o_g, row stride o_g) += col · dyᵀ with
-/// col(p, t) = buf[offsets[p] + t] and dyᵀ packed as NR-column panels of
-/// `layout.cols` steps (see [`pack_dy`]).
+/// col(p, t) = buf[offsets[p] + t] and dyᵀ packed as [`dy_panel`]-column
+/// panels of `layout.cols` steps (see [`pack_dy`]).
 fn gemm_a_from_buffer(
     layout: &Layout,
     buf: &[f32],
@@ -249,15 +262,22 @@ fn gemm_a_from_buffer(
 ) {
     let (m, k) = (layout.offsets.len(), layout.cols);
     assert!(available(), "implicit conv needs AVX-512F");
-    assert!(packed_dy.len() >= o_g.div_ceil(NR) * NR * k);
+    let width = dy_panel(o_g);
+    assert!(packed_dy.len() >= o_g.div_ceil(width) * width * k);
     assert!(dwt.len() >= m * o_g);
     assert!(layout.offsets.iter().all(|&o| o + k <= buf.len()));
     // SAFETY: AVX-512F is available (asserted); bounds asserted above.
-    unsafe { gemm_a_from_buffer_avx512(m, k, o_g, &layout.offsets, buf, packed_dy, dwt) }
+    unsafe {
+        if width == 16 {
+            gemm_a_from_buffer_avx512::<1>(m, k, o_g, &layout.offsets, buf, packed_dy, dwt)
+        } else {
+            gemm_a_from_buffer_avx512::<2>(m, k, o_g, &layout.offsets, buf, packed_dy, dwt)
+        }
+    }
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn gemm_a_from_buffer_avx512(
+unsafe fn gemm_a_from_buffer_avx512<const NV: usize>(
     m: usize,
     k: usize,
     n: usize,
@@ -270,22 +290,24 @@ unsafe fn gemm_a_from_buffer_avx512(
         let kc = KC_POSITIONS.min(k - kb);
         for i in 0..m.div_ceil(MR) {
             let rows = MR.min(m - i * MR);
-            for j in 0..n.div_ceil(NR) {
-                let cols = NR.min(n - j * NR);
+            let width = 16 * NV;
+            for j in 0..n.div_ceil(width) {
+                let cols = width.min(n - j * width);
                 // Rows past m repeat the last one; their results are not stored.
                 let rows_at: [*const f32; MR] =
                     std::array::from_fn(|r| buf[offsets[(i * MR + r).min(m - 1)] + kb..].as_ptr());
                 let ops = IndirectA {
                     rows: rows_at,
-                    b: packed_b[(j * k + kb) * NR..].as_ptr(),
+                    b: packed_b[(j * k + kb) * width..].as_ptr(),
+                    width,
                 };
-                // SAFETY: the tile (rows i·MR.., cols j·NR..) lies in `c`
+                // SAFETY: the tile (rows i·MR.., cols j·width..) lies in `c`
                 // (m × n); operands in bounds (asserted by the caller).
                 unsafe {
-                    micro::<_, 2>(
+                    micro::<_, NV>(
                         &ops,
                         kc,
-                        c.as_mut_ptr().add(i * MR * n + j * NR),
+                        c.as_mut_ptr().add(i * MR * n + j * width),
                         n,
                         rows,
                         cols,
@@ -297,34 +319,36 @@ unsafe fn gemm_a_from_buffer_avx512(
     }
 }
 
-/// dy of one item of one group (o_g planes of out_h × out_w) as NR-column
-/// panels over the wide positions: packed[j][t][q] = dy[j·NR + q] at t,
+/// dy of one item of one group (o_g planes of out_h × out_w) as
+/// [`dy_panel`]-column panels over the wide positions:
+/// packed[j][t][q] = dy[j·width + q] at t,
 /// zero at junk positions and past o_g. Every element is written.
 fn pack_dy(g: &ConvGeom, layout: &Layout, dy_group: &[f32], o_g: usize, packed: &mut Vec<f32>) {
-    /// Output columns transposed per block: NR × BLOCK floats read, BLOCK
-    /// slots of NR written, all inside L1.
+    /// Output columns transposed per block: width × BLOCK floats read,
+    /// BLOCK slots of width written, all inside L1.
     const BLOCK: usize = 16;
     let (steps, out_plane) = (layout.cols, g.out_h * g.out_w);
-    packed.resize(o_g.div_ceil(NR) * NR * steps, 0.0);
-    for (j, panel) in packed.chunks_exact_mut(NR * steps).enumerate() {
+    let width = dy_panel(o_g);
+    packed.resize(o_g.div_ceil(width) * width * steps, 0.0);
+    for (j, panel) in packed.chunks_exact_mut(width * steps).enumerate() {
         let planes: Vec<&[f32]> = dy_group
             .chunks_exact(out_plane)
-            .skip(j * NR)
-            .take(NR)
+            .skip(j * width)
+            .take(width)
             .collect();
-        for (oh, wide_row) in panel.chunks_exact_mut(NR * layout.width).enumerate() {
-            let (valid, junk) = wide_row.split_at_mut(NR * g.out_w);
+        for (oh, wide_row) in panel.chunks_exact_mut(width * layout.width).enumerate() {
+            let (valid, junk) = wide_row.split_at_mut(width * g.out_w);
             junk.fill(0.0);
-            for (block, slots) in valid.chunks_mut(NR * BLOCK).enumerate() {
+            for (block, slots) in valid.chunks_mut(width * BLOCK).enumerate() {
                 let ow0 = block * BLOCK;
                 for (q, plane) in planes.iter().enumerate() {
-                    let dy_run = &plane[oh * g.out_w + ow0..][..slots.len() / NR];
-                    for (slot, &v) in slots.chunks_exact_mut(NR).zip(dy_run) {
+                    let dy_run = &plane[oh * g.out_w + ow0..][..slots.len() / width];
+                    for (slot, &v) in slots.chunks_exact_mut(width).zip(dy_run) {
                         slot[q] = v;
                     }
                 }
-                if planes.len() < NR {
-                    for slot in slots.chunks_exact_mut(NR) {
+                if planes.len() < width {
+                    for slot in slots.chunks_exact_mut(width) {
                         slot[planes.len()..].fill(0.0);
                     }
                 }
