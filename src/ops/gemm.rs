@@ -17,6 +17,11 @@ use rayon::prelude::*;
 /// (the development machine was shared and heavily loaded).
 const PARALLEL_MIN_FLOPS: usize = 1 << 21;
 
+/// Multiply-adds below which the AVX-512 kernel runs on one thread rather
+/// than handing a thin product to the `gemm` crate's threaded path.
+#[cfg(target_arch = "x86_64")]
+const SINGLE_THREAD_FLOPS: usize = 1 << 23;
+
 /// C(m×n) = A·B, or C += A·B when `beta_accumulate`.
 ///
 /// All matrices are row-major. A is m×k (stored k×m when `trans_a`), B is
@@ -127,6 +132,14 @@ pub(crate) fn sgemm_strided(
     // Threads split C by rows and each packs all of B, so splitting only
     // pays with enough rows per thread; thinner products go to the `gemm`
     // crate, which splits along columns too.
+    // A product this small (LeNet's linear layers: 3M multiply-adds, ~30 µs)
+    // runs faster whole on one core than split by the crate across threads.
+    #[cfg(target_arch = "x86_64")]
+    let threads = if m.saturating_mul(n).saturating_mul(k) < SINGLE_THREAD_FLOPS {
+        1
+    } else {
+        threads
+    };
     #[cfg(target_arch = "x86_64")]
     if avx512::available() && (threads == 1 || m >= 64 * threads) {
         let rows_per_task = if threads > 1 {
@@ -663,9 +676,10 @@ mod tests {
 
     #[test]
     fn large_parallel_matches_naive() {
-        // Past PARALLEL_MIN_FLOPS with few rows: the `gemm` crate's threaded path.
-        let (m, n, k) = (100, 150, 160);
-        assert!(m * n * k >= PARALLEL_MIN_FLOPS);
+        // Past PARALLEL_MIN_FLOPS (and, on x86-64, SINGLE_THREAD_FLOPS) with
+        // few rows: the `gemm` crate's threaded path.
+        let (m, n, k) = (100, 300, 300);
+        assert!(m * n * k >= PARALLEL_MIN_FLOPS.max(1 << 23));
         let a = random_vec(m * k, 7);
         let b = random_vec(n * k, 8);
         let mut c = vec![0.0; m * n];
