@@ -1413,11 +1413,13 @@ fn backward_depthwise(
         // Output channels in parallel, each summing over the batch.
         let run = |(o, dkernel): (usize, &mut [f32])| {
             let in_c = o / d.out_per_group;
-            for n in 0..g.batch {
-                let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
-                let dy_plane = &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane];
-                depthwise::weight_grad_plane(g, x_plane, dy_plane, dkernel);
-            }
+            let planes = (0..g.batch).map(|n| {
+                (
+                    &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane],
+                    &dy[(n * g.out_ch + o) * d.out_plane..][..d.out_plane],
+                )
+            });
+            depthwise::weight_grad_planes(g, planes, dkernel);
         };
         if threads > 1 {
             dweight.par_chunks_mut(d.taps).enumerate().for_each(run);

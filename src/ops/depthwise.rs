@@ -119,55 +119,81 @@ unsafe fn forward_plane_avx512(
     }
 }
 
-/// dkernel[tap] += Σ_{oh, ow} dy_plane[oh, ow] · x_plane at the tap's shift.
-pub fn weight_grad_plane(g: &ConvGeom, x_plane: &[f32], dy_plane: &[f32], dkernel: &mut [f32]) {
-    assert!(suits(g), "depthwise AVX-512 kernel: geometry or CPU");
-    assert_eq!(x_plane.len(), g.in_h * g.in_w, "depthwise: x plane");
-    assert_eq!(dy_plane.len(), g.out_h * g.out_w, "depthwise: dy plane");
-    assert_eq!(dkernel.len(), g.k_h * g.k_w, "depthwise: dkernel");
-    let masks = masks(g);
-    // SAFETY: as in `forward_plane`; dy runs are read with their row's mask.
-    unsafe { weight_grad_plane_avx512(g, x_plane, dy_plane, dkernel, &masks) }
+/// Output rows whose tap-row-`i` input row lies inside x: `lo..hi`.
+fn valid_rows(g: &ConvGeom, i: usize) -> (usize, usize) {
+    let lo = g.pad_top.saturating_sub(i * g.dil_h).min(g.out_h);
+    let hi = (g.in_h + g.pad_top)
+        .saturating_sub(i * g.dil_h)
+        .clamp(lo, g.out_h);
+    (lo, hi)
 }
 
-#[target_feature(enable = "avx512f")]
-unsafe fn weight_grad_plane_avx512(
+/// dkernel[tap] += Σ_{items, oh, ow} dy[item] · x[item] at the tap's shift,
+/// over pairs of planes (x plane, dy plane) of one channel. The sums stay
+/// in vector accumulators across all planes and are reduced once per tap.
+pub fn weight_grad_planes<'a>(
     g: &ConvGeom,
-    x_plane: &[f32],
-    dy_plane: &[f32],
+    planes: impl Iterator<Item = (&'a [f32], &'a [f32])> + Clone,
     dkernel: &mut [f32],
-    masks: &[(u16, isize)],
 ) {
+    assert!(suits(g), "depthwise AVX-512 kernel: geometry or CPU");
+    assert_eq!(dkernel.len(), g.k_h * g.k_w, "depthwise: dkernel");
+    for (x_plane, dy_plane) in planes.clone() {
+        assert_eq!(x_plane.len(), g.in_h * g.in_w, "depthwise: x plane");
+        assert_eq!(dy_plane.len(), g.out_h * g.out_w, "depthwise: dy plane");
+    }
+    let masks = masks(g);
     for i in 0..g.k_h {
+        let rows = valid_rows(g, i);
         for j in 0..g.k_w {
-            // One chain per output row of a group of ROWS (see ROWS).
-            let mut acc = [_mm512_setzero_ps(); ROWS];
-            for oh0 in (0..g.out_h).step_by(ROWS) {
-                for (run, ow0) in (0..g.out_w).step_by(16).enumerate() {
-                    let (mask, shift) = masks[run * g.k_w + j];
-                    for (r, acc_r) in acc.iter_mut().enumerate() {
-                        let oh = oh0 + r;
-                        let Some(ih) = input_row(g, oh, i).filter(|_| oh < g.out_h) else {
-                            continue;
-                        };
-                        let x_row = &x_plane[ih * g.in_w..][..g.in_w];
-                        let dy_row = &dy_plane[oh * g.out_w..][..g.out_w];
-                        // SAFETY: `mask` keeps x lanes inside x_row, and its
-                        // lanes are < out_w − ow0, inside dy_row from ow0.
-                        let (x, dy) = unsafe {
-                            (
-                                load_run(x_row, shift, mask),
-                                load_run(dy_row, ow0 as isize, mask),
-                            )
-                        };
-                        *acc_r = _mm512_fmadd_ps(dy, x, *acc_r);
-                    }
-                }
-            }
-            let sum = acc
-                .iter()
-                .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
-            dkernel[i * g.k_w + j] += _mm512_reduce_add_ps(sum);
+            // SAFETY: AVX-512F checked by `suits`; plane lengths asserted
+            // above; the masks keep every load inside its row.
+            let sum = unsafe { tap_sum(g, planes.clone(), rows, i, j, &masks) };
+            dkernel[i * g.k_w + j] += sum;
         }
     }
+}
+
+/// Σ dy · x for tap (i, j) over the planes, output rows `rows`.
+#[target_feature(enable = "avx512f")]
+unsafe fn tap_sum<'a>(
+    g: &ConvGeom,
+    planes: impl Iterator<Item = (&'a [f32], &'a [f32])>,
+    (lo, hi): (usize, usize),
+    i: usize,
+    j: usize,
+    masks: &[(u16, isize)],
+) -> f32 {
+    // One chain per output row of a group of ROWS (see ROWS).
+    let mut acc = [_mm512_setzero_ps(); ROWS];
+    for (x_plane, dy_plane) in planes {
+        for oh0 in (lo..hi).step_by(ROWS) {
+            for (run, ow0) in (0..g.out_w).step_by(16).enumerate() {
+                let (mask, shift) = masks[run * g.k_w + j];
+                // Constant trip count: unrolled, acc stays in registers.
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let oh = oh0 + r;
+                    if oh >= hi {
+                        continue;
+                    }
+                    let ih = oh + i * g.dil_h - g.pad_top;
+                    let x_row = &x_plane[ih * g.in_w..][..g.in_w];
+                    let dy_row = &dy_plane[oh * g.out_w..][..g.out_w];
+                    // SAFETY: `mask` keeps x lanes inside x_row, and its lanes
+                    // are < out_w − ow0, inside dy_row from ow0.
+                    let (x, dy) = unsafe {
+                        (
+                            load_run(x_row, shift, mask),
+                            load_run(dy_row, ow0 as isize, mask),
+                        )
+                    };
+                    *acc_r = _mm512_fmadd_ps(dy, x, *acc_r);
+                }
+            }
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |s, &a| _mm512_add_ps(s, a));
+    _mm512_reduce_add_ps(sum)
 }

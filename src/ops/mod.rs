@@ -24,7 +24,11 @@ mod depthwise {
     pub fn forward_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32]) {
         unreachable!("depthwise::suits is false off x86-64")
     }
-    pub fn weight_grad_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32]) {
+    pub fn weight_grad_planes<'a>(
+        _: &ConvGeom,
+        _: impl Iterator<Item = (&'a [f32], &'a [f32])> + Clone,
+        _: &mut [f32],
+    ) {
         unreachable!("depthwise::suits is false off x86-64")
     }
 }

@@ -480,25 +480,32 @@ impl Tape {
     /// Replay the tape backward from `out` with `d_out` = dLoss/dOut,
     /// accumulating parameter gradients into `model`. The model input
     /// (buffer 0) gets no gradient.
-    pub fn backward(&mut self, model: &mut ModelState, out: usize, d_out: &[f32]) {
+    /// Zero every gradient buffer of the last pass and hand out the output
+    /// with its gradient, for the loss to accumulate d loss / d output
+    /// straight into the tape; then [`Tape::backward_seeded`].
+    pub fn seed_grad(&mut self, out: usize) -> (&Buf, &mut [f32]) {
         let n = self.used;
         self.grads.resize_with(n.max(self.grads.len()), Vec::new);
         self.has_grad.clear();
         self.has_grad.resize(n, false);
-        for i in 1..n {
-            let len = self.bufs[i].data.len();
-            let g = &mut self.grads[i];
-            if i == out {
-                g.resize(len, 0.0); // overwritten with d_out below
+        for i in 0..n {
+            let len = if i == 0 && out != 0 {
+                0 // the input's gradient is never needed
             } else {
-                g.clear();
-                g.resize(len, 0.0);
-            }
+                self.bufs[i].data.len()
+            };
+            let g = &mut self.grads[i];
+            g.clear();
+            g.resize(len, 0.0);
         }
+        (&self.bufs[out], &mut self.grads[out])
+    }
+
+    /// Backward pass from `out`, whose gradient [`Tape::seed_grad`] handed out.
+    pub fn backward_seeded(&mut self, model: &mut ModelState, out: usize) {
         if out == 0 {
             return;
         }
-        self.grads[out].copy_from_slice(d_out);
         self.has_grad[out] = true;
         let ModelState {
             ir,

@@ -381,7 +381,6 @@ impl Interp {
             .unwrap_or_else(|| x.iter().copied().collect());
         let mut opt = OptState::new(model);
         let mut history = History::default();
-        let mut dpred = Vec::new();
         let mut tb_f: Vec<f32> = Vec::new();
         let mut tb_l: Vec<i64> = Vec::new();
         match plan.schedule {
@@ -397,15 +396,8 @@ impl Interp {
                     } else {
                         self.tape.restart(&shape);
                     }
-                    let (loss_value, _) = self.step(
-                        model,
-                        targets_all(targets),
-                        plan,
-                        &mut opt,
-                        &mut dpred,
-                        step,
-                        span,
-                    )?;
+                    let (loss_value, _) =
+                        self.step(model, targets_all(targets), plan, &mut opt, step, span)?;
                     if plan.log.is_some_and(|k| step.is_multiple_of(k)) {
                         writeln!(out, "Step {step}, loss {loss_value:.3}").map_err(wr)?;
                     }
@@ -459,7 +451,7 @@ impl Interp {
                             }
                         };
                         let (loss_value, hits) =
-                            self.step(model, tb, plan, &mut opt, &mut dpred, global_step, span)?;
+                            self.step(model, tb, plan, &mut opt, global_step, span)?;
                         loss_sum += loss_value * bs as f64;
                         correct += hits;
                         seen += bs;
@@ -532,18 +524,16 @@ impl Interp {
         Some(bar)
     }
 
-    /// One training step: forward (train mode), loss, backward, update.
-    /// Returns the loss (before the update) and the number of correct predictions.
-    #[allow(clippy::too_many_arguments)]
-    /// One optimisation step on the input already in the tape
-    /// (`Tape::start*`/`restart`).
+    /// One training step on the input already in the tape
+    /// (`Tape::start*`/`restart`): forward (train mode), loss, backward,
+    /// update. Returns the loss (before the update) and the number of
+    /// correct predictions.
     fn step(
         &mut self,
         model: &mut ModelState,
         targets: TargetSlice,
         plan: &TrainPlan,
         opt: &mut OptState,
-        dpred: &mut Vec<f32>,
         step: usize,
         span: Span,
     ) -> RunResult<(f64, usize)> {
@@ -551,9 +541,7 @@ impl Interp {
             .tape
             .forward(model, Mode::Train, &mut self.rng, None)
             .map_err(|msg| RunError::new(msg, span, "while training"))?;
-        let pred = self.tape.buf(out);
-        dpred.clear();
-        dpred.resize(pred.data.len(), 0.0);
+        let (pred, dpred) = self.tape.seed_grad(out);
         let (value, hits) =
             loss_and_grad(plan.loss, &pred.data, &pred.shape, &targets, dpred, span)?;
         if !value.is_finite() {
@@ -570,7 +558,7 @@ impl Interp {
             ));
         }
         model.zero_grad();
-        self.tape.backward(model, out, dpred);
+        self.tape.backward_seeded(model, out);
         if let Some(p) = model
             .params
             .iter()
