@@ -11,6 +11,12 @@
 //! Depthwise convolutions (one input channel per group) have a tiny inner
 //! dimension where GEMM packing costs more than the arithmetic, so they use
 //! direct loops instead.
+//!
+//! Which path runs: on CPUs with AVX-512F the forward pass and the weight
+//! gradient of every non-depthwise convolution go through the implicit GEMM
+//! of `ops::implicit` (no column matrix at all), and stride-1 depthwise
+//! planes through `ops::depthwise`; the input gradient, batches smaller
+//! than the thread count, and every other CPU use the portable code here.
 
 use super::gemm::{sgemm_strided, sgemm_threads};
 use super::vector;
