@@ -859,8 +859,13 @@ pub fn conv2d_forward(
             let (n, o) = (plane / g.out_ch, plane % g.out_ch);
             let in_c = o / d.out_per_group;
             let x_plane = &x[(n * g.in_ch + in_c) * d.in_plane..][..d.in_plane];
-            depthwise::forward_plane(g, x_plane, &weight[o * d.taps..][..d.taps], y_plane);
+            let kernel = &weight[o * d.taps..][..d.taps];
+            let b = bias.map_or(0.0, |bias| bias[o]);
+            depthwise::forward_plane(g, x_plane, kernel, b, y_plane);
         };
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), g.out_ch, "conv2d: bias length");
+        }
         if threads > 1 {
             let min_len = (g.batch * g.out_ch).div_ceil(4 * threads);
             y.par_chunks_mut(d.out_plane)
@@ -870,6 +875,7 @@ pub fn conv2d_forward(
         } else {
             y.chunks_mut(d.out_plane).enumerate().for_each(run);
         }
+        return; // bias added by the kernel
     } else if d.depthwise && g.stride_h == 1 && g.stride_w == 1 {
         let rows = WideRows::new(g);
         let run = |scratch: &mut WideScratch, (plane, y_plane): (usize, &mut [f32])| {

@@ -63,9 +63,15 @@ unsafe fn load_run(row: &[f32], shift: isize, mask: u16) -> __m512 {
     unsafe { _mm512_maskz_loadu_ps(mask, at) }
 }
 
-/// y_plane (out_h × out_w) = Σ_taps kernel[tap] · x_plane at the tap's shift
-/// (no bias).
-pub fn forward_plane(g: &ConvGeom, x_plane: &[f32], kernel: &[f32], y_plane: &mut [f32]) {
+/// y_plane (out_h × out_w) = bias + Σ_taps kernel[tap] · x_plane at the
+/// tap's shift.
+pub fn forward_plane(
+    g: &ConvGeom,
+    x_plane: &[f32],
+    kernel: &[f32],
+    bias: f32,
+    y_plane: &mut [f32],
+) {
     assert!(suits(g), "depthwise AVX-512 kernel: geometry or CPU");
     assert_eq!(x_plane.len(), g.in_h * g.in_w, "depthwise: x plane");
     assert_eq!(y_plane.len(), g.out_h * g.out_w, "depthwise: y plane");
@@ -73,7 +79,7 @@ pub fn forward_plane(g: &ConvGeom, x_plane: &[f32], kernel: &[f32], y_plane: &mu
     let masks = masks(g);
     // SAFETY: AVX-512F checked by `suits`; the masks keep every load inside
     // its input row (see `run_mask`) and every store inside its output row.
-    unsafe { forward_plane_avx512(g, x_plane, kernel, y_plane, &masks) }
+    unsafe { forward_plane_avx512(g, x_plane, kernel, bias, y_plane, &masks) }
 }
 
 /// Output rows computed together: independent accumulator chains, so the
@@ -86,13 +92,14 @@ unsafe fn forward_plane_avx512(
     g: &ConvGeom,
     x_plane: &[f32],
     kernel: &[f32],
+    bias: f32,
     y_plane: &mut [f32],
     masks: &[(u16, isize)],
 ) {
     for oh0 in (0..g.out_h).step_by(ROWS) {
         let rows = ROWS.min(g.out_h - oh0);
         for (run, ow0) in (0..g.out_w).step_by(16).enumerate() {
-            let mut acc = [_mm512_setzero_ps(); ROWS];
+            let mut acc = [_mm512_set1_ps(bias); ROWS];
             for i in 0..g.k_h {
                 for (j, &(mask, shift)) in masks[run * g.k_w..][..g.k_w].iter().enumerate() {
                     let w = _mm512_set1_ps(kernel[i * g.k_w + j]);

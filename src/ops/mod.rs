@@ -21,7 +21,7 @@ mod depthwise {
     pub fn suits(_: &ConvGeom) -> bool {
         false
     }
-    pub fn forward_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: &mut [f32]) {
+    pub fn forward_plane(_: &ConvGeom, _: &[f32], _: &[f32], _: f32, _: &mut [f32]) {
         unreachable!("depthwise::suits is false off x86-64")
     }
     pub fn weight_grad_planes<'a>(
