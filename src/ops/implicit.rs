@@ -125,12 +125,21 @@ impl Layout {
                     let start = phase_row(0) + g.pad_left;
                     buf[start..start + cols].copy_from_slice(&x_row[..cols]);
                 } else {
-                    for (iw, &v) in x_row.iter().enumerate() {
-                        let q = iw + g.pad_left;
-                        if q / s_w >= self.width {
-                            break;
+                    // Phase b holds padded columns b, b + s_w, …: input
+                    // columns iw ≡ b − pad_left (mod s_w), one strided run each.
+                    for b in 0..s_w {
+                        // The first padded column q ≥ pad_left with q ≡ b.
+                        let iw0 = (b + s_w - g.pad_left % s_w) % s_w;
+                        let first_q = g.pad_left + iw0;
+                        if iw0 >= g.in_w {
+                            continue;
                         }
-                        buf[phase_row(q % s_w) + q / s_w] = v;
+                        let start = phase_row(b) + first_q / s_w;
+                        let room = self.width.saturating_sub(first_q / s_w);
+                        let source = x_row[iw0..].iter().step_by(s_w).take(room);
+                        for (slot, &v) in buf[start..].iter_mut().zip(source) {
+                            *slot = v;
+                        }
                     }
                 }
             }

@@ -1,5 +1,7 @@
 //! Losses, each returning an f64 value (sums accumulate in f64) with a
-//! backward that accumulates d loss / d pred into `dpred`.
+//! backward that accumulates d loss / d pred into `dpred`; the fused
+//! `*_with_grad` forms of the squared errors overwrite `dpred` instead (the
+//! training step hands them the output gradient unzeroed).
 
 use rayon::prelude::*;
 
@@ -7,25 +9,28 @@ use rayon::prelude::*;
 /// it stays on the calling thread.
 const PIECE: usize = 1 << 15;
 
-/// Σ (pred − target)² in f64, and, with `grad = Some((scale, dpred))`,
-/// dpred += scale·(pred − target) in the same pass.
+/// Σ (pred − target)², and, with `grad = Some((scale, dpred))`,
+/// dpred = scale·(pred − target) in the same pass (`+=` when `accumulate`).
 ///
-/// Sums run in eight f64 lanes (so the compiler can vectorise them; one
-/// running sum is a chain of dependent adds) and in parallel pieces for
-/// large tensors, the pieces added in order: the result does not depend
-/// on the thread count.
-fn squared_error(pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>) -> f64 {
+/// Large tensors run in parallel pieces whose sums are added in order: the
+/// result does not depend on the thread count.
+fn squared_error(
+    pred: &[f32],
+    target: &[f32],
+    grad: Option<(f32, &mut [f32])>,
+    accumulate: bool,
+) -> f64 {
     assert_eq!(
         pred.len(),
         target.len(),
         "loss: pred and target lengths differ"
     );
-    fn piece(pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>) -> f64 {
-        match grad {
-            Some((scale, dpred)) => super::vector::squared_error(pred, target, scale, Some(dpred)),
-            None => super::vector::squared_error(pred, target, 0.0, None),
+    let piece = |pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>| match grad {
+        Some((scale, dpred)) => {
+            super::vector::squared_error(pred, target, scale, Some(dpred), accumulate)
         }
-    }
+        None => super::vector::squared_error(pred, target, 0.0, None, false),
+    };
     if let Some((_, dpred)) = &grad {
         assert_eq!(pred.len(), dpred.len(), "loss: dpred length");
     }
@@ -51,17 +56,17 @@ fn squared_error(pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>) 
 /// Sum of squared errors Σ (pred − target)², the D2L chapter's
 /// `((Y_hat - Y) ** 2).sum()`.
 pub fn sse(pred: &[f32], target: &[f32]) -> f64 {
-    squared_error(pred, target, None)
+    squared_error(pred, target, None, false)
 }
 
 /// SSE backward: dpred += 2·(pred − target).
 pub fn sse_backward(pred: &[f32], target: &[f32], dpred: &mut [f32]) {
-    sse_with_grad(pred, target, dpred);
+    squared_error(pred, target, Some((2.0, dpred)), true);
 }
 
-/// [`sse`] and [`sse_backward`] in one pass.
+/// [`sse`], and dpred = 2·(pred − target) (overwritten), in one pass.
 pub fn sse_with_grad(pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f64 {
-    squared_error(pred, target, Some((2.0, dpred)))
+    squared_error(pred, target, Some((2.0, dpred)), false)
 }
 
 /// Mean squared error Σ (pred − target)² / len, as `nn.MSELoss()`.
@@ -75,16 +80,17 @@ pub fn mse(pred: &[f32], target: &[f32]) -> f64 {
 
 /// MSE backward: dpred += 2·(pred − target) / len.
 pub fn mse_backward(pred: &[f32], target: &[f32], dpred: &mut [f32]) {
-    mse_with_grad(pred, target, dpred);
+    let scale = 2.0 / pred.len().max(1) as f32;
+    squared_error(pred, target, Some((scale, dpred)), true);
 }
 
-/// [`mse`] and [`mse_backward`] in one pass.
+/// [`mse`], and dpred = 2·(pred − target) / len (overwritten), in one pass.
 pub fn mse_with_grad(pred: &[f32], target: &[f32], dpred: &mut [f32]) -> f64 {
     if pred.is_empty() {
         return mse(pred, target);
     }
     let scale = 2.0 / pred.len() as f32;
-    squared_error(pred, target, Some((scale, dpred))) / pred.len() as f64
+    squared_error(pred, target, Some((scale, dpred)), false) / pred.len() as f64
 }
 
 fn check_labels(logits: &[f32], labels: &[i64]) -> usize {
@@ -164,13 +170,13 @@ mod tests {
             .zip(&target)
             .map(|(&p, &t)| (p as f64 - t as f64).powi(2))
             .sum();
-        let mut dpred = vec![1.0f32; len];
+        let mut dpred = vec![f32::NAN; len];
         let value = mse_with_grad(&pred, &target, &mut dpred);
         assert!((value - expected / len as f64).abs() < 1e-6 * expected / len as f64);
         assert!((sse(&pred, &target) - expected).abs() < 1e-6 * expected);
         let scale = 2.0 / len as f32;
         for ((d, &p), &t) in dpred.iter().zip(&pred).zip(&target) {
-            assert_eq!(*d, 1.0 + scale * (p - t));
+            assert_eq!(*d, scale * (p - t)); // overwritten, not added
         }
     }
 

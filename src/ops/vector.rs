@@ -56,8 +56,9 @@ fn multiply_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
 
 dispatch! {
     /// Σ (p − t)² over the common length, vectorised (f32 lanes, f64
-    /// between blocks); with `dpred` also dpred += scale·(p − t).
-    fn squared_error(pred: &[f32], target: &[f32], scale: f32, dpred: Option<&mut [f32]>) -> f64, fused => {
+    /// between blocks); with `dpred` also dpred = scale·(p − t), or
+    /// dpred += scale·(p − t) when `accumulate`.
+    fn squared_error(pred: &[f32], target: &[f32], scale: f32, dpred: Option<&mut [f32]>, accumulate: bool) -> f64, fused => {
         let _ = fused;
         // f32 lanes over blocks of 256 (as PyTorch sums in f32), each
         // block's sum carried on in f64.
@@ -76,8 +77,11 @@ dispatch! {
             total += lanes.iter().map(|&v| v as f64).sum::<f64>() + rest as f64;
         }
         if let Some(dpred) = dpred {
-            for ((d, &p), &t) in dpred.iter_mut().zip(pred).zip(target) {
-                *d += scale * (p - t);
+            let pairs = dpred.iter_mut().zip(pred).zip(target);
+            if accumulate {
+                pairs.for_each(|((d, &p), &t)| *d += scale * (p - t));
+            } else {
+                pairs.for_each(|((d, &p), &t)| *d = scale * (p - t));
             }
         }
         total

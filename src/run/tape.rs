@@ -480,9 +480,10 @@ impl Tape {
     /// Replay the tape backward from `out` with `d_out` = dLoss/dOut,
     /// accumulating parameter gradients into `model`. The model input
     /// (buffer 0) gets no gradient.
-    /// Zero every gradient buffer of the last pass and hand out the output
-    /// with its gradient, for the loss to accumulate d loss / d output
-    /// straight into the tape; then [`Tape::backward_seeded`].
+    /// Zero every gradient buffer of the last pass but the output's and
+    /// hand out the output with its gradient buffer, whose contents are
+    /// left as they are: the loss must overwrite every element (d loss /
+    /// d output, straight into the tape). Then [`Tape::backward_seeded`].
     pub fn seed_grad(&mut self, out: usize) -> (&Buf, &mut [f32]) {
         let n = self.used;
         self.grads.resize_with(n.max(self.grads.len()), Vec::new);
@@ -495,7 +496,9 @@ impl Tape {
                 self.bufs[i].data.len()
             };
             let g = &mut self.grads[i];
-            g.clear();
+            if i != out {
+                g.clear();
+            }
             g.resize(len, 0.0);
         }
         (&self.bufs[out], &mut self.grads[out])

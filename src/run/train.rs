@@ -759,7 +759,8 @@ fn targets_for(
     }
 }
 
-/// The loss of a batch and its gradient with respect to the predictions.
+/// The loss of a batch and its gradient with respect to the predictions,
+/// written over `dpred` (whatever it held).
 fn loss_and_grad(
     kind: Loss,
     pred: &[f32],
@@ -780,6 +781,7 @@ fn loss_and_grad(
                     "not class scores",
                 ));
             }
+            dpred.fill(0.0); // the backward accumulates; dpred arrives unzeroed
             loss::softmax_cross_entropy_backward(pred, l, dpred);
             let value = loss::softmax_cross_entropy(pred, l);
             let hits = (0..n)
