@@ -510,19 +510,14 @@ fn backward_group_wide_blocked(
                 filled += run;
             }
         }
-        // dW_g (O_g × col_rows) += dy_b (O_g × block_cols) · col_bᵀ
         if let Some(dw_group) = dw_group.as_deref_mut() {
-            sgemm_threads(
+            add_weight_grad(
                 gemm_threads,
-                d.out_per_group,
-                d.col_rows,
+                d,
                 block_cols,
                 &scratch.out,
-                false,
                 &scratch.col,
-                true,
                 dw_group,
-                true,
             );
         }
         if !want_dx {
@@ -571,6 +566,29 @@ fn backward_group_wide_blocked(
     }
 }
 
+/// dW_g (O_g × col_rows) += dy (O_g × columns) · colᵀ (columns × col_rows).
+fn add_weight_grad(
+    gemm_threads: usize,
+    d: &Dims,
+    columns: usize,
+    dy: &[f32],
+    col: &[f32],
+    dw_group: &mut [f32],
+) {
+    sgemm_threads(
+        gemm_threads,
+        d.out_per_group,
+        d.col_rows,
+        columns,
+        dy,
+        false,
+        col,
+        true,
+        dw_group,
+        true,
+    );
+}
+
 /// Backward of one group for a single item (not wide, not pointwise),
 /// one block of output rows at a time: im2col builds only that block's
 /// columns, dW_g += dy_b · col_bᵀ, and if asked col2im scatters
@@ -615,17 +633,13 @@ fn backward_group_rows_blocked(
             &scratch.out
         };
         if let Some(dw_group) = dw_group.as_deref_mut() {
-            sgemm_threads(
+            add_weight_grad(
                 gemm_threads,
-                d.out_per_group,
-                d.col_rows,
+                d,
                 block_cols,
                 dy_block,
-                false,
                 &scratch.col,
-                true,
                 dw_group,
-                true,
             );
         }
         let Some(dx_group) = dx_group.as_deref_mut() else {
@@ -1026,20 +1040,8 @@ fn backward_chunk_gemm(
             }
             &scratch.out
         };
-        // dW_g (O_g × col_rows) += dy_g (O_g × items·P) · colᵀ (items·P × col_rows)
         if want_dw {
-            sgemm_threads(
-                gemm_threads,
-                d.out_per_group,
-                d.col_rows,
-                columns,
-                dy_matrix,
-                false,
-                col_matrix,
-                true,
-                dw_group,
-                true,
-            );
+            add_weight_grad(gemm_threads, d, columns, dy_matrix, col_matrix, dw_group);
         }
         let Some(dx_chunk) = dx_chunk.as_deref_mut() else {
             continue;
