@@ -2,6 +2,8 @@
 
 pub mod cli;
 pub mod diag;
+pub mod diff;
+pub mod fmt;
 pub mod io;
 pub mod ir;
 pub mod ops;
