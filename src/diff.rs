@@ -3,11 +3,21 @@
 
 use similar::TextDiff;
 
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
+pub(crate) const RED: &str = "\x1b[31m";
+pub(crate) const GREEN: &str = "\x1b[32m";
+pub(crate) const YELLOW: &str = "\x1b[33m";
 const CYAN: &str = "\x1b[36m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
+
+/// `text` in an ANSI colour when `on`, else as it is.
+pub(crate) fn paint(text: &str, colour: &str, on: bool) -> String {
+    if on {
+        format!("{colour}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
 
 /// Whether what goes to stdout may be coloured.
 pub fn colour_stdout() -> bool {
@@ -57,7 +67,10 @@ mod tests {
     #[test]
     fn plain_diff_has_headers_hunks_and_no_colour() {
         let d = unified("a\nb\nc\n", "a\nB\nc\n", "old.cnn", "new.cnn", false);
-        assert!(d.starts_with("--- old.cnn\n+++ new.cnn\n@@ -1,3 +1,3 @@\n"), "{d}");
+        assert!(
+            d.starts_with("--- old.cnn\n+++ new.cnn\n@@ -1,3 +1,3 @@\n"),
+            "{d}"
+        );
         assert!(d.contains("\n-b\n+B\n"), "{d}");
         assert!(!d.contains('\x1b'));
         assert_eq!(unified("same\n", "same\n", "a", "b", false), "");

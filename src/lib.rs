@@ -9,5 +9,6 @@ pub mod ir;
 pub mod ops;
 pub mod repl;
 pub mod run;
+pub mod snapshot;
 pub mod syntax;
 pub mod value;

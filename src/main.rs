@@ -47,6 +47,15 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Compare each script's model tables with NAME.cnn.snap beside it
+    Test {
+        /// Write new and changed snapshots
+        #[arg(long)]
+        accept: bool,
+        /// Scripts, or folders to search for .cnn files
+        #[arg(default_value = ".")]
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -93,6 +102,7 @@ fn run_cli() -> ExitCode {
         Command::Run { file } => cnnscript::cli::run(&file),
         Command::Repl => cnnscript::cli::repl(),
         Command::Fmt { check, paths } => cnnscript::fmt::command::run(&paths, check),
+        Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
     };
     ExitCode::from(code)
 }

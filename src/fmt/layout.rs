@@ -96,20 +96,25 @@ fn is_closer(t: &Tok) -> bool {
     t.is(")") || t.is("]") || t.is("}")
 }
 
-/// An open bracket: whether it is a block, and the indent of its line.
+/// An open bracket: whether it is a block, and the indent it closes at.
 struct Frame {
     brace: bool,
     indent: usize,
 }
 
-/// Indentation: one level per enclosing block or bracket line, one more on a
-/// line continuing a chain (after `->`, or after a model's `=`).
+/// Indentation: a block's lines one level deeper than the statement that
+/// opens it, a bracket's continuation lines one level deeper than the line
+/// holding it, and a line continuing a chain (after `->`, or after a model's
+/// `=`) one level deeper than the chain's first line.
 fn indent(lines: &mut [Line]) {
     let mut frames: Vec<Frame> = Vec::new();
     let mut continues = false;
+    // indent of the line that began the current statement (or model line)
+    let mut stmt_indent = 0;
     for line in lines.iter_mut() {
         let top = frames.last();
         let closes = line.toks.first().is_some_and(is_closer);
+        let in_brackets = top.is_some_and(|f| !f.brace);
         line.indent = match top {
             Some(f) if closes => f.indent,
             Some(f) if !f.brace => f.indent + 1,
@@ -118,19 +123,39 @@ fn indent(lines: &mut [Line]) {
         if line.toks.is_empty() {
             continue;
         }
+        if !in_brackets && !closes && !continues {
+            stmt_indent = line.indent;
+        }
         for t in &line.toks {
             if is_opener(t) {
-                frames.push(Frame {
-                    brace: t.is("{"),
-                    indent: line.indent,
-                });
+                let brace = t.is("{");
+                let indent = if brace { stmt_indent } else { line.indent };
+                frames.push(Frame { brace, indent });
             } else if is_closer(t) {
-                frames.pop();
+                if let Some(f) = frames.pop() {
+                    if f.brace {
+                        stmt_indent = f.indent;
+                    }
+                }
             }
         }
         let in_brackets = frames.last().is_some_and(|f| !f.brace);
         continues = !in_brackets && line.toks.last().is_some_and(|t| t.is("->") || t.is("="));
     }
+}
+
+/// Whether a blank line is written before each line: where the source had
+/// one, but not first, right after a `{` or right before a `}`.
+fn blank_lines(lines: &[Line]) -> Vec<bool> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let after_open = i > 0 && lines[i - 1].toks.last().is_some_and(|t| t.is("{"));
+            let before_close = line.toks.first().is_some_and(|t| t.is("}"));
+            line.blank_before && i > 0 && !after_open && !before_close
+        })
+        .collect()
 }
 
 /// Operators written with a space on each side.
@@ -176,7 +201,11 @@ fn space_between(a: &Tok, b: &Tok) -> bool {
         // a call, index, layer's or merge's arguments hug their name
         return !matches!(
             b.rule,
-            Rule::call_suffix | Rule::index_suffix | Rule::layer_args | Rule::merge | Rule::model_decl
+            Rule::call_suffix
+                | Rule::index_suffix
+                | Rule::layer_args
+                | Rule::merge
+                | Rule::model_decl
         );
     }
     if b.is("{") || is_binary(a) || is_binary(b) || b.is_unary() {
@@ -213,12 +242,11 @@ fn render(lines: &[Line]) -> String {
             }
         })
         .collect();
-    let columns = comment_columns(lines, &codes);
+    let blanks = blank_lines(lines);
+    let columns = comment_columns(lines, &codes, &blanks);
     let mut out = String::new();
     for (i, (line, code)) in lines.iter().zip(&codes).enumerate() {
-        let after_open = i > 0 && lines[i - 1].toks.last().is_some_and(|t| t.is("{"));
-        let before_close = line.toks.first().is_some_and(|t| t.is("}"));
-        if line.blank_before && i > 0 && !after_open && !before_close {
+        if blanks[i] {
             out.push('\n');
         }
         out.push_str(code);
@@ -236,7 +264,7 @@ fn render(lines: &[Line]) -> String {
 
 /// The column of each trailing comment: lines in a row that all carry one
 /// align them two spaces after the longest code among them.
-fn comment_columns(lines: &[Line], codes: &[String]) -> Vec<usize> {
+fn comment_columns(lines: &[Line], codes: &[String], blanks: &[bool]) -> Vec<usize> {
     let trailing = |i: usize| !lines[i].toks.is_empty() && lines[i].comment.is_some();
     let mut columns = vec![0; lines.len()];
     let mut i = 0;
@@ -246,10 +274,13 @@ fn comment_columns(lines: &[Line], codes: &[String]) -> Vec<usize> {
             continue;
         }
         let mut end = i + 1;
-        while end < lines.len() && trailing(end) && !lines[end].blank_before {
+        while end < lines.len() && trailing(end) && !blanks[end] {
             end += 1;
         }
-        let widest = (i..end).map(|j| codes[j].chars().count()).max().unwrap_or(0);
+        let widest = (i..end)
+            .map(|j| codes[j].chars().count())
+            .max()
+            .unwrap_or(0);
         columns[i..end].fill(widest + COMMENT_GAP);
         i = end;
     }

@@ -84,4 +84,6 @@ fn tree_text(script: &Script) -> String {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

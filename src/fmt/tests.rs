@@ -3,7 +3,11 @@ use super::*;
 fn fmt(src: &str) -> String {
     match format_source(src) {
         Ok(s) => {
-            assert_eq!(format_source(&s).as_ref(), Ok(&s), "not idempotent on {s:?}");
+            assert_eq!(
+                format_source(&s).as_ref(),
+                Ok(&s),
+                "not idempotent on {s:?}"
+            );
             s
         }
         Err(e) => panic!("{src:?} did not format: {e:?}"),
@@ -83,7 +87,10 @@ fn blank_lines_collapse() {
     assert_eq!(fmt(""), "");
     assert_eq!(fmt("\n\n  \n"), "");
     assert_eq!(fmt("let X = 1"), "let X = 1\n");
-    assert_eq!(fmt("let X = 1\r\n\r\nlet Y = 2\r\n"), "let X = 1\n\nlet Y = 2\n");
+    assert_eq!(
+        fmt("let X = 1\r\n\r\nlet Y = 2\r\n"),
+        "let X = 1\n\nlet Y = 2\n"
+    );
 }
 
 #[test]
@@ -97,6 +104,11 @@ fn comments_are_kept_and_trailing_ones_aligned() {
         "model m(x: 4x4) {  # body\n  # first\n  conv(out=1,  # out\n    k=3) ->    # then\n    # inside\n    relu\n  # last\n}\n"
     );
     assert_eq!(fmt("let X = 1; # after\n"), "let X = 1  # after\n");
+    // a comment may follow a dims argument before the line breaks
+    assert_eq!(
+        fmt("let X = ones(2x3 # c\n)\n"),
+        "let X = ones(2x3  # c\n)\n"
+    );
 }
 
 #[test]

@@ -103,7 +103,14 @@ fn starts_word(text: &str) -> bool {
     }
 }
 
-fn push<'a>(out: &mut Vec<Tok<'a>>, src: &'a str, kind: Kind, start: usize, end: usize, rule: Rule) {
+fn push<'a>(
+    out: &mut Vec<Tok<'a>>,
+    src: &'a str,
+    kind: Kind,
+    start: usize,
+    end: usize,
+    rule: Rule,
+) {
     let spaced = src[..start]
         .chars()
         .next_back()

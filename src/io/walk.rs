@@ -49,7 +49,14 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("b/deep")).unwrap();
         std::fs::create_dir_all(root.join(".hidden")).unwrap();
-        for f in ["b/deep/z.cnn", "b/a.cnn", "c.cnn", "c.cnn.snap", "notes.txt", ".hidden/h.cnn"] {
+        for f in [
+            "b/deep/z.cnn",
+            "b/a.cnn",
+            "c.cnn",
+            "c.cnn.snap",
+            "notes.txt",
+            ".hidden/h.cnn",
+        ] {
             std::fs::write(root.join(f), "").unwrap();
         }
         let found = script_files(&[root.to_path_buf(), root.join("notes.txt")]).unwrap();
