@@ -29,7 +29,8 @@ fn read(path: impl AsRef<Path>) -> String {
 }
 
 const MESSY: &str = "model m(x:Nx1x8x8)=conv(out=2,k=3)->relu   # two maps\nsummary m;print 1\n";
-const TIDY: &str = "model m(x: Nx1x8x8) = conv(out=2, k=3) -> relu  # two maps\nsummary m\nprint 1\n";
+const TIDY: &str =
+    "model m(x: Nx1x8x8) = conv(out=2, k=3) -> relu  # two maps\nsummary m\nprint 1\n";
 
 #[test]
 fn fmt_check_prints_a_diff_fails_and_changes_nothing() {
@@ -37,7 +38,10 @@ fn fmt_check_prints_a_diff_fails_and_changes_nothing() {
     std::fs::write(dir.path().join("s.cnn"), MESSY).unwrap();
     let (code, stdout, stderr) = run(dir.path(), &["fmt", "--check", "s.cnn"]);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stdout.starts_with("--- s.cnn\n+++ s.cnn (formatted)\n@@ "), "{stdout}");
+    assert!(
+        stdout.starts_with("--- s.cnn\n+++ s.cnn (formatted)\n@@ "),
+        "{stdout}"
+    );
     assert!(stdout.contains("\n-summary m;print 1\n"), "{stdout}");
     assert!(stdout.contains("\n+summary m\n+print 1\n"), "{stdout}");
     assert!(!stdout.contains('\u{1b}'), "no colour when piped");
@@ -56,7 +60,11 @@ fn fmt_rewrites_files_in_folders_and_then_check_passes() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(read(dir.path().join("sub/a.cnn")), TIDY);
     assert_eq!(read(dir.path().join("b.cnn")), TIDY);
-    assert_eq!(read(dir.path().join("notes.txt")), MESSY, "only .cnn files are searched");
+    assert_eq!(
+        read(dir.path().join("notes.txt")),
+        MESSY,
+        "only .cnn files are searched"
+    );
     let (code, stdout, _) = run(dir.path(), &["fmt", "--check", "."]);
     assert_eq!((code, stdout.as_str()), (0, ""));
 }
@@ -70,7 +78,10 @@ fn fmt_leaves_a_file_with_syntax_errors_as_it_is() {
         let (code, stdout, stderr) = run(dir.path(), args);
         assert_eq!(code, 1);
         assert!(stdout.is_empty(), "{stdout}");
-        assert!(stderr.contains("syntax error") && stderr.contains("bad.cnn:2:"), "{stderr}");
+        assert!(
+            stderr.contains("syntax error") && stderr.contains("bad.cnn:2:"),
+            "{stderr}"
+        );
     }
     assert_eq!(read(dir.path().join("bad.cnn")), broken);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -99,21 +110,41 @@ fn test_reports_new_snapshots_accepts_them_and_then_passes() {
     let (code, stdout, _) = run(root, &["test"]);
     assert_eq!(code, 1, "new snapshots fail without --accept");
     assert!(stdout.contains("test ./a.cnn ... new"), "{stdout}");
-    assert!(stdout.ends_with("test: 1 passed, 0 failed, 2 new\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("test: 1 passed, 0 failed, 2 new\n"),
+        "{stdout}"
+    );
     assert!(!root.join("a.cnn.snap").exists());
 
     let (code, stdout, _) = run(root, &["test", "--accept", "."]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.ends_with("test: 1 passed, 0 failed, 2 new, 0 updated\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("test: 1 passed, 0 failed, 2 new, 0 updated\n"),
+        "{stdout}"
+    );
     let snap = read(root.join("a.cnn.snap"));
-    assert!(snap.starts_with("---\nsource: cnnscript test\ninput_file: a.cnn\n---\nModel: net (input Nx1x8x8)\n"), "{snap}");
-    assert!(snap.contains("Nx4x3x3") && snap.contains("Total params: 40"), "{snap}");
+    assert!(
+        snap.starts_with(
+            "---\nsource: cnnscript test\ninput_file: a.cnn\n---\nModel: net (input Nx1x8x8)\n"
+        ),
+        "{snap}"
+    );
+    assert!(
+        snap.contains("Nx4x3x3") && snap.contains("Total params: 40"),
+        "{snap}"
+    );
     assert!(root.join("deep/b.cnn.snap").exists());
-    assert!(!root.join("plain.cnn.snap").exists(), "a script without models needs none");
+    assert!(
+        !root.join("plain.cnn.snap").exists(),
+        "a script without models needs none"
+    );
 
     let (code, stdout, _) = run(root, &["test", "a.cnn", "deep"]);
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.ends_with("test: 2 passed, 0 failed, 0 new\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("test: 2 passed, 0 failed, 0 new\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -127,19 +158,32 @@ fn test_shows_a_diff_when_a_shape_changes_and_accept_updates_it() {
 
     let (code, stdout, _) = run(root, &["test", "a.cnn"]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("test a.cnn ... FAILED\n--- a.cnn.snap\n+++ a.cnn (now)\n"), "{stdout}");
+    assert!(
+        stdout.contains("test a.cnn ... FAILED\n--- a.cnn.snap\n+++ a.cnn (now)\n"),
+        "{stdout}"
+    );
     let line = |sign: char, shape: &str| {
         stdout
             .lines()
             .any(|l| l.starts_with(sign) && l.contains("maxpool(k=2)") && l.contains(shape))
     };
     assert!(line('-', "Nx4x3x3") && line('+', "Nx4x4x4"), "{stdout}");
-    assert!(stdout.ends_with("test: 0 passed, 1 failed, 0 new\n"), "{stdout}");
-    assert_eq!(read(root.join("a.cnn.snap")), before, "nothing written without --accept");
+    assert!(
+        stdout.ends_with("test: 0 passed, 1 failed, 0 new\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(root.join("a.cnn.snap")),
+        before,
+        "nothing written without --accept"
+    );
 
     let (code, stdout, _) = run(root, &["test", "--accept", "a.cnn"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("... updated") && stdout.contains("1 updated"), "{stdout}");
+    assert!(
+        stdout.contains("... updated") && stdout.contains("1 updated"),
+        "{stdout}"
+    );
     assert!(read(root.join("a.cnn.snap")).contains("Nx4x4x4"));
     assert_eq!(run(root, &["test", "a.cnn"]).0, 0);
 }
