@@ -38,6 +38,24 @@ enum Command {
     },
     /// Interactive session: statements and shape questions
     Repl,
+    /// Rewrite scripts in the canonical layout (comments kept)
+    Fmt {
+        /// Change nothing: show a diff and fail when a file is not formatted
+        #[arg(long)]
+        check: bool,
+        /// Scripts, or folders to search for .cnn files
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
+    /// Compare each script's model tables with NAME.cnn.snap beside it
+    Test {
+        /// Write new and changed snapshots
+        #[arg(long)]
+        accept: bool,
+        /// Scripts, or folders to search for .cnn files
+        #[arg(default_value = ".")]
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -83,6 +101,8 @@ fn run_cli() -> ExitCode {
         }
         Command::Run { file } => cnnscript::cli::run(&file),
         Command::Repl => cnnscript::cli::repl(),
+        Command::Fmt { check, paths } => cnnscript::fmt::command::run(&paths, check),
+        Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
     };
     ExitCode::from(code)
 }

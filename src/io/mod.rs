@@ -9,12 +9,14 @@ pub mod format;
 mod npy;
 mod npz;
 mod safetensors;
+mod walk;
 
 use std::path::Path;
 
 pub use atomic::atomic_write;
 pub use budget::{check_alloc, check_alloc_bytes, memory_limit, MAX_ARRAY_BYTES};
 pub use error::IoError;
+pub use walk::script_files;
 
 use crate::value::{TensorRef, Value};
 

@@ -163,6 +163,9 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             check_expr(scope, y, &mut errs);
         }
         StmtKind::Plot { .. } => {}
+        StmtKind::Assert { what, model, value } => {
+            super::assert::check_assert(scope, *what, model, value, &mut errs)
+        }
         StmtKind::Model(decl) => match check_model(decl) {
             Ok((model, warnings)) => {
                 errs.extend(warnings);
@@ -193,7 +196,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
     (info, errs)
 }
 
-fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
+pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
     if !scope.models.contains_key(&name.name) {
         errs.push(CheckError::unknown_name(
             "model",

@@ -77,9 +77,9 @@ impl CheckError {
             span,
             "not a layer",
         );
-        const STATEMENTS: [&str; 12] = [
+        const STATEMENTS: [&str; 13] = [
             "let", "print", "save", "load", "seed", "model", "shape", "summary", "data", "train",
-            "eval", "plot",
+            "eval", "plot", "assert",
         ];
         if STATEMENTS.contains(&name) {
             return e.help(format!(

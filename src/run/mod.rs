@@ -246,6 +246,8 @@ impl Interp {
                 self.model_order.push(model.name.clone());
                 self.models.insert(model.name.clone(), state);
             }
+            // checked statically, like the shapes they compare
+            StmtKind::Assert { .. } => {}
             StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
                 if let Some(text) = &info.output {
                     write!(out, "{text}").map_err(wr)?;

@@ -126,6 +126,34 @@ pub enum StmtKind {
     Plot { path: StrLit },
     /// `show expr "file"` — kernels or feature maps as a picture.
     Show { value: Expr, path: StrLit },
+    /// `assert shape|params|rf MODEL == value`, checked without running anything.
+    Assert {
+        what: AssertWhat,
+        model: Ident,
+        value: Dims,
+    },
+}
+
+/// What an `assert` statement compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssertWhat {
+    /// The model's output shape: `assert shape m == Nx10`.
+    Shape,
+    /// The model's learnable parameter count: `assert params m == 61706`.
+    Params,
+    /// The receptive field of one output element: `assert rf m == 32x32`.
+    Rf,
+}
+
+impl AssertWhat {
+    /// The word as written after `assert`.
+    pub fn word(self) -> &'static str {
+        match self {
+            AssertWhat::Shape => "shape",
+            AssertWhat::Params => "params",
+            AssertWhat::Rf => "rf",
+        }
+    }
 }
 
 /// A string literal with its span (the value without quotes, escapes resolved).

@@ -60,6 +60,8 @@ fn rule_words(rule: &Rule) -> Option<&'static str> {
         | Rule::kw_eval
         | Rule::kw_plot
         | Rule::kw_show
+        | Rule::kw_assert
+        | Rule::assert_stmt
         | Rule::let_stmt
         | Rule::let_tuple
         | Rule::assign_stmt
@@ -76,9 +78,10 @@ fn rule_words(rule: &Rule) -> Option<&'static str> {
         | Rule::shape_stmt
         | Rule::model_decl
         | Rule::stmt => {
-            "a statement (let, model, shape, summary, print, save, load, data, train, eval, seed)"
+            "a statement (let, model, shape, summary, print, save, load, data, train, eval, seed, assert)"
         }
         Rule::kw_explain => "`explain`",
+        Rule::assert_what => "`shape`, `params` or `rf`",
         _ => return None,
     })
 }
@@ -105,8 +108,8 @@ impl SyntaxError {
                     let token = t.to_string();
                     // structural punctuation only: the characters inside numbers
                     // and strings are covered by the rule names
-                    const STRUCTURAL: [&str; 11] =
-                        ["=", "->", "(", ")", "[", "]", "{", "}", ",", ":", ";"];
+                    const STRUCTURAL: [&str; 12] =
+                        ["=", "==", "->", "(", ")", "[", "]", "{", "}", ",", ":", ";"];
                     let literal = STRUCTURAL.contains(&token.as_str());
                     if literal && !tokens.contains(&format!("`{token}`")) {
                         tokens.push(format!("`{token}`"));

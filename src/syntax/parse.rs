@@ -274,6 +274,20 @@ fn lower_stmt(pair: Pair<Rule>) -> Stmt {
                 options,
             }
         }
+        Rule::assert_stmt => {
+            next();
+            let what = match next().as_str() {
+                "shape" => AssertWhat::Shape,
+                "params" => AssertWhat::Params,
+                _ => AssertWhat::Rf,
+            };
+            let model = lower_ident(next());
+            StmtKind::Assert {
+                what,
+                model,
+                value: lower_dims(next()),
+            }
+        }
         Rule::shape_stmt => {
             next();
             return lower_shape_query(next(), span);
