@@ -4,6 +4,7 @@ pub mod cli;
 pub mod diag;
 pub mod io;
 pub mod ir;
+pub mod layers;
 pub mod ops;
 pub mod repl;
 pub mod run;

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use super::error::CheckError;
-use super::infer::{infer_layer, validate_call, LayerInput};
-use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
+use super::infer::{infer_layer, validate_call};
+use super::model::{Layer, Model, Node, NodeInput, NodeSource};
 use super::report;
-use super::shape::{Dim, Shape};
+use super::shape::{Dim, Rf, Shape};
+use crate::layers::{layer_spec, InputRank, LayerInput, LayerKind};
 use crate::syntax::ast::*;
 
 /// What the checker learned about one statement.
@@ -357,14 +358,16 @@ fn dims_text(d: &Dims) -> String {
 /// Promote a rank-2 (HxW) or rank-3 (CxHxW) input to rank 4 with leading 1s
 /// when the first rank-sensitive layer is a 4-D one (SPEC section 4).
 fn promote(shape: Shape, first_layers: &[&LayerCall]) -> Shape {
-    let first = first_layers.iter().map(|l| l.name.name.as_str()).find(|n| {
-        matches!(
-            *n,
-            "conv" | "maxpool" | "avgpool" | "gap" | "linear" | "flatten" | "batchnorm"
-        )
-    });
-    let image = matches!(first, Some("conv" | "maxpool" | "avgpool" | "gap"))
-        || (first == Some("batchnorm") && shape.rank() == 3);
+    let first = first_layers
+        .iter()
+        .filter_map(|l| layer_spec(&l.name.name))
+        .map(|spec| spec.input)
+        .find(|rule| *rule != InputRank::Any);
+    let image = match first {
+        Some(InputRank::Image) => true,
+        Some(InputRank::ImageIfRank3) => shape.rank() == 3,
+        Some(InputRank::AsIs | InputRank::Any) | None => false,
+    };
     if image && (shape.rank() == 2 || shape.rank() == 3) {
         let mut dims = vec![Dim::Known(1); 4 - shape.rank()];
         dims.extend(shape.0);
@@ -531,7 +534,7 @@ pub fn check_model(decl: &ModelDecl) -> Result<(Model, Vec<CheckError>), Vec<Che
             };
             match infer_layer(call, &li) {
                 Ok(layer) => {
-                    if layer.op == "flatten" {
+                    if layer.kind == LayerKind::Flatten {
                         after_flatten[node_idx] = true;
                     }
                     nodes[node_idx].layers.push(layer);
