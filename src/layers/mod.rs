@@ -281,3 +281,6 @@ impl LayerKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
