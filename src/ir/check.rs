@@ -51,6 +51,9 @@ pub struct Scope {
     pub models: HashMap<String, Model>,
     /// Models in declaration order (the last is `train`'s default).
     pub model_order: Vec<String>,
+    /// Models whose declaration failed: still known by name, so the
+    /// statements that use them add no "unknown model" errors to the real one.
+    pub failed_models: Vec<String>,
 }
 
 impl Scope {
@@ -65,12 +68,26 @@ impl Scope {
         }
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
+        self.failed_models.retain(|m| m != name);
     }
     fn define_model(&mut self, model: Model) {
         self.tensors.retain(|t| *t != model.name);
         self.model_order.retain(|m| *m != model.name);
+        self.failed_models.retain(|m| *m != model.name);
         self.model_order.push(model.name.clone());
         self.models.insert(model.name.clone(), model);
+    }
+    /// A model declaration that failed: the name now means that model.
+    fn define_failed_model(&mut self, name: &str) {
+        self.tensors.retain(|t| t != name);
+        self.models.remove(name);
+        self.model_order.retain(|m| m != name);
+        if !self.failed_models.iter().any(|m| m == name) {
+            self.failed_models.push(name.to_string());
+        }
+    }
+    fn is_failed_model(&self, name: &str) -> bool {
+        self.failed_models.iter().any(|m| m == name)
     }
 }
 
@@ -172,8 +189,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             }
             Err(mut e) => {
                 errs.append(&mut e);
-                // keep the name known so later statements don't cascade
-                scope.tensors.retain(|t| *t != decl.name.name);
+                scope.define_failed_model(&decl.name.name);
             }
         },
         StmtKind::Shape {
@@ -195,7 +211,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
 }
 
 fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
-    if !scope.models.contains_key(&name.name) {
+    if !scope.models.contains_key(&name.name) && !scope.is_failed_model(&name.name) {
         errs.push(CheckError::unknown_name(
             "model",
             &name.name,
@@ -206,7 +222,7 @@ fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
 }
 
 fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
-    if scope.model_order.is_empty() {
+    if scope.model_order.is_empty() && scope.failed_models.is_empty() {
         errs.push(CheckError::other(
             "no_model",
             "no model is declared before this statement".into(),
@@ -238,7 +254,10 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
         ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
         ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
         ExprKind::Name(id) => {
-            if !scope.tensors.contains(&id.name) && !scope.models.contains_key(&id.name) {
+            if !scope.tensors.contains(&id.name)
+                && !scope.models.contains_key(&id.name)
+                && !scope.is_failed_model(&id.name)
+            {
                 errs.push(CheckError::unknown_name(
                     "name",
                     &id.name,
@@ -251,6 +270,7 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
             match &callee.kind {
                 ExprKind::Name(id) if BUILTINS.contains(&id.name.as_str()) => {}
                 ExprKind::Name(id) if scope.models.contains_key(&id.name) => {}
+                ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
                 ExprKind::Name(id) => {
                     let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
                     known.extend(scope.model_order.iter().cloned());
@@ -753,3 +773,6 @@ fn resolve_source(
 pub fn layer_rows(model: &Model) -> Vec<(&Node, &Layer)> {
     model.layers().collect()
 }
+
+#[cfg(test)]
+mod tests;
