@@ -664,7 +664,9 @@ fn resolve_source(
                 match later.get(id.name.as_str()) {
                     Some(s) => errors.push(CheckError::unbound(&id.name, id.span, Some(*s))),
                     None if merge => {
-                        let known: Vec<String> = bindings.keys().cloned().collect();
+                        // sorted: a HashMap's order would make the suggestion vary by run
+                        let mut known: Vec<String> = bindings.keys().cloned().collect();
+                        known.sort();
                         errors.push(CheckError::unknown_name("node", &id.name, id.span, &known));
                     }
                     None => errors.push(CheckError::unbound(&id.name, id.span, None)),
