@@ -42,12 +42,15 @@ pub const SPEC: LayerSpec = LayerSpec {
     ],
 };
 
-/// What training-mode forward keeps for backward, per channel.
+/// What forward keeps for backward: in training the batch statistics per
+/// channel; in eval only that the running ones were used (constants then).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchStats {
     pub mean: Vec<f32>,
     /// 1/sqrt(var + eps)
     pub invstd: Vec<f32>,
+    /// Forward ran in eval mode: backward treats the running statistics as constants.
+    pub running: bool,
 }
 
 fn lower(args: &Args, at: &LayerInput) -> Result<Lowered, Vec<CheckError>> {
@@ -109,7 +112,8 @@ pub(super) fn forward(
     let n = shape[0];
     let inner: usize = shape[2..].iter().product();
     cx.y.reshape(shape);
-    let BatchStats { mean, invstd } = stats;
+    stats.running = cx.mode == Mode::Eval;
+    let BatchStats { mean, invstd, .. } = stats;
     mean.clear();
     mean.resize(c, 0.0);
     invstd.clear();
@@ -173,8 +177,32 @@ pub(super) fn forward(
 pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
     let s = &cx.x.shape;
     let inner: usize = s[2..].iter().product();
-    let (gamma, dgamma, dbeta) = weight_grads(cx.params, cx.ids[0], Some(cx.ids[1]));
+    let ids = cx.ids;
+    let running = stats.running.then(|| {
+        (
+            cx.params[ids[2]].data.clone(),
+            cx.params[ids[3]].data.clone(),
+        )
+    });
+    let (gamma, dgamma, dbeta) = weight_grads(cx.params, ids[0], Some(ids[1]));
     let Some(dbeta) = dbeta else { return };
+    if let Some((rmean, rvar)) = running {
+        ops::batchnorm::batchnorm_eval_backward(
+            s[0],
+            b.channels as usize,
+            inner,
+            &cx.x.data,
+            gamma,
+            &rmean,
+            &rvar,
+            b.eps as f32,
+            cx.dy,
+            cx.dx,
+            dgamma,
+            dbeta,
+        );
+        return;
+    }
     ops::batchnorm::batchnorm_backward(
         s[0],
         b.channels as usize,

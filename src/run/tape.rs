@@ -398,3 +398,6 @@ fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
         (&b[0], &mut a[write])
     }
 }
+
+#[cfg(test)]
+mod tests;
