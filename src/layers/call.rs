@@ -9,7 +9,7 @@ use super::window::Pad4;
 use super::LayerInput;
 use crate::ir::error::CheckError;
 use crate::ir::shape::{Dim, Shape};
-use crate::syntax::ast::{ArgValue, DimLit, Dims, KeyValue, LayerCall, Span};
+use crate::syntax::ast::{ArgValue, DimLit, KeyValue, LayerCall, Span};
 
 /// What a rank error says a layer needs.
 pub const IMAGE: &str = "a 4-D (NxCxHxW)";
@@ -227,8 +227,55 @@ fn value_text(v: &ArgValue) -> String {
 /// with what is allowed.
 fn check_value(layer: &str, arg: &ArgSpec, kv: &KeyValue) -> Result<Val, CheckError> {
     let span = kv.value.span();
-    let found = value_text(&kv.value);
-    let type_err = || CheckError::arg_type(layer, arg.name, arg.ty.describe(), &found, span);
+    if let ArgValue::Bad { text, .. } = &kv.value {
+        return Err(CheckError::bad_value(
+            format!("`{text}` is not a complete size for `{}`", arg.name),
+            span,
+            "incomplete size",
+            "a size is a number (3) or height x width (3x5), with a number on both sides of `x`"
+                .into(),
+        ));
+    }
+    let checked = match arg.ty {
+        ArgType::Count | ArgType::Pair => check_size(layer, arg, &kv.value, span),
+        ArgType::Padding => check_padding(layer, &kv.value, span),
+        ArgType::Bool => match &kv.value {
+            ArgValue::Word(w) if w.name == "true" => Some(Ok(Val::Bool(true))),
+            ArgValue::Word(w) if w.name == "false" => Some(Ok(Val::Bool(false))),
+            ArgValue::Number(n) if n.text == "1" => Some(Ok(Val::Bool(true))),
+            ArgValue::Number(n) if n.text == "0" => Some(Ok(Val::Bool(false))),
+            _ => None,
+        },
+        ArgType::Real => match &kv.value {
+            ArgValue::Number(n) if n.value.is_finite() => {
+                Some(check_range(layer, arg, n.value, &n.text, span).map(|()| Val::Real(n.value)))
+            }
+            _ => None,
+        },
+        ArgType::Init => match &kv.value {
+            ArgValue::Word(w) => Init::from_name(&w.name).map(|i| Ok(Val::Init(i))),
+            _ => None,
+        },
+    };
+    checked.unwrap_or_else(|| {
+        let found = value_text(&kv.value);
+        Err(CheckError::arg_type(
+            layer,
+            arg.name,
+            arg.ty.describe(),
+            &found,
+            span,
+        ))
+    })
+}
+
+/// A count or a pair: positive integers. `None` when the value has another type.
+fn check_size(
+    layer: &str,
+    arg: &ArgSpec,
+    value: &ArgValue,
+    span: Span,
+) -> Option<Result<Val, CheckError>> {
     let what = match arg.name {
         "s" => "stride",
         "k" => "kernel size",
@@ -240,87 +287,62 @@ fn check_value(layer: &str, arg: &ArgSpec, kv: &KeyValue) -> Result<Val, CheckEr
     };
     let positive = |n: i64| -> Result<u64, CheckError> {
         if n >= 1 {
-            Ok(n as u64)
-        } else {
-            Err(CheckError::bad_value(
-                format!("{what} of `{layer}` must be at least 1, found {n}"),
-                span,
-                "must be at least 1",
-                format!(
-                    "write a positive {}",
-                    if arg.ty == ArgType::Pair {
-                        "size such as 1 or 2x1"
-                    } else {
-                        "integer"
-                    }
-                ),
-            ))
+            return Ok(n as u64);
         }
-    };
-    if let ArgValue::Bad { text, .. } = &kv.value {
-        return Err(CheckError::bad_value(
-            format!("`{text}` is not a complete size for `{}`", arg.name),
+        let example = if arg.ty == ArgType::Pair {
+            "size such as 1 or 2x1"
+        } else {
+            "integer"
+        };
+        Err(CheckError::bad_value(
+            format!("{what} of `{layer}` must be at least 1, found {n}"),
             span,
-            "incomplete size",
-            "a size is a number (3) or height x width (3x5), with a number on both sides of `x`"
-                .into(),
-        ));
-    }
-    match arg.ty {
-        ArgType::Count => match &kv.value {
-            ArgValue::Number(n) => match n.as_int() {
-                Some(i) => positive(i).map(Val::Count),
-                None => Err(type_err()),
-            },
-            _ => Err(type_err()),
-        },
-        ArgType::Pair => match &kv.value {
-            ArgValue::Number(n) => match n.as_int() {
-                Some(i) => positive(i).map(|v| Val::Pair([v, v])),
-                None => Err(type_err()),
-            },
-            ArgValue::Dims(d) => pair_of(d, &positive).ok_or_else(type_err)?.map(Val::Pair),
-            _ => Err(type_err()),
-        },
-        ArgType::Padding => match &kv.value {
-            ArgValue::Number(n) => match n.as_int() {
-                Some(i) if i < 0 => Err(CheckError::bad_value(
-                    format!("padding of `{layer}` must be 0 or more, found {i}"),
-                    span,
-                    "negative padding",
-                    "padding is added on each side: write 0 or more, `same` or `valid`".into(),
-                )),
-                Some(i) => Ok(Val::Pad(PadSpec::Explicit(Pad4::hw(i as u64, i as u64)))),
-                None => Err(type_err()),
-            },
-            ArgValue::Dims(d) => match d.dims.as_slice() {
-                [DimLit::Known(h), DimLit::Known(w)] => {
-                    Ok(Val::Pad(PadSpec::Explicit(Pad4::hw(*h, *w))))
-                }
-                _ => Err(type_err()),
-            },
-            ArgValue::Word(w) if w.name == "same" => Ok(Val::Pad(PadSpec::Same)),
-            ArgValue::Word(w) if w.name == "valid" => Ok(Val::Pad(PadSpec::Valid)),
-            _ => Err(type_err()),
-        },
-        ArgType::Bool => match &kv.value {
-            ArgValue::Word(w) if w.name == "true" => Ok(Val::Bool(true)),
-            ArgValue::Word(w) if w.name == "false" => Ok(Val::Bool(false)),
-            ArgValue::Number(n) if n.text == "1" => Ok(Val::Bool(true)),
-            ArgValue::Number(n) if n.text == "0" => Ok(Val::Bool(false)),
-            _ => Err(type_err()),
-        },
-        ArgType::Real => match &kv.value {
-            ArgValue::Number(n) if n.value.is_finite() => {
-                check_range(layer, arg, n.value, &n.text, span)?;
-                Ok(Val::Real(n.value))
+            "must be at least 1",
+            format!("write a positive {example}"),
+        ))
+    };
+    let pair = arg.ty == ArgType::Pair;
+    match value {
+        ArgValue::Number(n) => {
+            let v = positive(n.as_int()?);
+            Some(if pair {
+                v.map(|v| Val::Pair([v, v]))
+            } else {
+                v.map(Val::Count)
+            })
+        }
+        ArgValue::Dims(d) if pair => match d.dims.as_slice() {
+            [DimLit::Known(h), DimLit::Known(w)] => {
+                let h = positive(i64::try_from(*h).unwrap_or(i64::MAX));
+                let w = positive(i64::try_from(*w).unwrap_or(i64::MAX));
+                Some(h.and_then(|h| w.map(|w| Val::Pair([h, w]))))
             }
-            _ => Err(type_err()),
+            _ => None,
         },
-        ArgType::Init => match &kv.value {
-            ArgValue::Word(w) => Init::from_name(&w.name).map(Val::Init).ok_or_else(type_err),
-            _ => Err(type_err()),
+        _ => None,
+    }
+}
+
+/// `1`, `1x2`, `same` or `valid`. `None` when the value has another type.
+fn check_padding(layer: &str, value: &ArgValue, span: Span) -> Option<Result<Val, CheckError>> {
+    let explicit = |h, w| Some(Ok(Val::Pad(PadSpec::Explicit(Pad4::hw(h, w)))));
+    match value {
+        ArgValue::Number(n) => match n.as_int()? {
+            i if i < 0 => Some(Err(CheckError::bad_value(
+                format!("padding of `{layer}` must be 0 or more, found {i}"),
+                span,
+                "negative padding",
+                "padding is added on each side: write 0 or more, `same` or `valid`".into(),
+            ))),
+            i => explicit(i as u64, i as u64),
         },
+        ArgValue::Dims(d) => match d.dims.as_slice() {
+            [DimLit::Known(h), DimLit::Known(w)] => explicit(*h, *w),
+            _ => None,
+        },
+        ArgValue::Word(w) if w.name == "same" => Some(Ok(Val::Pad(PadSpec::Same))),
+        ArgValue::Word(w) if w.name == "valid" => Some(Ok(Val::Pad(PadSpec::Valid))),
+        _ => None,
     }
 }
 
@@ -353,19 +375,5 @@ fn check_range(
             out_of_range(format!("{name} must be in [0, 1]"))
         }
         Range::Probability | Range::Positive | Range::Fraction => Ok(()),
-    }
-}
-
-fn pair_of(
-    d: &Dims,
-    positive: &dyn Fn(i64) -> Result<u64, CheckError>,
-) -> Option<Result<[u64; 2], CheckError>> {
-    match d.dims.as_slice() {
-        [DimLit::Known(h), DimLit::Known(w)] => {
-            let h = positive(i64::try_from(*h).unwrap_or(i64::MAX));
-            let w = positive(i64::try_from(*w).unwrap_or(i64::MAX));
-            Some(h.and_then(|h| w.map(|w| [h, w])))
-        }
-        _ => None,
     }
 }
