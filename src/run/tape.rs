@@ -1,8 +1,9 @@
 //! Reverse-mode autograd over a flat tape.
 //!
 //! A forward pass appends one `Step` per layer or merge, each naming its
-//! input and output buffers and what its backward needs (argmax positions,
-//! dropout masks, batch statistics). `backward` replays the steps in reverse,
+//! input and output buffers and what its backward needs (a typed
+//! `layers::Saved`: argmax positions, a dropout mask, batch statistics).
+//! What a layer computes lives in `crate::layers`; the tape only orders it. `backward` replays the steps in reverse,
 //! accumulating gradients (`+=`), so a node read twice (fan-out) receives the
 //! sum of both contributions. Buffers, gradients and saved state are kept
 //! between training steps and reused: a step allocates only when a shape grows.
