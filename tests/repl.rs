@@ -6,7 +6,7 @@ use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use cnnscript::ir::layer::LAYERS;
+use cnnscript::layers::LAYERS;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
 
@@ -212,10 +212,7 @@ fn help_lists_every_layer_argument_and_default_from_the_table() {
         assert!(out.contains(layer.name), "{}", layer.name);
         assert!(out.contains(layer.help), "{}", layer.help);
         for arg in layer.args {
-            let written = match arg.default {
-                Some(d) => format!("{}={d}", arg.name),
-                None => arg.name.to_string(),
-            };
+            let written = arg.signature();
             assert!(out.contains(&written), "{}: {written}", layer.name);
         }
     }

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use super::error::CheckError;
-use super::infer::{infer_layer, validate_call, LayerInput};
-use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
+use super::infer::{infer_layer, validate_call};
+use super::model::{Layer, Model, Node, NodeInput, NodeSource};
 use super::report;
-use super::shape::{Dim, Shape};
+use super::shape::{Dim, Rf, Shape};
+use crate::layers::{layer_spec, InputRank, LayerInput, LayerKind};
 use crate::syntax::ast::*;
 
 /// What the checker learned about one statement.
@@ -50,6 +51,9 @@ pub struct Scope {
     pub models: HashMap<String, Model>,
     /// Models in declaration order (the last is `train`'s default).
     pub model_order: Vec<String>,
+    /// Models whose declaration failed: still known by name, so the
+    /// statements that use them add no "unknown model" errors to the real one.
+    pub failed_models: Vec<String>,
 }
 
 impl Scope {
@@ -64,12 +68,26 @@ impl Scope {
         }
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
+        self.failed_models.retain(|m| m != name);
     }
     fn define_model(&mut self, model: Model) {
         self.tensors.retain(|t| *t != model.name);
         self.model_order.retain(|m| *m != model.name);
+        self.failed_models.retain(|m| *m != model.name);
         self.model_order.push(model.name.clone());
         self.models.insert(model.name.clone(), model);
+    }
+    /// A model declaration that failed: the name now means that model.
+    fn define_failed_model(&mut self, name: &str) {
+        self.tensors.retain(|t| t != name);
+        self.models.remove(name);
+        self.model_order.retain(|m| m != name);
+        if !self.failed_models.iter().any(|m| m == name) {
+            self.failed_models.push(name.to_string());
+        }
+    }
+    fn is_failed_model(&self, name: &str) -> bool {
+        self.failed_models.iter().any(|m| m == name)
     }
 }
 
@@ -174,8 +192,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             }
             Err(mut e) => {
                 errs.append(&mut e);
-                // keep the name known so later statements don't cascade
-                scope.tensors.retain(|t| *t != decl.name.name);
+                scope.define_failed_model(&decl.name.name);
             }
         },
         StmtKind::Shape {
@@ -197,7 +214,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
 }
 
 pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
-    if !scope.models.contains_key(&name.name) {
+    if !scope.models.contains_key(&name.name) && !scope.is_failed_model(&name.name) {
         errs.push(CheckError::unknown_name(
             "model",
             &name.name,
@@ -208,7 +225,7 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
 }
 
 fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
-    if scope.model_order.is_empty() {
+    if scope.model_order.is_empty() && scope.failed_models.is_empty() {
         errs.push(CheckError::other(
             "no_model",
             "no model is declared before this statement".into(),
@@ -240,7 +257,10 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
         ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
         ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
         ExprKind::Name(id) => {
-            if !scope.tensors.contains(&id.name) && !scope.models.contains_key(&id.name) {
+            if !scope.tensors.contains(&id.name)
+                && !scope.models.contains_key(&id.name)
+                && !scope.is_failed_model(&id.name)
+            {
                 errs.push(CheckError::unknown_name(
                     "name",
                     &id.name,
@@ -253,6 +273,7 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
             match &callee.kind {
                 ExprKind::Name(id) if BUILTINS.contains(&id.name.as_str()) => {}
                 ExprKind::Name(id) if scope.models.contains_key(&id.name) => {}
+                ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
                 ExprKind::Name(id) => {
                     let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
                     known.extend(scope.model_order.iter().cloned());
@@ -360,14 +381,16 @@ fn dims_text(d: &Dims) -> String {
 /// Promote a rank-2 (HxW) or rank-3 (CxHxW) input to rank 4 with leading 1s
 /// when the first rank-sensitive layer is a 4-D one (SPEC section 4).
 fn promote(shape: Shape, first_layers: &[&LayerCall]) -> Shape {
-    let first = first_layers.iter().map(|l| l.name.name.as_str()).find(|n| {
-        matches!(
-            *n,
-            "conv" | "maxpool" | "avgpool" | "gap" | "linear" | "flatten" | "batchnorm"
-        )
-    });
-    let image = matches!(first, Some("conv" | "maxpool" | "avgpool" | "gap"))
-        || (first == Some("batchnorm") && shape.rank() == 3);
+    let first = first_layers
+        .iter()
+        .filter_map(|l| layer_spec(&l.name.name))
+        .map(|spec| spec.input)
+        .find(|rule| *rule != InputRank::Any);
+    let image = match first {
+        Some(InputRank::Image) => true,
+        Some(InputRank::ImageIfRank3) => shape.rank() == 3,
+        Some(InputRank::AsIs | InputRank::Any) | None => false,
+    };
     if image && (shape.rank() == 2 || shape.rank() == 3) {
         let mut dims = vec![Dim::Known(1); 4 - shape.rank()];
         dims.extend(shape.0);
@@ -534,7 +557,7 @@ pub fn check_model(decl: &ModelDecl) -> Result<(Model, Vec<CheckError>), Vec<Che
             };
             match infer_layer(call, &li) {
                 Ok(layer) => {
-                    if layer.op == "flatten" {
+                    if layer.kind == LayerKind::Flatten {
                         after_flatten[node_idx] = true;
                     }
                     nodes[node_idx].layers.push(layer);
@@ -644,7 +667,9 @@ fn resolve_source(
                 match later.get(id.name.as_str()) {
                     Some(s) => errors.push(CheckError::unbound(&id.name, id.span, Some(*s))),
                     None if merge => {
-                        let known: Vec<String> = bindings.keys().cloned().collect();
+                        // sorted: a HashMap's order would make the suggestion vary by run
+                        let mut known: Vec<String> = bindings.keys().cloned().collect();
+                        known.sort();
                         errors.push(CheckError::unknown_name("node", &id.name, id.span, &known));
                     }
                     None => errors.push(CheckError::unbound(&id.name, id.span, None)),
@@ -753,3 +778,6 @@ fn resolve_source(
 pub fn layer_rows(model: &Model) -> Vec<(&Node, &Layer)> {
     model.layers().collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -144,9 +144,11 @@ impl CheckError {
         CheckError::new("bad_value", what, span, label).help(help)
     }
 
+    /// `unit` is what `arg` counts: channels or features.
     pub fn in_channels(
         layer: &str,
         arg: &str,
+        unit: &str,
         declared: u64,
         incoming: u64,
         shape: &Shape,
@@ -154,14 +156,7 @@ impl CheckError {
     ) -> Self {
         CheckError::new(
             "in_mismatch",
-            format!(
-                "`{layer}` declares {arg}={declared}, but its input has {incoming} {}",
-                if layer == "linear" {
-                    "features"
-                } else {
-                    "channels"
-                }
-            ),
+            format!("`{layer}` declares {arg}={declared}, but its input has {incoming} {unit}"),
             span,
             format!("{arg}={declared} here, the input is {shape}"),
         )

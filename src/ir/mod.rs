@@ -6,7 +6,6 @@ pub mod check;
 pub mod dot;
 pub mod error;
 pub mod infer;
-pub mod layer;
 pub mod model;
 pub mod report;
 pub mod shape;

@@ -1,25 +1,9 @@
 //! The checked IR of a model: a graph of nodes in definition order, each a
 //! chain of resolved layers. A sequential model is the one-node case.
 
-use super::layer::LayerKind;
-use super::shape::Shape;
+use super::shape::{Rf, Shape};
+use crate::layers::LayerKind;
 use crate::syntax::ast::Span;
-
-/// Receptive field of one output element on the model input, per dimension
-/// (height, width), with the jump (product of strides) that got there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Rf {
-    pub size: [u64; 2],
-    pub jump: [u64; 2],
-}
-
-impl Rf {
-    /// The model input: one pixel, jump one.
-    pub const INPUT: Rf = Rf {
-        size: [1, 1],
-        jump: [1, 1],
-    };
-}
 
 /// `Layer::macs` when the count depends on a symbolic size.
 pub const UNKNOWN_MACS: u64 = u64::MAX;
@@ -28,8 +12,6 @@ pub const UNKNOWN_MACS: u64 = u64::MAX;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
     pub kind: LayerKind,
-    /// The layer name as written (`conv`, `relu`...).
-    pub op: &'static str,
     pub label: Option<String>,
     /// Position in its node's chain (for a plain model, in the model): the `I`
     /// of the parameter name `I.weight`.
@@ -42,6 +24,13 @@ pub struct Layer {
     /// Multiply-accumulates per sample (bias excluded).
     pub macs: u64,
     pub rf: Rf,
+}
+
+impl Layer {
+    /// The layer name as written (`conv`, `relu`...).
+    pub fn op(&self) -> &'static str {
+        self.kind.name()
+    }
 }
 
 /// Where a node reads its value from.

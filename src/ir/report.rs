@@ -2,9 +2,8 @@
 
 use std::fmt::Write;
 
-use super::layer::{LayerKind, Pad4};
 use super::model::{Layer, Model, Node};
-use super::shape::{Dim, Shape};
+use super::shape::Shape;
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -38,91 +37,7 @@ fn bytes(n: u64) -> String {
 
 /// A layer with its arguments as cnnscript writes them (defaults left out).
 pub fn layer_text(layer: &Layer) -> String {
-    let pair = |p: [u64; 2]| {
-        if p[0] == p[1] {
-            p[0].to_string()
-        } else {
-            format!("{}x{}", p[0], p[1])
-        }
-    };
-    let pad = |p: &Pad4| {
-        if p.top == p.bottom && p.left == p.right {
-            pair([p.top, p.left])
-        } else {
-            format!("{}+{}x{}+{}", p.top, p.bottom, p.left, p.right)
-        }
-    };
-    let mut args: Vec<String> = Vec::new();
-    match &layer.kind {
-        LayerKind::Conv(c) => {
-            args.push(format!("in={}", c.in_ch));
-            args.push(format!("out={}", c.out_ch));
-            args.push(format!("k={}", pair(c.kernel)));
-            if c.stride != [1, 1] {
-                args.push(format!("s={}", pair(c.stride)));
-            }
-            if c.pad != Pad4::default() {
-                args.push(format!("p={}", pad(&c.pad)));
-            }
-            if c.dilation != [1, 1] {
-                args.push(format!("d={}", pair(c.dilation)));
-            }
-            if c.groups != 1 {
-                args.push(format!("groups={}", c.groups));
-            }
-            if !c.bias {
-                args.push("bias=false".into());
-            }
-            if c.flip {
-                args.push("flip=true".into());
-            }
-        }
-        LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
-            args.push(format!("k={}", pair(p.kernel)));
-            if p.stride != p.kernel {
-                args.push(format!("s={}", pair(p.stride)));
-            }
-            if p.pad != Pad4::default() {
-                args.push(format!("p={}", pad(&p.pad)));
-            }
-            if p.dilation != [1, 1] {
-                args.push(format!("d={}", pair(p.dilation)));
-            }
-            if p.ceil {
-                args.push("ceil=true".into());
-            }
-            if matches!(layer.kind, LayerKind::AvgPool(_)) && !p.count_pad {
-                args.push("count_pad=false".into());
-            }
-        }
-        LayerKind::Linear(l) => {
-            args.push(format!("in={}", l.in_f));
-            args.push(format!("out={}", l.out_f));
-            if !l.bias {
-                args.push("bias=false".into());
-            }
-        }
-        LayerKind::Dropout { p } => args.push(format!("p={p}")),
-        LayerKind::BatchNorm(b) => {
-            if b.eps != 1e-5 {
-                args.push(format!("eps={}", b.eps));
-            }
-            if b.momentum != 0.1 {
-                args.push(format!("momentum={}", b.momentum));
-            }
-        }
-        LayerKind::Gap
-        | LayerKind::Flatten
-        | LayerKind::Relu
-        | LayerKind::Sigmoid
-        | LayerKind::Tanh
-        | LayerKind::Softmax => {}
-    }
-    if args.is_empty() {
-        layer.op.to_string()
-    } else {
-        format!("{}({})", layer.op, args.join(", "))
-    }
+    layer.kind.text()
 }
 
 fn row_name(model: &Model, node: &Node, layer: &Layer) -> String {
@@ -304,65 +219,7 @@ pub fn explain(model: &Model) -> String {
     let _ = writeln!(out, "input {}", model.input);
     for (_, layer) in model.layers() {
         let _ = writeln!(out, "{} -> {}", layer_text(layer), layer.out_shape);
-        let window = match &layer.kind {
-            LayerKind::Conv(c) => Some((c.kernel, c.stride, c.pad, c.dilation, false)),
-            LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
-                Some((p.kernel, p.stride, p.pad, p.dilation, p.ceil))
-            }
-            _ => None,
-        };
-        if let Some((k, s, pad, d, ceil)) = window {
-            let pads = [(pad.top, pad.bottom), (pad.left, pad.right)];
-            for (i, name) in ["H", "W"].iter().enumerate() {
-                let n = &layer.in_shape.0[2 + i];
-                let out_dim = &layer.out_shape.0[2 + i];
-                let (pb, pa) = pads[i];
-                let pad_term = if pb == pa {
-                    format!("2·{pb}")
-                } else {
-                    format!("{pb} + {pa}")
-                };
-                let (open, close) = if ceil { ("⌈", "⌉") } else { ("⌊", "⌋") };
-                let _ = write!(
-                    out,
-                    "  {name} = {open}({n} + {pad_term} − {}·({}−1) − 1) / {}{close} + 1 = {out_dim}",
-                    d[i], k[i], s[i]
-                );
-                if ceil {
-                    if let Dim::Known(nv) = n {
-                        let padded = nv + pb + pa;
-                        let k_eff = d[i] * (k[i] - 1) + 1;
-                        let raw = (padded - k_eff).div_ceil(s[i]) + 1;
-                        if Some(raw) != out_dim.known() {
-                            let _ = write!(
-                                out,
-                                "  (the last window would start in the right padding, so one less)"
-                            );
-                        }
-                    }
-                }
-                out.push('\n');
-            }
-        } else {
-            match &layer.kind {
-                LayerKind::Flatten => {
-                    let _ = writeln!(
-                        out,
-                        "  {} = product of {}",
-                        layer.out_shape.0[1],
-                        Shape(layer.in_shape.0[1..].to_vec())
-                    );
-                }
-                LayerKind::Gap => {
-                    let _ = writeln!(
-                        out,
-                        "  average over each {}x{} map",
-                        layer.in_shape.0[2], layer.in_shape.0[3]
-                    );
-                }
-                _ => {}
-            }
-        }
+        out.push_str(&layer.kind.explain(&layer.in_shape, &layer.out_shape));
     }
     out
 }
@@ -378,7 +235,7 @@ pub fn json<'a>(models: impl Iterator<Item = &'a Model>) -> serde_json::Value {
                     let mut obj = json!({
                         "index": l.index,
                         "label": l.label,
-                        "op": l.op,
+                        "op": l.op(),
                         "output": l.out_shape.to_json(),
                         "params": l.params,
                         "rf": [l.rf.size[0], l.rf.size[1]],

@@ -98,6 +98,22 @@ impl From<Vec<u64>> for Shape {
     }
 }
 
+/// Receptive field of one output element on the model input, per dimension
+/// (height, width), with the jump (product of strides) that got there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Rf {
+    pub size: [u64; 2],
+    pub jump: [u64; 2],
+}
+
+impl Rf {
+    /// The model input: one pixel, jump one.
+    pub const INPUT: Rf = Rf {
+        size: [1, 1],
+        jump: [1, 1],
+    };
+}
+
 /// Output size of a window op along one dimension, PyTorch's rule:
 /// `⌊(n + pad_total − d·(k−1) − 1)/s⌋ + 1`; with `ceil`, the ceiling, less one
 /// if the last window would start in the right padding (it must start inside

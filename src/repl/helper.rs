@@ -12,7 +12,7 @@ use rustyline::{Context, Helper};
 use super::lexer::{class_of, lex, needs_more, Class, Lexeme, Token};
 use super::META;
 use crate::ir::check::{check_stmts, Scope, BUILTINS};
-use crate::ir::layer::{layer_spec, ArgType, LayerSpec, LAYERS};
+use crate::layers::{layer_spec, ArgType, Init, LayerSpec, LAYERS};
 use crate::syntax::ast::StmtKind;
 use crate::syntax::parse::parse_repl_line;
 
@@ -270,9 +270,7 @@ pub fn candidates(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>)
             .collect(),
         Spot::ArgValue(ty) => match ty {
             ArgType::Bool => vec!["true".into(), "false".into()],
-            ArgType::Init => ["default", "randn", "zeros", "ones"]
-                .map(String::from)
-                .to_vec(),
+            ArgType::Init => Init::ALL.map(|i| i.name().to_string()).to_vec(),
             ArgType::Padding => vec!["same".into(), "valid".into()],
             ArgType::Count | ArgType::Pair | ArgType::Real => vec![],
         },
@@ -346,10 +344,7 @@ pub fn args_hint(line: &str, pos: usize) -> Option<String> {
         .args
         .iter()
         .filter(|a| !given.contains(&a.name))
-        .map(|a| match a.default {
-            Some(d) => format!("{}={d}", a.name),
-            None => a.name.to_string(),
-        })
+        .map(|a| a.signature())
         .collect();
     if free.is_empty() {
         return None;

@@ -7,7 +7,7 @@
 use logos::Logos;
 
 use crate::ir::check::BUILTINS;
-use crate::ir::layer::layer_spec;
+use crate::layers::layer_spec;
 
 /// One token kind. Layer names lex as [`Token::Ident`]; [`class_of`] tells
 /// them apart by looking them up in the layer table.
@@ -290,7 +290,7 @@ mod tests {
                 Class::Name
             ]
         );
-        for layer in crate::ir::layer::LAYERS {
+        for layer in crate::layers::LAYERS {
             assert_eq!(kinds(layer.name), vec![(Token::Ident, layer.name)]);
             assert_eq!(class_of(Token::Ident, layer.name), Class::Layer);
         }

@@ -20,8 +20,8 @@ use crate::cli::{Source, EXIT_SCRIPT};
 use crate::diag::{render, Style};
 use crate::ir::check::{check_stmts, Scope, StmtInfo};
 use crate::ir::error::{did_you_mean, CheckError};
-use crate::ir::layer::{layer_spec, LayerSpec, LAYERS};
 use crate::ir::report;
+use crate::layers::{layer_spec, LayerSpec, LAYERS};
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
 
@@ -476,14 +476,7 @@ fn layer_signature(layer: &LayerSpec) -> String {
     if layer.args.is_empty() {
         return layer.name.to_string();
     }
-    let args: Vec<String> = layer
-        .args
-        .iter()
-        .map(|a| match a.default {
-            Some(d) => format!("{}={d}", a.name),
-            None => a.name.to_string(),
-        })
-        .collect();
+    let args: Vec<String> = layer.args.iter().map(|a| a.signature()).collect();
     format!("{}({})", layer.name, args.join(", "))
 }
 
@@ -526,7 +519,7 @@ pub fn layer_help(layer: &LayerSpec) -> String {
     }
     let width = layer.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
     for a in layer.args {
-        let default = match a.default {
+        let default = match a.default_text() {
             Some(d) => format!("default {d}"),
             None => "no default".to_string(),
         };
@@ -712,9 +705,7 @@ mod tests {
         for layer in LAYERS {
             assert!(help.contains(&layer_signature(layer)), "{}", layer.name);
             for a in layer.args {
-                if let Some(d) = a.default {
-                    assert!(help.contains(&format!("{}={d}", a.name)));
-                }
+                assert!(help.contains(&a.signature()), "{}", a.name);
             }
         }
         for m in META {

@@ -1,25 +1,10 @@
 //! A model's parameters and buffers, in PyTorch state-dict order and names.
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 
-use crate::ir::layer::{Init, LayerKind};
 use crate::ir::model::Model;
+pub use crate::layers::Param;
 use crate::value::{dims_string, TensorRef, Value};
-
-/// One named tensor of a model: a learnable parameter or a buffer.
-#[derive(Clone, Debug)]
-pub struct Param {
-    /// State-dict name: `0.weight`, `c1.bias`, `a.1.running_mean`.
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-    /// Gradient, same length as `data` (empty for buffers).
-    pub grad: Vec<f32>,
-    pub learnable: bool,
-    /// Stored as int64 in PyTorch (`num_batches_tracked`).
-    pub integer: bool,
-}
 
 /// A model ready to run: its checked IR and its tensors.
 #[derive(Clone, Debug)]
@@ -27,44 +12,22 @@ pub struct ModelState {
     pub ir: Model,
     pub params: Vec<Param>,
     /// For each layer (in `Model::layers()` order), the indices of its tensors
-    /// in `params`, in `LayerKind::param_shapes` order.
+    /// in `params`, in `LayerKind::tensors` order.
     pub layer_params: Vec<Vec<usize>>,
 }
 
 impl ModelState {
-    /// Create a model's tensors with their initial values (PyTorch's default
-    /// init: uniform ±1/sqrt(fan_in) for weight and bias).
+    /// Create a model's tensors with their initial values, as each layer's
+    /// `tensors` says (PyTorch's defaults unless `init=` chose otherwise).
     pub fn new(ir: Model, rng: &mut impl Rng) -> ModelState {
         let mut params = Vec::new();
         let mut layer_params = Vec::new();
         for (node, layer) in ir.layers() {
             let prefix = ir.param_prefix(node, layer);
             let mut ids = Vec::new();
-            let (init, fan_in) = match &layer.kind {
-                LayerKind::Conv(c) => (
-                    c.init,
-                    (c.in_ch / c.groups.max(1)) * c.kernel[0] * c.kernel[1],
-                ),
-                LayerKind::Linear(l) => (l.init, l.in_f),
-                _ => (Init::Default, 1),
-            };
-            for (suffix, shape) in layer.kind.param_shapes() {
-                let len: usize = shape.iter().product();
-                let data = match (&layer.kind, suffix) {
-                    (LayerKind::BatchNorm(_), "weight" | "running_var") => vec![1.0; len],
-                    (LayerKind::BatchNorm(_), _) => vec![0.0; len],
-                    _ => init_values(init, fan_in, len, rng),
-                };
-                let learnable = LayerKind::is_learnable(suffix);
+            for spec in layer.kind.tensors() {
                 ids.push(params.len());
-                params.push(Param {
-                    name: format!("{prefix}.{suffix}"),
-                    grad: if learnable { vec![0.0; len] } else { vec![] },
-                    shape,
-                    data,
-                    learnable,
-                    integer: suffix == "num_batches_tracked",
-                });
+                params.push(Param::new(format!("{prefix}.{}", spec.suffix), spec, rng));
             }
             layer_params.push(ids);
         }
@@ -211,21 +174,5 @@ fn shape_text(shape: &[usize]) -> String {
         "a scalar".into()
     } else {
         dims_string(shape)
-    }
-}
-
-fn init_values(init: Init, fan_in: u64, len: usize, rng: &mut impl Rng) -> Vec<f32> {
-    match init {
-        Init::Zeros => vec![0.0; len],
-        Init::Ones => vec![1.0; len],
-        Init::Randn => (0..len)
-            .map(|_| StandardNormal.sample(rng))
-            .collect::<Vec<f32>>(),
-        Init::Default => {
-            // PyTorch: kaiming_uniform_(a=√5) for the weight and uniform for the
-            // bias both reduce to U(−1/√fan_in, 1/√fan_in).
-            let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-            (0..len).map(|_| rng.random_range(-bound..bound)).collect()
-        }
     }
 }

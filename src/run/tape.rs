@@ -1,8 +1,9 @@
 //! Reverse-mode autograd over a flat tape.
 //!
 //! A forward pass appends one `Step` per layer or merge, each naming its
-//! input and output buffers and what its backward needs (argmax positions,
-//! dropout masks, batch statistics). `backward` replays the steps in reverse,
+//! input and output buffers and what its backward needs (a typed
+//! `layers::Saved`: argmax positions, a dropout mask, batch statistics).
+//! What a layer computes lives in `crate::layers`; the tape only orders it. `backward` replays the steps in reverse,
 //! accumulating gradients (`+=`), so a node read twice (fan-out) receives the
 //! sum of both contributions. Buffers, gradients and saved state are kept
 //! between training steps and reused: a step allocates only when a shape grows.
@@ -10,26 +11,10 @@
 use rand::Rng;
 
 use super::params::{ModelState, Param};
-use crate::ir::layer::{LayerKind, Pool};
 use crate::ir::model::Layer;
 use crate::ir::model::{NodeInput, NodeSource};
-use crate::ir::shape::window_out;
-use crate::ops::{self, ConvGeom, PoolGeom};
-
-/// Whether layers behave as in training (dropout drops, batchnorm uses batch
-/// statistics and updates its running ones) or as PyTorch's `eval()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Train,
-    Eval,
-}
-
-/// A tensor on the tape: shape and contiguous row-major data.
-#[derive(Clone, Debug, Default)]
-pub struct Buf {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
-}
+use crate::layers::{Backward, Forward, LayerKind, Saved};
+pub use crate::layers::{Buf, ForwardError, Mode};
 
 #[derive(Clone, Debug)]
 enum StepKind {
@@ -44,12 +29,8 @@ struct Step {
     kind: StepKind,
     inputs: Vec<usize>,
     output: usize,
-    /// Saved for backward: argmax positions (maxpool).
-    argmax: Vec<u32>,
-    /// Saved for backward: dropout mask, flipped kernel, or batch mean.
-    aux: Vec<f32>,
-    /// Saved for backward: batchnorm's 1/sqrt(var + eps).
-    aux2: Vec<f32>,
+    /// What a layer's forward kept for its backward.
+    saved: Saved,
 }
 
 /// The tape: buffers (id 0 is the model input) and the steps that made them.
@@ -61,11 +42,9 @@ pub struct Tape {
     n_steps: usize,
     grads: Vec<Vec<f32>>,
     has_grad: Vec<bool>,
+    /// Whether backward also fills the model input's gradient (training never needs it).
+    keep_input_grad: bool,
 }
-
-/// A shape error found while running (the batch or a symbolic size differs
-/// from what was checked and a window no longer fits).
-pub type ForwardError = String;
 
 impl Tape {
     pub fn new() -> Tape {
@@ -105,15 +84,16 @@ impl Tape {
     }
 
     fn alloc(&mut self, shape: &[usize]) -> usize {
-        let len: usize = shape.iter().product();
+        let id = self.reserve();
+        self.bufs[id].reshape(shape);
+        id
+    }
+
+    /// The next buffer, left as it was: its writer gives it a shape.
+    fn reserve(&mut self) -> usize {
         if self.used == self.bufs.len() {
             self.bufs.push(Buf::default());
         }
-        let b = &mut self.bufs[self.used];
-        b.shape.clear();
-        b.shape.extend_from_slice(shape);
-        // No zeroing: every forward op overwrites its whole output.
-        b.data.resize(len, 0.0);
         self.used += 1;
         self.used - 1
     }
@@ -124,9 +104,7 @@ impl Tape {
                 kind: StepKind::Add,
                 inputs: vec![],
                 output: 0,
-                argmax: vec![],
-                aux: vec![],
-                aux2: vec![],
+                saved: Saved::Nothing,
             });
         }
         let s = &mut self.steps[self.n_steps];
@@ -248,6 +226,7 @@ impl Tape {
         Ok(out)
     }
 
+    /// One layer forward: its output buffer, its step, then the layer's own rule.
     #[allow(clippy::too_many_arguments)]
     fn layer(
         &mut self,
@@ -259,227 +238,32 @@ impl Tape {
         mode: Mode,
         rng: &mut impl Rng,
     ) -> Result<usize, ForwardError> {
-        let kind = &layer.kind;
-        let op = layer.op;
-        let in_shape = self.bufs[input].shape.clone();
-        let need4 = |s: &[usize]| -> Result<(), ForwardError> {
-            if s.len() == 4 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "`{op}` needs a 4-D input, got {}",
-                    crate::value::dims_string(s)
-                ))
-            }
+        let out = self.reserve();
+        let step = self.push_step(StepKind::Layer(li), &[input], out);
+        let (x, y) = two(&mut self.bufs, input, out);
+        let cx = Forward {
+            x,
+            y,
+            params,
+            ids,
+            mode,
         };
-        let out;
-        match kind {
-            LayerKind::Conv(c) => {
-                need4(&in_shape)?;
-                let g = conv_geom(c, &in_shape).ok_or_else(|| {
-                    format!(
-                        "conv kernel does not fit the input {}",
-                        crate::value::dims_string(&in_shape)
-                    )
-                })?;
-                out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
-                let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &params[ids[0]].data;
-                let bias = if c.bias {
-                    Some(params[ids[1]].data.as_slice())
-                } else {
-                    None
-                };
-                let (x, y) = two(&mut self.bufs, input, out);
-                if c.flip {
-                    let flipped =
-                        ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
-                    ops::conv::conv2d_forward(&g, &x.data, &flipped, bias, &mut y.data);
-                    self.steps[step].aux = flipped;
-                } else {
-                    ops::conv::conv2d_forward(&g, &x.data, weight, bias, &mut y.data);
-                }
-            }
-            LayerKind::MaxPool(p) => {
-                need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape)
-                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
-                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
-                let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let mut argmax = std::mem::take(&mut self.steps[step].argmax);
-                argmax.clear();
-                argmax.resize(g.batch * g.channels * g.out_h * g.out_w, 0);
-                let (x, y) = two(&mut self.bufs, input, out);
-                ops::pool::maxpool2d_forward(&g, &x.data, &mut y.data, &mut argmax);
-                self.steps[step].argmax = argmax;
-            }
-            LayerKind::AvgPool(p) => {
-                need4(&in_shape)?;
-                let g = pool_geom(p, &in_shape)
-                    .ok_or_else(|| "pool window does not fit the input".to_string())?;
-                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
-                self.push_step(StepKind::Layer(li), &[input], out);
-                let (x, y) = two(&mut self.bufs, input, out);
-                ops::pool::avgpool2d_forward(&g, p.count_pad, &x.data, &mut y.data);
-            }
-            LayerKind::Gap => {
-                need4(&in_shape)?;
-                out = self.alloc(&[in_shape[0], in_shape[1], 1, 1]);
-                self.push_step(StepKind::Layer(li), &[input], out);
-                let (x, y) = two(&mut self.bufs, input, out);
-                ops::pool::gap_forward(
-                    in_shape[0],
-                    in_shape[1],
-                    in_shape[2] * in_shape[3],
-                    &x.data,
-                    &mut y.data,
-                );
-            }
-            LayerKind::Linear(l) => {
-                if in_shape.len() != 2 || in_shape[1] != l.in_f as usize {
-                    return Err(format!(
-                        "linear needs Nx{} input, got {}",
-                        l.in_f,
-                        crate::value::dims_string(&in_shape)
-                    ));
-                }
-                let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
-                out = self.alloc(&[batch, out_f]);
-                self.push_step(StepKind::Layer(li), &[input], out);
-                let weight = &params[ids[0]].data;
-                let bias = if l.bias {
-                    Some(params[ids[1]].data.as_slice())
-                } else {
-                    None
-                };
-                let (x, y) = two(&mut self.bufs, input, out);
-                ops::linear::linear_forward(batch, in_f, out_f, &x.data, weight, bias, &mut y.data);
-            }
-            LayerKind::Flatten => {
-                let rest: usize = in_shape[1..].iter().product();
-                out = self.alloc(&[in_shape[0], rest]);
-                self.push_step(StepKind::Layer(li), &[input], out);
-                let (x, y) = two(&mut self.bufs, input, out);
-                y.data.copy_from_slice(&x.data);
-            }
-            LayerKind::Relu | LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Softmax => {
-                out = self.alloc(&in_shape);
-                self.push_step(StepKind::Layer(li), &[input], out);
-                let (x, y) = two(&mut self.bufs, input, out);
-                match kind {
-                    LayerKind::Relu => ops::activation::relu_forward(&x.data, &mut y.data),
-                    LayerKind::Sigmoid => ops::activation::sigmoid_forward(&x.data, &mut y.data),
-                    LayerKind::Tanh => ops::activation::tanh_forward(&x.data, &mut y.data),
-                    _ => {
-                        let inner: usize = in_shape[2..].iter().product();
-                        ops::activation::softmax_forward(
-                            in_shape[0],
-                            in_shape[1],
-                            inner,
-                            &x.data,
-                            &mut y.data,
-                        )
-                    }
-                }
-            }
-            LayerKind::Dropout { p } => {
-                out = self.alloc(&in_shape);
-                let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let mut mask = std::mem::take(&mut self.steps[step].aux);
-                let (x, y) = two(&mut self.bufs, input, out);
-                if mode == Mode::Train && *p > 0.0 {
-                    mask.clear();
-                    mask.resize(x.data.len(), 0.0);
-                    ops::activation::dropout_forward(
-                        &x.data,
-                        &mut y.data,
-                        &mut mask,
-                        *p as f32,
-                        rng,
-                    );
-                } else {
-                    mask.clear();
-                    mask.resize(x.data.len(), 1.0);
-                    y.data.copy_from_slice(&x.data);
-                }
-                self.steps[step].aux = mask;
-            }
-            LayerKind::BatchNorm(b) => {
-                let c = b.channels as usize;
-                if in_shape.len() < 2 || in_shape[1] != c {
-                    return Err(format!("batchnorm expects {c} channels"));
-                }
-                let n = in_shape[0];
-                let inner: usize = in_shape[2..].iter().product();
-                out = self.alloc(&in_shape);
-                let step = self.push_step(StepKind::Layer(li), &[input], out);
-                let mut mean = std::mem::take(&mut self.steps[step].aux);
-                let mut invstd = std::mem::take(&mut self.steps[step].aux2);
-                mean.clear();
-                mean.resize(c, 0.0);
-                invstd.clear();
-                invstd.resize(c, 0.0);
-                let (x, y) = two(&mut self.bufs, input, out);
-                if mode == Mode::Train {
-                    let count = n * inner;
-                    if count <= 1 {
-                        return Err(format!(
-                            "batchnorm needs more than one value per channel to train, got input {}",
-                            crate::value::dims_string(&in_shape)
-                        ));
-                    }
-                    let gamma = std::mem::take(&mut params[ids[0]].data);
-                    let beta = std::mem::take(&mut params[ids[1]].data);
-                    let mut rmean = std::mem::take(&mut params[ids[2]].data);
-                    let mut rvar = std::mem::take(&mut params[ids[3]].data);
-                    ops::batchnorm::batchnorm_train_forward(
-                        n,
-                        c,
-                        inner,
-                        &x.data,
-                        &gamma,
-                        &beta,
-                        b.eps as f32,
-                        &mut y.data,
-                        &mut mean,
-                        &mut invstd,
-                        Some(ops::batchnorm::RunningStats {
-                            mean: &mut rmean,
-                            var: &mut rvar,
-                            momentum: b.momentum as f32,
-                        }),
-                    );
-                    params[ids[0]].data = gamma;
-                    params[ids[1]].data = beta;
-                    params[ids[2]].data = rmean;
-                    params[ids[3]].data = rvar;
-                    params[ids[4]].data[0] += 1.0;
-                } else {
-                    let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
-                    let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
-                    ops::batchnorm::batchnorm_eval_forward(
-                        n,
-                        c,
-                        inner,
-                        &x.data,
-                        gamma,
-                        beta,
-                        rm,
-                        rv,
-                        b.eps as f32,
-                        &mut y.data,
-                    );
-                }
-                self.steps[step].aux = mean;
-                self.steps[step].aux2 = invstd;
-            }
-        }
+        layer.kind.forward(cx, rng, &mut self.steps[step].saved)?;
         Ok(out)
     }
 
-    /// Replay the tape backward from `out` with `d_out` = dLoss/dOut,
-    /// accumulating parameter gradients into `model`. The model input
-    /// (buffer 0) gets no gradient.
+    /// Whether backward also computes dLoss/dInput (buffer 0), read with
+    /// [`Tape::input_grad`]. Off by default: training does not need it.
+    pub fn keep_input_grad(&mut self, on: bool) {
+        self.keep_input_grad = on;
+    }
+
+    /// dLoss/dInput of the last backward pass (empty unless asked for with
+    /// [`Tape::keep_input_grad`]).
+    pub fn input_grad(&self) -> &[f32] {
+        self.grads.first().map(Vec::as_slice).unwrap_or(&[])
+    }
+
     /// Zero every gradient buffer of the last pass but the output's and
     /// hand out the output with its gradient buffer, whose contents are
     /// left as they are: the loss must overwrite every element (d loss /
@@ -490,8 +274,8 @@ impl Tape {
         self.has_grad.clear();
         self.has_grad.resize(n, false);
         for i in 0..n {
-            let len = if i == 0 && out != 0 {
-                0 // the input's gradient is never needed
+            let len = if i == 0 && out != 0 && !self.keep_input_grad {
+                0 // the input's gradient is not needed
             } else {
                 self.bufs[i].data.len()
             };
@@ -504,12 +288,16 @@ impl Tape {
         (&self.bufs[out], &mut self.grads[out])
     }
 
-    /// Backward pass from `out`, whose gradient [`Tape::seed_grad`] handed out.
+    /// Backward pass from `out`, whose gradient [`Tape::seed_grad`] handed
+    /// out: gradients accumulate (`+=`) into every buffer that needs one and
+    /// into `model`'s parameters.
     pub fn backward_seeded(&mut self, model: &mut ModelState, out: usize) {
         if out == 0 {
             return;
         }
         self.has_grad[out] = true;
+        let keep_input = self.keep_input_grad;
+        let wants = move |i: usize| i != 0 || keep_input;
         let ModelState {
             ir,
             params,
@@ -525,7 +313,7 @@ impl Tape {
             match step.kind {
                 StepKind::Add => {
                     for &i in &step.inputs {
-                        if i != 0 {
+                        if wants(i) {
                             self.grads[i].iter_mut().zip(&dy).for_each(|(g, d)| *g += d);
                             self.has_grad[i] = true;
                         }
@@ -538,7 +326,7 @@ impl Tape {
                     let mut offset = 0;
                     for &i in &step.inputs {
                         let c = self.bufs[i].shape[1];
-                        if i != 0 {
+                        if wants(i) {
                             for nb in 0..batch {
                                 let d0 = (nb * channels + offset) * inner;
                                 let g = &mut self.grads[i][nb * c * inner..(nb + 1) * c * inner];
@@ -555,7 +343,7 @@ impl Tape {
                     let input = step.inputs[0];
                     let ids = &layer_params[li];
                     self.layer_backward(params, si, layers[li], ids, input, step.output, &dy);
-                    if input != 0 {
+                    if wants(input) {
                         self.has_grad[input] = true;
                     }
                 }
@@ -575,145 +363,16 @@ impl Tape {
         output: usize,
         dy: &[f32],
     ) {
-        let x = &self.bufs[input];
-        let y = &self.bufs[output];
-        let dx: Option<&mut [f32]> = if input == 0 {
-            None
-        } else {
-            Some(&mut self.grads[input][..])
+        let dx = (input != 0 || self.keep_input_grad).then(|| &mut self.grads[input][..]);
+        let cx = Backward {
+            x: &self.bufs[input],
+            y: &self.bufs[output],
+            dy,
+            dx,
+            params,
+            ids,
         };
-        let saved = &self.steps[si];
-        match kind {
-            LayerKind::Conv(c) => {
-                let Some(g) = conv_geom(c, &x.shape) else {
-                    return;
-                };
-                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
-                if c.flip {
-                    // the kernel used was the flipped copy: its gradient is flipped back
-                    let mut dflipped = vec![0.0; saved.aux.len()];
-                    ops::conv::conv2d_backward(
-                        &g,
-                        &x.data,
-                        &saved.aux,
-                        dy,
-                        dx,
-                        &mut dflipped,
-                        dbias,
-                    );
-                    let back = ops::conv::flip_kernel(
-                        &dflipped,
-                        g.out_ch,
-                        g.in_ch / g.groups,
-                        g.k_h,
-                        g.k_w,
-                    );
-                    dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
-                } else {
-                    ops::conv::conv2d_backward(&g, &x.data, weight, dy, dx, dweight, dbias);
-                }
-            }
-            LayerKind::MaxPool(p) => {
-                if let (Some(g), Some(dx)) = (pool_geom(p, &x.shape), dx) {
-                    ops::pool::maxpool2d_backward(&g, &saved.argmax, dy, dx);
-                }
-            }
-            LayerKind::AvgPool(p) => {
-                if let (Some(g), Some(dx)) = (pool_geom(p, &x.shape), dx) {
-                    ops::pool::avgpool2d_backward(&g, p.count_pad, dy, dx);
-                }
-            }
-            LayerKind::Gap => {
-                if let Some(dx) = dx {
-                    let s = &x.shape;
-                    ops::pool::gap_backward(s[0], s[1], s[2] * s[3], dy, dx);
-                }
-            }
-            LayerKind::Linear(l) => {
-                let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
-                let (batch, in_f, out_f) = (x.shape[0], l.in_f as usize, l.out_f as usize);
-                ops::linear::linear_backward(
-                    batch, in_f, out_f, &x.data, weight, dy, dx, dweight, dbias,
-                );
-            }
-            LayerKind::Flatten => {
-                if let Some(dx) = dx {
-                    dx.iter_mut().zip(dy).for_each(|(g, d)| *g += d);
-                }
-            }
-            LayerKind::Relu => {
-                if let Some(dx) = dx {
-                    ops::activation::relu_backward(&y.data, dy, dx);
-                }
-            }
-            LayerKind::Sigmoid => {
-                if let Some(dx) = dx {
-                    ops::activation::sigmoid_backward(&y.data, dy, dx);
-                }
-            }
-            LayerKind::Tanh => {
-                if let Some(dx) = dx {
-                    ops::activation::tanh_backward(&y.data, dy, dx);
-                }
-            }
-            LayerKind::Softmax => {
-                if let Some(dx) = dx {
-                    let s = &y.shape;
-                    let inner: usize = s[2..].iter().product();
-                    ops::activation::softmax_backward(s[0], s[1], inner, &y.data, dy, dx);
-                }
-            }
-            LayerKind::Dropout { .. } => {
-                if let Some(dx) = dx {
-                    ops::activation::dropout_backward(&saved.aux, dy, dx);
-                }
-            }
-            LayerKind::BatchNorm(b) => {
-                let s = &x.shape;
-                let inner: usize = s[2..].iter().product();
-                let (gamma, dgamma, dbeta) = weight_grads(params, ids[0], Some(ids[1]));
-                let Some(dbeta) = dbeta else { return };
-                let c = b.channels as usize;
-                ops::batchnorm::batchnorm_backward(
-                    s[0],
-                    c,
-                    inner,
-                    &x.data,
-                    gamma,
-                    &saved.aux,
-                    &saved.aux2,
-                    dy,
-                    dx,
-                    dgamma,
-                    dbeta,
-                );
-            }
-        }
-    }
-}
-
-/// A layer's weight (read) with its gradient, and the bias gradient (written):
-/// disjoint borrows of two entries of `params`.
-fn weight_grads(
-    params: &mut [Param],
-    weight: usize,
-    bias: Option<usize>,
-) -> (&[f32], &mut [f32], Option<&mut [f32]>) {
-    match bias {
-        Some(b) if b > weight => {
-            let (lo, hi) = params.split_at_mut(b);
-            let Param { data, grad, .. } = &mut lo[weight];
-            (data, grad, Some(&mut hi[0].grad))
-        }
-        Some(b) if b < weight => {
-            let (lo, hi) = params.split_at_mut(weight);
-            let Param { data, grad, .. } = &mut hi[0];
-            (data, grad, Some(&mut lo[b].grad))
-        }
-        _ => {
-            let Param { data, grad, .. } = &mut params[weight];
-            (data, grad, None)
-        }
+        kind.backward(cx, &self.steps[si].saved);
     }
 }
 
@@ -724,9 +383,7 @@ impl Step {
             kind: self.kind.clone(),
             inputs: self.inputs.clone(),
             output: self.output,
-            argmax: vec![],
-            aux: vec![],
-            aux2: vec![],
+            saved: Saved::Nothing,
         }
     }
 }
@@ -743,84 +400,5 @@ fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
     }
 }
 
-/// Conv geometry for an actual input; `None` when the kernel no longer fits.
-pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
-    let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        c.pad.top,
-        c.pad.bottom,
-        c.kernel[0],
-        c.stride[0],
-        c.dilation[0],
-        false,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        c.pad.left,
-        c.pad.right,
-        c.kernel[1],
-        c.stride[1],
-        c.dilation[1],
-        false,
-    )?;
-    Some(ConvGeom {
-        batch: s[0],
-        in_ch: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        out_ch: u(c.out_ch),
-        k_h: u(c.kernel[0]),
-        k_w: u(c.kernel[1]),
-        stride_h: u(c.stride[0]),
-        stride_w: u(c.stride[1]),
-        pad_top: u(c.pad.top),
-        pad_left: u(c.pad.left),
-        dil_h: u(c.dilation[0]),
-        dil_w: u(c.dilation[1]),
-        groups: u(c.groups),
-        out_h: u(oh),
-        out_w: u(ow),
-    })
-}
-
-/// Pool geometry for an actual input; `None` when the window no longer fits.
-pub fn pool_geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
-    let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        p.pad.top,
-        p.pad.bottom,
-        p.kernel[0],
-        p.stride[0],
-        p.dilation[0],
-        p.ceil,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        p.pad.left,
-        p.pad.right,
-        p.kernel[1],
-        p.stride[1],
-        p.dilation[1],
-        p.ceil,
-    )?;
-    Some(PoolGeom {
-        batch: s[0],
-        channels: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        k_h: u(p.kernel[0]),
-        k_w: u(p.kernel[1]),
-        stride_h: u(p.stride[0]),
-        stride_w: u(p.stride[1]),
-        pad_top: u(p.pad.top),
-        pad_bottom: u(p.pad.bottom),
-        pad_left: u(p.pad.left),
-        pad_right: u(p.pad.right),
-        dil_h: u(p.dilation[0]),
-        dil_w: u(p.dilation[1]),
-        out_h: u(oh),
-        out_w: u(ow),
-    })
-}
+#[cfg(test)]
+mod tests;

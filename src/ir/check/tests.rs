@@ -1,0 +1,50 @@
+//! Names after a failed declaration: known, so one mistake is one error.
+
+use super::*;
+use crate::syntax::parse::parse_script;
+
+fn codes(text: &str) -> Vec<&'static str> {
+    let script = parse_script(text).expect("parses");
+    check_script(&script)
+        .diagnostics
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+const BAD_NET: &str = "model net(x: 1x1x8x8) = conv(out=2, k=30)\n";
+
+#[test]
+fn a_failed_model_stays_known_by_name() {
+    let uses = [
+        "summary net",
+        "let Y = net(rand(1x1x8x8))",
+        "train net sgd lr=0.1 steps=1 loss=mse",
+        "train sgd lr=0.1 steps=1 loss=mse",
+        "eval net",
+        "load net \"w.safetensors\"",
+        "print net.0.weight",
+    ];
+    for used in uses {
+        assert_eq!(
+            codes(&format!("{BAD_NET}{used}\n")),
+            ["kernel_too_big"],
+            "{used}"
+        );
+    }
+}
+
+#[test]
+fn other_names_are_still_checked() {
+    assert_eq!(
+        codes(&format!("{BAD_NET}summary nett\n")),
+        ["kernel_too_big", "unknown_name"]
+    );
+    // a later tensor of the same name replaces the failed model
+    assert_eq!(
+        codes(&format!(
+            "{BAD_NET}let net = ones(2)\ntrain net sgd lr=0.1 steps=1 loss=mse\n"
+        )),
+        ["kernel_too_big", "unknown_name"]
+    );
+}

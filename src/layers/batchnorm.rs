@@ -1,0 +1,219 @@
+//! `batchnorm`: batch normalisation over channels (nn.BatchNorm2d on NCHW,
+//! nn.BatchNorm1d on NxC). Training uses the batch statistics and updates
+//! the running ones; eval uses the running ones.
+
+use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Range};
+use super::call::Args;
+use super::pass::{Backward, Forward, ForwardError, Mode};
+use super::tensors::{weight_grads, Fill, Role, TensorSpec};
+use super::{LayerInput, LayerKind, Lowered};
+use crate::ir::error::CheckError;
+use crate::ops;
+
+/// A `batchnorm` layer with every argument resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    pub channels: u64,
+    pub eps: f64,
+    pub momentum: f64,
+}
+
+pub const SPEC: LayerSpec = LayerSpec {
+    name: "batchnorm",
+    help: "batch normalisation over channels (nn.BatchNorm2d / 1d)",
+    example: "batchnorm",
+    input: InputRank::ImageIfRank3,
+    lower,
+    args: &[
+        ArgSpec::new(
+            "eps",
+            ArgType::Real,
+            ArgDefault::real(1e-5),
+            "added to the variance",
+        )
+        .within(Range::Positive),
+        ArgSpec::new(
+            "momentum",
+            ArgType::Real,
+            ArgDefault::real(0.1),
+            "running statistics update",
+        )
+        .within(Range::Fraction),
+    ],
+};
+
+/// What forward keeps for backward: in training the batch statistics per
+/// channel; in eval only that the running ones were used (constants then).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchStats {
+    pub mean: Vec<f32>,
+    /// 1/sqrt(var + eps)
+    pub invstd: Vec<f32>,
+    /// Forward ran in eval mode: backward treats the running statistics as constants.
+    pub running: bool,
+}
+
+fn lower(args: &Args, at: &LayerInput) -> Result<Lowered, Vec<CheckError>> {
+    let shape = at.shape;
+    if !(shape.rank() == 2 || shape.rank() == 4) {
+        return Err(vec![CheckError::rank(
+            SPEC.name,
+            "a rank-2 (NxC) or rank-4 (NxCxHxW)",
+            shape,
+            false,
+            args.call.name.span,
+        )]);
+    }
+    let channels = args.known_channels(shape)?;
+    let bn = BatchNorm {
+        channels,
+        eps: args.real("eps")?,
+        momentum: args.real("momentum")?,
+    };
+    let params = channels
+        .checked_mul(2)
+        .ok_or_else(|| vec![CheckError::overflow("the batchnorm weight", args.call.span)])?;
+    Ok(Lowered {
+        kind: LayerKind::BatchNorm(bn),
+        out_shape: shape.clone(),
+        params,
+        macs: Some(0),
+        rf: at.rf,
+    })
+}
+
+/// weight (γ), bias (β), then PyTorch's buffers.
+pub(super) fn tensors(b: &BatchNorm) -> Vec<TensorSpec> {
+    let c = vec![b.channels as usize];
+    let t = |suffix, shape, value, role| TensorSpec::new(suffix, shape, Fill::Const(value), role);
+    vec![
+        t("weight", c.clone(), 1.0, Role::Learnable),
+        t("bias", c.clone(), 0.0, Role::Learnable),
+        t("running_mean", c.clone(), 0.0, Role::Buffer),
+        t("running_var", c, 1.0, Role::Buffer),
+        t("num_batches_tracked", vec![], 0.0, Role::Counter),
+    ]
+}
+
+pub(super) fn text(b: &BatchNorm, t: &mut ArgsText) {
+    t.real("eps", b.eps).real("momentum", b.momentum);
+}
+
+pub(super) fn forward(
+    b: &BatchNorm,
+    cx: Forward<'_>,
+    stats: &mut BatchStats,
+) -> Result<(), ForwardError> {
+    let c = b.channels as usize;
+    let shape = &cx.x.shape;
+    if shape.len() < 2 || shape[1] != c {
+        return Err(format!("batchnorm expects {c} channels"));
+    }
+    let n = shape[0];
+    let inner: usize = shape[2..].iter().product();
+    cx.y.reshape(shape);
+    stats.running = cx.mode == Mode::Eval;
+    let BatchStats { mean, invstd, .. } = stats;
+    mean.clear();
+    mean.resize(c, 0.0);
+    invstd.clear();
+    invstd.resize(c, 0.0);
+    let (x, y, params, ids) = (&cx.x.data, &mut cx.y.data, cx.params, cx.ids);
+    match cx.mode {
+        Mode::Train => {
+            if n * inner <= 1 {
+                return Err(format!(
+                    "batchnorm needs more than one value per channel to train, got input {}",
+                    crate::value::dims_string(shape)
+                ));
+            }
+            let gamma = std::mem::take(&mut params[ids[0]].data);
+            let beta = std::mem::take(&mut params[ids[1]].data);
+            let mut rmean = std::mem::take(&mut params[ids[2]].data);
+            let mut rvar = std::mem::take(&mut params[ids[3]].data);
+            ops::batchnorm::batchnorm_train_forward(
+                n,
+                c,
+                inner,
+                x,
+                &gamma,
+                &beta,
+                b.eps as f32,
+                y,
+                mean,
+                invstd,
+                Some(ops::batchnorm::RunningStats {
+                    mean: &mut rmean,
+                    var: &mut rvar,
+                    momentum: b.momentum as f32,
+                }),
+            );
+            params[ids[0]].data = gamma;
+            params[ids[1]].data = beta;
+            params[ids[2]].data = rmean;
+            params[ids[3]].data = rvar;
+            params[ids[4]].data[0] += 1.0;
+        }
+        Mode::Eval => {
+            let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
+            let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
+            ops::batchnorm::batchnorm_eval_forward(
+                n,
+                c,
+                inner,
+                x,
+                gamma,
+                beta,
+                rm,
+                rv,
+                b.eps as f32,
+                y,
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
+    let s = &cx.x.shape;
+    let inner: usize = s[2..].iter().product();
+    let ids = cx.ids;
+    let running = stats.running.then(|| {
+        (
+            cx.params[ids[2]].data.clone(),
+            cx.params[ids[3]].data.clone(),
+        )
+    });
+    let (gamma, dgamma, dbeta) = weight_grads(cx.params, ids[0], Some(ids[1]));
+    let Some(dbeta) = dbeta else { return };
+    if let Some((rmean, rvar)) = running {
+        ops::batchnorm::batchnorm_eval_backward(
+            s[0],
+            b.channels as usize,
+            inner,
+            &cx.x.data,
+            gamma,
+            &rmean,
+            &rvar,
+            b.eps as f32,
+            cx.dy,
+            cx.dx,
+            dgamma,
+            dbeta,
+        );
+        return;
+    }
+    ops::batchnorm::batchnorm_backward(
+        s[0],
+        b.channels as usize,
+        inner,
+        &cx.x.data,
+        gamma,
+        &stats.mean,
+        &stats.invstd,
+        cx.dy,
+        cx.dx,
+        dgamma,
+        dbeta,
+    );
+}

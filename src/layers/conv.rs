@@ -1,0 +1,263 @@
+//! `conv`: 2-D cross-correlation (nn.Conv2d), or true convolution with
+//! `flip=true` (the stored kernel is flipped before cross-correlating).
+
+use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
+use super::call::{Args, IMAGE};
+use super::pass::{need_4d, Backward, Forward, ForwardError};
+use super::tensors::{weight_grads, Fill, Init, Role, TensorSpec};
+use super::window::{self, Pad4, Window};
+use super::{LayerInput, LayerKind, Lowered};
+use crate::ir::error::CheckError;
+use crate::ir::shape::{Dim, Shape};
+use crate::ops::{self, ConvGeom};
+
+/// A `conv` layer with every argument resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv {
+    pub in_ch: u64,
+    pub out_ch: u64,
+    /// (height, width)
+    pub kernel: [u64; 2],
+    pub stride: [u64; 2],
+    pub pad: Pad4,
+    pub dilation: [u64; 2],
+    pub groups: u64,
+    pub bias: bool,
+    /// True convolution: the stored kernel is flipped before cross-correlating.
+    pub flip: bool,
+    pub init: Init,
+}
+
+pub const SPEC: LayerSpec = LayerSpec {
+    name: "conv",
+    help: "2-D cross-correlation (nn.Conv2d)",
+    example: "conv(out=6, k=5)",
+    input: InputRank::Image,
+    lower,
+    args: &[
+        ArgSpec::new(
+            "in",
+            ArgType::Count,
+            ArgDefault::Inferred,
+            "input channels (inferred if omitted)",
+        ),
+        ArgSpec::new(
+            "out",
+            ArgType::Count,
+            ArgDefault::Required,
+            "output channels (required)",
+        ),
+        ArgSpec::new(
+            "k",
+            ArgType::Pair,
+            ArgDefault::Required,
+            "kernel size (required)",
+        ),
+        ArgSpec::new("s", ArgType::Pair, ArgDefault::pair(1), "stride"),
+        ArgSpec::new(
+            "p",
+            ArgType::Padding,
+            ArgDefault::pad(0),
+            "padding per side",
+        ),
+        ArgSpec::new("d", ArgType::Pair, ArgDefault::pair(1), "dilation"),
+        ArgSpec::new(
+            "groups",
+            ArgType::Count,
+            ArgDefault::count(1),
+            "channel groups",
+        ),
+        ArgSpec::new(
+            "bias",
+            ArgType::Bool,
+            ArgDefault::flag(true),
+            "learnable bias",
+        ),
+        ArgSpec::new(
+            "flip",
+            ArgType::Bool,
+            ArgDefault::flag(false),
+            "true convolution (kernel flipped)",
+        ),
+        ArgSpec::new(
+            "init",
+            ArgType::Init,
+            ArgDefault::init(Init::Default),
+            "weight initialisation",
+        ),
+    ],
+};
+
+impl Conv {
+    pub fn window(&self) -> Window {
+        Window {
+            kernel: self.kernel,
+            stride: self.stride,
+            pad: self.pad,
+            dilation: self.dilation,
+            ceil: false,
+        }
+    }
+
+    /// Inputs each output reads: `in/groups · kh · kw` (PyTorch's fan-in).
+    fn fan_in(&self) -> Option<u64> {
+        (self.in_ch / self.groups.max(1))
+            .checked_mul(self.kernel[0])?
+            .checked_mul(self.kernel[1])
+    }
+}
+
+fn lower(args: &Args, at: &LayerInput) -> Result<Lowered, Vec<CheckError>> {
+    args.need_rank(at, 4, IMAGE)?;
+    let shape = at.shape;
+    let incoming = args.known_channels(shape)?;
+    let in_ch = args.declared_in(incoming, shape, "channels")?;
+    let out_ch = args.count("out")?;
+    let kernel = args.pair("k")?;
+    let stride = args.pair("s")?;
+    let dilation = args.pair("d")?;
+    let groups = args.count("groups")?;
+    if !in_ch.is_multiple_of(groups) || !out_ch.is_multiple_of(groups) {
+        return Err(vec![CheckError::groups(
+            in_ch,
+            out_ch,
+            groups,
+            args.span("groups"),
+        )]);
+    }
+    let pad = window::resolve_padding(args, kernel, stride, dilation, false)?;
+    let conv = Conv {
+        in_ch,
+        out_ch,
+        kernel,
+        stride,
+        pad,
+        dilation,
+        groups,
+        bias: args.flag("bias")?,
+        flip: args.flag("flip")?,
+        init: args.init("init")?,
+    };
+    let (out_hw, rf) = window::infer(args, shape, &conv.window(), at.rf, false)?;
+    let per_out = conv.fan_in();
+    let params = per_out
+        .and_then(|v| v.checked_mul(out_ch))
+        .and_then(|v| v.checked_add(if conv.bias { out_ch } else { 0 }))
+        .ok_or_else(|| vec![CheckError::overflow("the conv weight", args.call.span)])?;
+    let macs = out_hw[0]
+        .known()
+        .and_then(|h| h.checked_mul(out_hw[1].known()?))
+        .and_then(|s| s.checked_mul(out_ch))
+        .and_then(|v| v.checked_mul(per_out?));
+    let [out_h, out_w] = out_hw;
+    Ok(Lowered {
+        kind: LayerKind::Conv(conv),
+        out_shape: Shape(vec![shape.0[0].clone(), Dim::Known(out_ch), out_h, out_w]),
+        params,
+        macs,
+        rf,
+    })
+}
+
+pub(super) fn tensors(c: &Conv) -> Vec<TensorSpec> {
+    let u = |n: u64| n as usize;
+    let fill = Fill::Init {
+        init: c.init,
+        fan_in: c.fan_in().unwrap_or(u64::MAX),
+    };
+    let weight = vec![
+        u(c.out_ch),
+        u(c.in_ch / c.groups.max(1)),
+        u(c.kernel[0]),
+        u(c.kernel[1]),
+    ];
+    let mut v = vec![TensorSpec::new("weight", weight, fill, Role::Learnable)];
+    if c.bias {
+        v.push(TensorSpec::new(
+            "bias",
+            vec![u(c.out_ch)],
+            fill,
+            Role::Learnable,
+        ));
+    }
+    v
+}
+
+pub(super) fn text(c: &Conv, t: &mut ArgsText) {
+    t.count("in", c.in_ch)
+        .count("out", c.out_ch)
+        .pair("k", c.kernel)
+        .pair("s", c.stride)
+        .pad("p", c.pad)
+        .pair("d", c.dilation)
+        .count("groups", c.groups)
+        .flag("bias", c.bias)
+        .flag("flip", c.flip);
+    // `init` is left out: it says how the weights start, not what the layer computes
+}
+
+/// Conv geometry for an actual input; `None` when the kernel no longer fits.
+fn geom(c: &Conv, s: &[usize]) -> Option<ConvGeom> {
+    let u = |v: u64| v as usize;
+    let [out_h, out_w] = c.window().out_hw(s[2], s[3])?;
+    Some(ConvGeom {
+        batch: s[0],
+        in_ch: s[1],
+        in_h: s[2],
+        in_w: s[3],
+        out_ch: u(c.out_ch),
+        k_h: u(c.kernel[0]),
+        k_w: u(c.kernel[1]),
+        stride_h: u(c.stride[0]),
+        stride_w: u(c.stride[1]),
+        pad_top: u(c.pad.top),
+        pad_left: u(c.pad.left),
+        dil_h: u(c.dilation[0]),
+        dil_w: u(c.dilation[1]),
+        groups: u(c.groups),
+        out_h,
+        out_w,
+    })
+}
+
+/// Forward; with `flip`, the flipped kernel is kept for backward.
+pub(super) fn forward(
+    c: &Conv,
+    cx: Forward<'_>,
+    flipped: &mut Vec<f32>,
+) -> Result<(), ForwardError> {
+    let shape = &cx.x.shape;
+    need_4d(SPEC.name, shape)?;
+    let g = geom(c, shape).ok_or_else(|| {
+        format!(
+            "conv kernel does not fit the input {}",
+            crate::value::dims_string(shape)
+        )
+    })?;
+    cx.y.reshape(&[g.batch, g.out_ch, g.out_h, g.out_w]);
+    let weight = &cx.params[cx.ids[0]].data;
+    let bias = c.bias.then(|| cx.params[cx.ids[1]].data.as_slice());
+    if c.flip {
+        *flipped = ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+        ops::conv::conv2d_forward(&g, &cx.x.data, flipped, bias, &mut cx.y.data);
+    } else {
+        ops::conv::conv2d_forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
+    }
+    Ok(())
+}
+
+pub(super) fn backward(c: &Conv, cx: Backward<'_>, flipped: &[f32]) {
+    let Some(g) = geom(c, &cx.x.shape) else {
+        return;
+    };
+    let (weight, dweight, dbias) = weight_grads(cx.params, cx.ids[0], cx.ids.get(1).copied());
+    if c.flip {
+        // the kernel used was the flipped copy: its gradient is flipped back
+        let mut dflipped = vec![0.0; flipped.len()];
+        ops::conv::conv2d_backward(&g, &cx.x.data, flipped, cx.dy, cx.dx, &mut dflipped, dbias);
+        let back = ops::conv::flip_kernel(&dflipped, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+        dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
+    } else {
+        ops::conv::conv2d_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);
+    }
+}
