@@ -29,6 +29,7 @@ pub enum Token {
     #[token("eval")]
     #[token("plot")]
     #[token("show")]
+    #[token("export")]
     Keyword,
     /// A name: a layer, model, tensor, argument or builtin.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]

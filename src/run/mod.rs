@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod params;
 pub mod plot;
 pub mod tape;
@@ -293,6 +294,7 @@ impl Interp {
             }
             StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
             StmtKind::Show { value, path } => self.show(value, &path.value, path.span)?,
+            StmtKind::Export { model, path } => self.export_onnx(model, path, span)?,
         }
         Ok(())
     }
