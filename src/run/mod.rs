@@ -3,6 +3,7 @@
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod initial;
 pub mod params;
 pub mod plot;
 pub mod tape;

@@ -8,6 +8,8 @@ pub mod builder;
 pub mod layers;
 mod pool;
 pub mod proto;
+#[cfg(test)]
+mod tests;
 
 use std::io::Write;
 use std::path::Path;

@@ -8,9 +8,11 @@
 //! Where ONNX's pads still cannot say what PyTorch does, an explicit `Pad`
 //! node comes first:
 //!
-//! - max: onnxruntime refuses pads ≥ the kernel, and a window lying wholly
-//!   in padding gives −FLT_MAX there (PyTorch: −∞); padding with −∞
-//!   explicitly is exact in both cases.
+//! - max: onnxruntime refuses pads ≥ the kernel (possible with dilation
+//!   and ceil), so those become a `Pad` with −∞; and where a dilated window
+//!   lies wholly in the padding, MaxPool gives the lowest float (onnxruntime,
+//!   tract) where PyTorch gives −∞, so a constant −∞ is added at exactly
+//!   those outputs.
 //! - average with `count_pad=true` and ceil overhang: PyTorch divides by the
 //!   window clipped to the padded input; zero padding made explicit and
 //!   `count_include_pad=0` gives that divisor.
@@ -27,35 +29,63 @@ fn onnx_pads(p: &Pad4) -> Pads {
     [p.top, p.left, p.bottom, p.right]
 }
 
-/// `maxpool` → `MaxPool`, after a `Pad` with −∞ when ONNX's own pads would not be exact.
+/// `maxpool` → `MaxPool`; its padding becomes a `Pad` with −∞ where
+/// onnxruntime would refuse it (pads ≥ the kernel), and windows lying wholly
+/// in the padding get −∞ added (MaxPool gives the lowest float there).
 pub fn max_pool(b: &mut GraphBuilder, p: &Pool, io: &LayerIo) -> Mapped {
     let pads = floor_pads(p, io.in_shape, "maxpool")?;
-    let fits = (0..2).all(|i| {
-        pads[i] < p.kernel[i]
-            && pads[i + 2] < p.kernel[i]
-            && !window_in_padding(
-                io.in_shape.dims()[2 + i].known(),
-                pads[i],
-                pads[i + 2],
-                p,
-                i,
-            )
-    });
-    let (input, pads) = if pads == [0; 4] || fits {
+    let sizes = [io.in_shape.dims()[2].known(), io.in_shape.dims()[3].known()];
+    let padded = pads != [0; 4];
+    if padded && p.dilation != [1, 1] && sizes.contains(&None) {
+        return Err(Refusal::new(
+            "`maxpool` with dilation and padding over a symbolic height or width has no exact ONNX form",
+            "a dilated window can lie wholly in the padding, where PyTorch gives −∞ and ONNX's MaxPool the lowest float; which windows do depends on the size: give the model a concrete height and width",
+        ));
+    }
+    let fits = (0..2).all(|i| pads[i] < p.kernel[i] && pads[i + 2] < p.kernel[i]);
+    let (input, pool_pads) = if fits {
         (io.input.to_string(), pads)
     } else {
         let x = explicit_pad(b, io, pads, f32::NEG_INFINITY);
-        b.doc("maxpool padding made explicit (−∞), as PyTorch pads");
+        b.doc("maxpool padding made explicit (−∞): onnxruntime needs pads smaller than the kernel");
         (x, [0; 4])
     };
     let attrs = vec![
         ints("kernel_shape", &p.kernel),
         ints("strides", &p.stride),
-        ints("pads", &pads),
+        ints("pads", &pool_pads),
         ints("dilations", &p.dilation),
     ];
-    let out = b.node("MaxPool", io.prefix, &[&input], attrs);
+    let empty = match sizes {
+        [Some(h), Some(w)] if padded => [
+            windows_in_padding(h, pads[0], pads[2], p, 0),
+            windows_in_padding(w, pads[1], pads[3], p, 1),
+        ],
+        _ => [vec![], vec![]],
+    };
+    if !empty.iter().flatten().any(|e| *e) {
+        let out = b.node("MaxPool", io.prefix, &[&input], attrs);
+        note_ceil(b, p);
+        return Ok(out);
+    }
+    let pooled = b.node("MaxPool", &format!("{}.max", io.prefix), &[&input], attrs);
     note_ceil(b, p);
+    b.shape(&pooled, io.out_shape);
+    let (rows, cols) = (&empty[0], &empty[1]);
+    let mask: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| {
+            cols.iter()
+                .map(move |c| if *r || *c { f32::NEG_INFINITY } else { 0.0 })
+        })
+        .collect();
+    let mask_name = b.float_init(
+        &format!("{}.empty_windows", io.prefix),
+        &[1, 1, rows.len(), cols.len()],
+        &mask,
+    );
+    let out = b.node("Add", io.prefix, &[&pooled, &mask_name], vec![]);
+    b.doc("windows lying wholly in the padding give −∞, as in PyTorch");
     Ok(out)
 }
 
@@ -126,23 +156,19 @@ fn floor_pads(p: &Pool, in_shape: &Shape, layer: &str) -> Result<Pads, Refusal> 
     Ok(pads)
 }
 
-/// Whether some window along dim `i` (floor mode, pads `before`/`after`)
-/// has every tap in the padding. Unknown size: only possible with dilation.
-fn window_in_padding(n: Option<u64>, before: u64, after: u64, p: &Pool, i: usize) -> bool {
+/// For each window along dim `i` (floor mode, pads `before`/`after`),
+/// whether every one of its taps falls in the padding.
+fn windows_in_padding(n: u64, before: u64, after: u64, p: &Pool, i: usize) -> Vec<bool> {
     let (k, s, d) = (p.kernel[i], p.stride[i], p.dilation[i]);
-    let Some(n) = n else {
-        return d > 1 && before + after > 0;
-    };
-    let Some(out) = window_out(n, before, after, k, s, d, false) else {
-        return false;
-    };
-    (0..out).any(|o| {
-        let start = o * s;
-        (0..k).all(|j| {
-            let tap = start + j * d;
-            tap < before || tap >= before + n
+    let out = window_out(n, before, after, k, s, d, false).unwrap_or(0);
+    (0..out)
+        .map(|o| {
+            (0..k).all(|j| {
+                let tap = o * s + j * d;
+                tap < before || tap >= before + n
+            })
         })
-    })
+        .collect()
 }
 
 /// A `Pad` node (constant `value`) before the pool; returns the padded value.
