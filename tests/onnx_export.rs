@@ -182,23 +182,35 @@ fn close(a: f32, b: f32) -> bool {
     }
 }
 
-/// Export `state` and run cnnscript on a random input: the file, the input
-/// and the expected output.
-fn exported(case: &str, state: &ModelState, seed: u64) -> (Vec<u8>, ArrayD<f32>, ArrayD<f32>) {
+/// One exported model: the file, an input and cnnscript's output for it.
+struct Exported {
+    case: String,
+    bytes: Vec<u8>,
+    x: ArrayD<f32>,
+    want: ArrayD<f32>,
+}
+
+/// Export `state` and run cnnscript on a random input.
+fn exported(case: &str, state: &ModelState, seed: u64) -> Exported {
     let bytes = cnnscript::run::export::onnx_bytes(state, None)
         .unwrap_or_else(|e| panic!("{case}: export refused: {e}"));
     let x = input_for(state, seed);
     let want = cnnscript_forward(state, &x);
-    (bytes, x, want)
+    Exported {
+        case: case.to_string(),
+        bytes,
+        x,
+        want,
+    }
 }
 
 /// Every case and every example model, exported.
-fn all_exports() -> Vec<(String, (Vec<u8>, ArrayD<f32>, ArrayD<f32>))> {
+fn all_exports() -> Vec<Exported> {
     let mut out = Vec::new();
     for (i, (case, src)) in CASES.iter().enumerate() {
         let model = checked_models(src).remove(0);
         let state = random_state(model, i as u64);
-        out.push((case.to_string(), exported(case, &state, 100 + i as u64)));
+        out.push(exported(case, &state, 100 + i as u64));
     }
     let mut files: Vec<_> = std::fs::read_dir("examples")
         .expect("examples/")
@@ -215,7 +227,7 @@ fn all_exports() -> Vec<(String, (Vec<u8>, ArrayD<f32>, ArrayD<f32>))> {
         for (i, model) in checked_models(&src).into_iter().enumerate() {
             let case = format!("example_{stem}_{}", model.name);
             let state = random_state(model, i as u64);
-            out.push((case.clone(), exported(&case, &state, i as u64)));
+            out.push(exported(&case, &state, i as u64));
         }
     }
     out
@@ -230,7 +242,13 @@ fn the_cases_cover_every_example() {
 #[cfg(feature = "tract")]
 #[test]
 fn every_layer_kind_setting_and_example_round_trips_through_tract() {
-    for (case, (bytes, x, want)) in all_exports() {
+    for Exported {
+        case,
+        bytes,
+        x,
+        want,
+    } in all_exports()
+    {
         let (shape, got) =
             tract_forward(&bytes, &x).unwrap_or_else(|e| panic!("{case}: tract: {e:?}"));
         assert_eq!(shape, want.shape(), "{case}: output shape");
@@ -308,7 +326,13 @@ fn onnx_checker_and_onnxruntime_accept_the_files() {
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let exports = all_exports();
-    for (case, (bytes, x, want)) in &exports {
+    for Exported {
+        case,
+        bytes,
+        x,
+        want,
+    } in &exports
+    {
         let case_dir = dir.path().join(case);
         std::fs::create_dir(&case_dir).expect("case dir");
         std::fs::write(case_dir.join("m.onnx"), bytes).expect("write onnx");
