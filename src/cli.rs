@@ -1,6 +1,8 @@
 //! The commands behind the command line: read a file, run the pipeline,
 //! print results on stdout and diagnostics on stderr, return the exit status.
 
+pub mod export;
+
 use std::io::Write;
 use std::path::Path;
 

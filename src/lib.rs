@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod diag;
 pub mod diff;
+pub mod export;
 pub mod fmt;
 pub mod io;
 pub mod ir;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +56,33 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Write a model as ONNX without running the script
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The .cnn script
+    file: std::path::PathBuf,
+    #[command(flatten)]
+    to: ExportTo,
+    /// The model to export (default: the script's only model)
+    #[arg(long, value_name = "M")]
+    model: Option<String>,
+    /// Weights to export (.safetensors or .npz, strict names as `load`);
+    /// default: the seeded initial weights `run` gives the model
+    #[arg(long, value_name = "W")]
+    weights: Option<std::path::PathBuf>,
+}
+
+/// What to write: exactly one target. The PyTorch project (`--torch DIR
+/// [--force]`) joins this group as another `Option` field.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct ExportTo {
+    /// Write the model as an ONNX file
+    #[arg(long, value_name = "OUT")]
+    onnx: Option<std::path::PathBuf>,
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -73,6 +100,21 @@ fn main() -> ExitCode {
             eprintln!("error: cnnscript stopped unexpectedly");
             ExitCode::from(cnnscript::cli::EXIT_SCRIPT)
         }
+    }
+}
+
+fn export(args: ExportArgs) -> u8 {
+    match args.to {
+        ExportTo { onnx: Some(out) } => {
+            let req = cnnscript::cli::export::OnnxRequest {
+                out,
+                model: args.model,
+                weights: args.weights,
+            };
+            cnnscript::cli::export::onnx(&args.file, &req)
+        }
+        // clap's group makes one target required
+        ExportTo { onnx: None } => cnnscript::cli::EXIT_USAGE,
     }
 }
 
@@ -103,6 +145,7 @@ fn run_cli() -> ExitCode {
         Command::Repl => cnnscript::cli::repl(),
         Command::Fmt { check, paths } => cnnscript::fmt::command::run(&paths, check),
         Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
+        Command::Export(args) => export(args),
     };
     ExitCode::from(code)
 }

@@ -184,6 +184,17 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
         StmtKind::Assert { what, model, value } => {
             super::assert::check_assert(scope, *what, model, value, &mut errs)
         }
+        StmtKind::Export { model, path } => {
+            require_model(scope, model, &mut errs);
+            if !path.value.to_ascii_lowercase().ends_with(".onnx") {
+                errs.push(CheckError::bad_value(
+                    format!("`export` writes ONNX, but \"{}\" does not end in .onnx", path.value),
+                    path.span,
+                    "not an .onnx file",
+                    "name the file `*.onnx`; to save the weights as safetensors, use `save MODEL \"file.safetensors\"`".into(),
+                ));
+            }
+        }
         StmtKind::Model(decl) => match check_model(decl) {
             Ok((model, warnings)) => {
                 errs.extend(warnings);

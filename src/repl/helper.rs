@@ -19,7 +19,7 @@ use crate::syntax::parse::parse_repl_line;
 /// Statement keywords offered by completion.
 const KEYWORDS: &[&str] = &[
     "let", "print", "save", "load", "seed", "model", "shape", "explain", "summary", "data",
-    "train", "eval", "plot", "show", "assert",
+    "train", "eval", "plot", "show", "assert", "export",
 ];
 
 /// Names defined in the session, for completion.

@@ -30,6 +30,7 @@ pub enum Token {
     #[token("plot")]
     #[token("show")]
     #[token("assert")]
+    #[token("export")]
     Keyword,
     /// A name: a layer, model, tensor, argument or builtin.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]

@@ -14,6 +14,8 @@ pub struct RunError {
     pub span: Span,
     pub label: String,
     pub help: Option<String>,
+    /// Further places that explain the error (the layer an `export` refuses).
+    pub related: Vec<(Span, String)>,
 }
 
 impl Diagnostic for RunError {
@@ -26,9 +28,12 @@ impl Diagnostic for RunError {
             .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span),
-        )))
+        let primary = LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span);
+        let related = self
+            .related
+            .iter()
+            .map(|(span, label)| LabeledSpan::new_with_span(Some(label.clone()), *span));
+        Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
 
@@ -40,11 +45,17 @@ impl RunError {
             span,
             label: label.into(),
             help: None,
+            related: Vec::new(),
         }
     }
     /// Add a help line saying how to fix it.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+    /// Point at another place with a label saying what it has to do with the error.
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
         self
     }
     /// A file error (from `crate::io`) at the statement that touched the file.
@@ -56,6 +67,7 @@ impl RunError {
             span,
             label: "this file".into(),
             help,
+            related: Vec::new(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod error;
 pub mod eval;
+pub mod export;
+pub mod initial;
 pub mod params;
 pub mod plot;
 pub mod tape;
@@ -295,6 +297,7 @@ impl Interp {
             }
             StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
             StmtKind::Show { value, path } => self.show(value, &path.value, path.span)?,
+            StmtKind::Export { model, path } => self.export_onnx(model, path, span)?,
         }
         Ok(())
     }

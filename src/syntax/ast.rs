@@ -126,6 +126,8 @@ pub enum StmtKind {
     Plot { path: StrLit },
     /// `show expr "file"` — kernels or feature maps as a picture.
     Show { value: Expr, path: StrLit },
+    /// `export MODEL "file.onnx"` — the model with its current weights as ONNX.
+    Export { model: Ident, path: StrLit },
     /// `assert shape|params|rf MODEL == value`, checked without running anything.
     Assert {
         what: AssertWhat,

@@ -62,6 +62,7 @@ fn rule_words(rule: &Rule) -> Option<&'static str> {
         | Rule::kw_show
         | Rule::kw_assert
         | Rule::assert_stmt
+        | Rule::kw_export
         | Rule::let_stmt
         | Rule::let_tuple
         | Rule::assign_stmt
@@ -73,6 +74,7 @@ fn rule_words(rule: &Rule) -> Option<&'static str> {
         | Rule::eval_stmt
         | Rule::plot_stmt
         | Rule::show_stmt
+        | Rule::export_stmt
         | Rule::data_stmt
         | Rule::train_stmt
         | Rule::shape_stmt

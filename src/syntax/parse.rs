@@ -237,6 +237,14 @@ fn lower_stmt(pair: Pair<Rule>) -> Stmt {
                 path: lower_string(next()),
             }
         }
+        Rule::export_stmt => {
+            next();
+            let model = lower_ident(next());
+            StmtKind::Export {
+                model,
+                path: lower_string(next()),
+            }
+        }
         Rule::data_stmt => {
             next();
             let mut role = None;
