@@ -6,13 +6,9 @@ use std::path::Path;
 
 use crate::diag::{render, Style};
 use crate::ir::check::{check_script, Checked};
+use crate::session::{Source, EXIT_SCRIPT, EXIT_USAGE};
 use crate::syntax::ast::Script;
 use crate::syntax::parse::parse_script;
-
-/// Exit status for a script error.
-pub const EXIT_SCRIPT: u8 = 1;
-/// Exit status for a usage error.
-pub const EXIT_USAGE: u8 = 2;
 
 /// Set the kernel thread count: `--threads`, else `CNNSCRIPT_THREADS`, else the cores.
 pub fn init_threads(flag: Option<usize>) {
@@ -26,12 +22,6 @@ pub fn init_threads(flag: Option<usize>) {
             .num_threads(n)
             .build_global();
     }
-}
-
-/// A script read from disk, with its display name.
-pub struct Source {
-    pub name: String,
-    pub text: String,
 }
 
 /// Read a script, or print why not (a usage error).

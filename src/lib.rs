@@ -7,5 +7,6 @@ pub mod ir;
 pub mod ops;
 pub mod repl;
 pub mod run;
+pub mod session;
 pub mod syntax;
 pub mod value;

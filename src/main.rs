@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         _ => {
             eprintln!("error: cnnscript stopped unexpectedly");
-            ExitCode::from(cnnscript::cli::EXIT_SCRIPT)
+            ExitCode::from(cnnscript::session::EXIT_SCRIPT)
         }
     }
 }

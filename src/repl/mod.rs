@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use miette::{Diagnostic, SourceSpan};
 use thiserror::Error;
 
-use crate::cli::{Source, EXIT_SCRIPT};
 use crate::diag::{render, Style};
 use crate::ir::check::{check_stmts, Scope, StmtInfo};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::layer::{layer_spec, LayerSpec, LAYERS};
 use crate::ir::report;
+use crate::session::{Source, EXIT_SCRIPT};
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
 

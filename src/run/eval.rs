@@ -7,7 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::error::{RunError, RunResult};
 use super::Interp;
 use crate::syntax::ast::*;
-use crate::value::{dims_string, Value};
+use crate::value::{dims_string, shape_words, Value};
 
 /// What an expression evaluates to.
 pub enum Evaluated {
@@ -803,15 +803,6 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         };
     }
     Some(out)
-}
-
-/// A shape in words, `a scalar` for 0-d.
-pub fn shape_words(s: &[usize]) -> String {
-    if s.is_empty() {
-        "a scalar".into()
-    } else {
-        dims_string(s)
-    }
 }
 
 fn not_tensor(span: Span) -> RunError {

@@ -15,14 +15,14 @@ use ndarray::{ArrayD, IxDyn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::Source;
 use crate::diag::{render, Style};
 use crate::ir::check::{Checked, StmtInfo};
 use crate::ir::shape::Dim;
+use crate::session::{Source, EXIT_SCRIPT};
 use crate::syntax::ast::{Script, Span, Stmt, StmtKind};
-use crate::value::{dims_string, Value};
+use crate::value::{shape_words, Value};
 use error::{RunError, RunResult};
-use eval::{shape_words, Evaluated};
+use eval::Evaluated;
 use params::ModelState;
 use tape::{Mode, Tape};
 use train::History;
@@ -459,14 +459,9 @@ pub fn run_checked(src: &Source, script: &Script, checked: &Checked) -> u8 {
         if let Err(e) = interp.exec_stmt(stmt, info, &mut out) {
             let _ = out.flush();
             eprint!("{}", render(&e, &src.name, &src.text, Style::for_stderr()));
-            return crate::cli::EXIT_SCRIPT;
+            return EXIT_SCRIPT;
         }
     }
     let _ = out.flush();
     0
-}
-
-/// `dims_string` for messages (re-exported for the training code).
-pub fn dims(s: &[usize]) -> String {
-    dims_string(s)
 }

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::ir::layer::{Init, LayerKind};
 use crate::ir::model::Model;
-use crate::value::{dims_string, TensorRef, Value};
+use crate::value::{shape_words, TensorRef, Value};
 
 /// One named tensor of a model: a learnable parameter or a buffer.
 #[derive(Clone, Debug)]
@@ -148,8 +148,8 @@ impl ModelState {
                 return Err((
                     format!(
                         "tensor `{name}` has shape {} in the file, but the model needs {}",
-                        shape_text(&shape),
-                        shape_text(&p.shape)
+                        shape_words(&shape),
+                        shape_words(&p.shape)
                     ),
                     "the file was saved from a model with different layer sizes".into(),
                 ));
@@ -203,14 +203,6 @@ impl ModelState {
             })
             .collect();
         f(&refs)
-    }
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    if shape.is_empty() {
-        "a scalar".into()
-    } else {
-        dims_string(shape)
     }
 }
 

@@ -9,11 +9,11 @@ use std::io::Write;
 use std::path::Path;
 
 use super::error::{RunError, RunResult};
-use super::eval::{shape_words, Evaluated};
+use super::eval::Evaluated;
 use super::train::{History, Record};
 use super::Interp;
 use crate::syntax::ast::{Expr, ExprKind, Span};
-use crate::value::Value;
+use crate::value::{shape_words, Value};
 
 /// An RGB colour.
 type Rgb = [u8; 3];

@@ -745,7 +745,7 @@ fn targets_for(
                 return Err(RunError::new(
                     format!(
                         "the targets have shape {} ({} values) but the model gives {} per item for {n} items",
-                        super::eval::shape_words(y.shape()),
+                        crate::value::shape_words(y.shape()),
                         y.len(),
                         out_shape
                     ),
