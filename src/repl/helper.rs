@@ -14,13 +14,8 @@ use super::META;
 use crate::ir::check::{check_stmts, Scope, BUILTINS};
 use crate::ir::layer::{layer_spec, ArgType, LayerSpec, LAYERS};
 use crate::syntax::ast::StmtKind;
+use crate::syntax::keywords::KEYWORDS;
 use crate::syntax::parse::parse_repl_line;
-
-/// Statement keywords offered by completion.
-const KEYWORDS: &[&str] = &[
-    "let", "print", "save", "load", "seed", "model", "shape", "explain", "summary", "data",
-    "train", "eval", "plot", "show",
-];
 
 /// Names defined in the session, for completion.
 #[derive(Clone, Debug, Default)]

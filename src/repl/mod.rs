@@ -489,13 +489,13 @@ fn layer_signature(layer: &LayerSpec) -> String {
 
 /// `:help`: what to type, the meta commands and every layer, from the tables.
 pub fn help_text() -> String {
-    let mut out = String::from(
-        "Statements work as in a file: let, model, shape, summary, print, data, train, eval,\n\
-         save, load, seed. Shape questions need no keyword:\n\
+    let mut out = format!(
+        "Statements work as in a file:\n  {}\nShape questions need no keyword:\n\
          \x20 4x2x3x5 -> conv(out=3, k=3x5, p=1x2) -> maxpool(k=3, s=2x1, p=1)\n\
          \x20 explain 8x8 -> conv(out=1, k=3, p=1, s=2)\n\
-         A model's name alone prints its summary. An open ( [ { or a trailing -> continues\n\
+         A model's name alone prints its summary. An open ( [ {{ or a trailing -> continues\n\
          the entry on the next line.\n\nCommands:\n",
+        crate::syntax::keywords::statement_list()
     );
     let width = META
         .iter()
