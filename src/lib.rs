@@ -5,6 +5,7 @@ pub mod diag;
 pub mod io;
 pub mod ir;
 pub mod ops;
+pub mod picture;
 pub mod repl;
 pub mod run;
 pub mod session;

@@ -3,7 +3,7 @@
 pub mod error;
 pub mod eval;
 pub mod params;
-pub mod plot;
+pub mod pictures;
 pub mod tape;
 pub mod train;
 
