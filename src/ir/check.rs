@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::builtins::{self, check_call, unknown_method, Form};
 use super::error::CheckError;
 use super::infer::{infer_layer, validate_call, LayerInput};
 use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
@@ -37,11 +38,6 @@ impl Checked {
         self.stmts.iter().filter_map(|s| s.model.as_ref())
     }
 }
-
-/// Builtin functions callable in expressions.
-pub const BUILTINS: &[&str] = &[
-    "ones", "zeros", "full", "arange", "rand", "randn", "load", "corr2d", "split", "tensor",
-];
 
 /// Names in scope while checking; kept across REPL entries.
 #[derive(Clone, Debug, Default)]
@@ -246,30 +242,12 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
                 ));
             }
         }
-        ExprKind::Call { callee, args, .. } => {
-            match &callee.kind {
-                ExprKind::Name(id) if BUILTINS.contains(&id.name.as_str()) => {}
-                ExprKind::Name(id) if scope.models.contains_key(&id.name) => {}
-                ExprKind::Name(id) => {
-                    let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
-                    known.extend(scope.model_order.iter().cloned());
-                    errs.push(CheckError::unknown_name(
-                        "function or model",
-                        &id.name,
-                        id.span,
-                        &known,
-                    ));
-                }
-                ExprKind::Field { base, field } if field.name == "reshape" => {
-                    check_expr(scope, base, errs)
-                }
-                ExprKind::Index { base, items } => {
-                    // `m[0:2](X)`: a slice of a model's layers
-                    check_expr(scope, base, errs);
-                    check_index(scope, items, errs);
-                }
-                _ => check_expr(scope, callee, errs),
-            }
+        ExprKind::Call {
+            callee,
+            args,
+            args_span,
+        } => {
+            check_call_expr(scope, callee, args, *args_span, errs);
             args.iter().for_each(|a| check_expr(scope, a, errs));
         }
         ExprKind::Field { base, field } => {
@@ -314,6 +292,65 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
             check_expr(scope, lhs, errs);
             check_expr(scope, rhs, errs);
         }
+    }
+}
+
+/// The callee of a call: a model (one tensor), a builtin function or
+/// method (arity and literal arguments, from the builtin table), or the
+/// first layers of a model.
+fn check_call_expr(
+    scope: &Scope,
+    callee: &Expr,
+    args: &[Expr],
+    args_span: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    match &callee.kind {
+        ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
+            check_model_call(args.len(), args_span, errs)
+        }
+        ExprKind::Name(id) => match builtins::function(&id.name) {
+            Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+            None => {
+                let mut known: Vec<String> = builtins::of_form(Form::Function)
+                    .map(|b| b.name.to_string())
+                    .collect();
+                known.extend(scope.model_order.iter().cloned());
+                errs.push(CheckError::unknown_name(
+                    "function or model",
+                    &id.name,
+                    id.span,
+                    &known,
+                ));
+            }
+        },
+        ExprKind::Field { base, field } => {
+            check_expr(scope, base, errs);
+            match builtins::method(&field.name) {
+                Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+                None => errs.push(unknown_method(&field.name, field.span)),
+            }
+        }
+        ExprKind::Index { base, items } => {
+            // `m[0:2](X)`: a slice of a model's layers
+            check_expr(scope, base, errs);
+            check_index(scope, items, errs);
+            check_model_call(args.len(), args_span, errs);
+        }
+        _ => check_expr(scope, callee, errs),
+    }
+}
+
+/// A model (or the first layers of one) takes one tensor.
+fn check_model_call(found: usize, span: Span, errs: &mut Vec<CheckError>) {
+    if found != 1 {
+        errs.push(CheckError::other(
+            "model_arity",
+            format!("a model takes one tensor, found {found} arguments"),
+            span,
+            "wrong number of arguments",
+            "apply it to one tensor: `m(X)`".into(),
+        ));
     }
 }
 

@@ -1,6 +1,7 @@
 //! Typed IR: lowering from the AST, shape inference, parameter counts and
 //! receptive fields. Nothing here allocates a tensor.
 
+pub mod builtins;
 pub mod check;
 pub mod dot;
 pub mod error;

@@ -6,7 +6,7 @@
 
 use logos::Logos;
 
-use crate::ir::check::BUILTINS;
+use crate::ir::builtins;
 use crate::ir::layer::layer_spec;
 use crate::syntax::keywords::is_keyword;
 
@@ -182,7 +182,7 @@ pub fn class_of(token: Token, text: &str) -> Class {
     match token {
         Token::Keyword => Class::Keyword,
         Token::Ident if layer_spec(text).is_some() => Class::Layer,
-        Token::Ident if BUILTINS.contains(&text) => Class::Builtin,
+        Token::Ident if builtins::function(text).is_some() => Class::Builtin,
         Token::Ident => Class::Name,
         Token::Number => Class::Number,
         Token::Dims => Class::Dims,

@@ -17,6 +17,7 @@ use miette::{Diagnostic, SourceSpan};
 use thiserror::Error;
 
 use crate::diag::{render, Style};
+use crate::ir::builtins::{BuiltinSpec, BUILTINS};
 use crate::ir::check::{check_stmts, Scope, StmtInfo};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::layer::{layer_spec, LayerSpec, LAYERS};
@@ -46,8 +47,8 @@ pub struct MetaSpec {
 pub const META: &[MetaSpec] = &[
     MetaSpec {
         name: ":help",
-        arg: "[LAYER]",
-        help: "this help, or one layer's arguments",
+        arg: "[NAME]",
+        help: "this help, or the arguments of one layer or function",
     },
     MetaSpec {
         name: ":load",
@@ -347,21 +348,31 @@ impl Session {
             let _ = write!(out, "{}", help_text());
             return Outcome::Done;
         }
-        match layer_spec(topic) {
-            Some(layer) => {
+        let builtin = BUILTINS
+            .iter()
+            .find(|b| b.name == topic.trim_start_matches('.'));
+        match (layer_spec(topic), builtin) {
+            (Some(layer), _) => {
                 let _ = write!(out, "{}", layer_help(layer));
                 Outcome::Done
             }
-            None => {
-                let names = LAYERS.iter().map(|l| l.name);
+            (None, Some(spec)) => {
+                let _ = write!(out, "{}", builtin_help(spec));
+                Outcome::Done
+            }
+            (None, None) => {
+                let names = LAYERS
+                    .iter()
+                    .map(|l| l.name)
+                    .chain(BUILTINS.iter().map(|b| b.name));
                 let help = match did_you_mean(topic, names) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "`:help` alone lists the layers".to_string(),
+                    None => "`:help` alone lists the layers and functions".to_string(),
                 };
                 let e = ReplError::at(
-                    format!("no layer named `{topic}`"),
+                    format!("no layer or function named `{topic}`"),
                     topic_span,
-                    "not a layer",
+                    "not a layer or function",
                     Some(help),
                 );
                 self.show(&e, REPL_FILE, text, err);
@@ -514,7 +525,34 @@ pub fn help_text() -> String {
             layer.help
         ));
     }
-    out.push_str("`:help LAYER` explains each argument.\n");
+    out.push_str("\nFunctions and methods:\n");
+    let width = BUILTINS
+        .iter()
+        .map(|b| b.signature().len())
+        .max()
+        .unwrap_or(0);
+    for b in BUILTINS {
+        out.push_str(&format!("  {:width$}  {}\n", b.signature(), b.help));
+    }
+    out.push_str("`:help NAME` explains each argument of a layer or function.\n");
+    out
+}
+
+/// `:help ones`: the function (or method) and each argument's kind.
+pub fn builtin_help(spec: &BuiltinSpec) -> String {
+    let mut out = format!("{} — {}\n", spec.signature(), spec.help);
+    if spec.params.is_empty() {
+        out.push_str("  no arguments\n");
+    }
+    let width = spec.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for p in spec.params {
+        let optional = if p.optional { " (optional)" } else { "" };
+        out.push_str(&format!(
+            "  {:width$}  {}{optional}\n",
+            p.name,
+            p.kind.describe()
+        ));
+    }
     out
 }
 
