@@ -1,7 +1,7 @@
 //! SGD and Adam, as torch.optim's single-tensor implementations, with their
-//! per-tensor state. An update that would make a weight or the state NaN or
-//! infinite is refused whole: nothing changes, so a diverged step leaves
-//! the last finite parameters.
+//! per-tensor state. The new weights are written beside the old ones and
+//! take their place only when every one is finite, so a diverged step
+//! leaves the last finite parameters.
 
 use super::super::params::{ModelState, Param};
 use super::options::Optimizer;
@@ -12,153 +12,141 @@ pub struct OptState {
     m: Vec<Vec<f32>>,
     /// Adam's second moment.
     v: Vec<Vec<f32>>,
+    /// Where the next weights are written before they replace the current.
+    next: Vec<Vec<f32>>,
     /// Updates applied so far.
     t: i32,
-}
-
-/// The per-element rule of one update.
-#[derive(Clone, Copy)]
-enum Rule {
-    Sgd {
-        lr: f32,
-        momentum: f32,
-        weight_decay: f32,
-        first: bool,
-    },
-    Adam {
-        b1: f32,
-        b2: f32,
-        eps: f32,
-        weight_decay: f32,
-        step_size: f32,
-        bc2_sqrt: f32,
-    },
-}
-
-impl Rule {
-    /// The rule of update number `t` (from 1).
-    fn new(opt: &Optimizer, t: i32) -> Rule {
-        match *opt {
-            Optimizer::Sgd {
-                lr,
-                momentum,
-                weight_decay,
-            } => Rule::Sgd {
-                lr,
-                momentum,
-                weight_decay,
-                first: t == 1,
-            },
-            Optimizer::Adam {
-                lr,
-                b1,
-                b2,
-                eps,
-                weight_decay,
-            } => Rule::Adam {
-                b1,
-                b2,
-                eps,
-                weight_decay,
-                step_size: lr / (1.0 - b1.powi(t)),
-                bc2_sqrt: (1.0 - b2.powi(t)).sqrt(),
-            },
-        }
-    }
-
-    /// New (weight, m, v) of one element from its weight, gradient and state.
-    #[inline(always)]
-    fn apply(self, w: f32, g: f32, m: f32, v: f32) -> (f32, f32, f32) {
-        match self {
-            Rule::Sgd {
-                lr,
-                momentum,
-                weight_decay,
-                first,
-            } => {
-                let mut d = g + weight_decay * w;
-                let mut m = m;
-                if momentum != 0.0 {
-                    // first step: buf = d; later: buf = momentum·buf + d (dampening 0)
-                    m = if first { d } else { momentum * m + d };
-                    d = m;
-                }
-                (w - lr * d, m, v)
-            }
-            Rule::Adam {
-                b1,
-                b2,
-                eps,
-                weight_decay,
-                step_size,
-                bc2_sqrt,
-            } => {
-                let d = g + weight_decay * w;
-                let m = m + (d - m) * (1.0 - b1);
-                let v = v * b2 + (1.0 - b2) * d * d;
-                let denom = v.sqrt() / bc2_sqrt + eps;
-                (w - step_size * m / denom, m, v)
-            }
-        }
-    }
-
-    /// Whether the update keeps every value of one tensor finite.
-    fn stays_finite(self, p: &Param, m: &[f32], v: &[f32]) -> bool {
-        let state = m.iter().zip(v);
-        p.data
-            .iter()
-            .zip(&p.grad)
-            .zip(state)
-            .all(|((w, g), (m, v))| {
-                let (w, m, v) = self.apply(*w, *g, *m, *v);
-                w.is_finite() && m.is_finite() && v.is_finite()
-            })
-    }
-
-    /// Update one tensor and its state in place.
-    fn update(self, p: &mut Param, m: &mut [f32], v: &mut [f32]) {
-        let state = m.iter_mut().zip(v.iter_mut());
-        for ((w, g), (m, v)) in p.data.iter_mut().zip(&p.grad).zip(state) {
-            (*w, *m, *v) = self.apply(*w, *g, *m, *v);
-        }
-    }
 }
 
 impl OptState {
     /// Zero state for every learnable tensor of `model`.
     pub fn new(model: &ModelState) -> OptState {
-        let zeros = |p: &Param| {
-            if p.learnable {
-                vec![0.0; p.data.len()]
-            } else {
-                vec![]
-            }
+        let zeros = || {
+            model
+                .params
+                .iter()
+                .map(|p| {
+                    if p.learnable {
+                        vec![0.0; p.data.len()]
+                    } else {
+                        vec![]
+                    }
+                })
+                .collect()
         };
         OptState {
-            m: model.params.iter().map(zeros).collect(),
-            v: model.params.iter().map(zeros).collect(),
+            m: zeros(),
+            v: zeros(),
+            next: zeros(),
             t: 0,
         }
     }
 
-    /// One update from the gradients in `model`. When it would make a value
-    /// NaN or infinite, nothing changes and the tensor's name is returned.
+    /// One update from the gradients in `model`. When a new weight or state
+    /// value would be NaN or infinite, the weights stay as they are and the
+    /// tensor's name is returned; the state is then spent (training stops).
     pub fn step(&mut self, opt: &Optimizer, model: &mut ModelState) -> Result<(), String> {
-        let rule = Rule::new(opt, self.t + 1);
-        let learnable = || model.params.iter().enumerate().filter(|(_, p)| p.learnable);
-        if let Some((_, p)) =
-            learnable().find(|(i, p)| !rule.stays_finite(p, &self.m[*i], &self.v[*i]))
-        {
-            return Err(p.name.clone());
-        }
-        self.t += 1;
-        for (i, p) in model.params.iter_mut().enumerate() {
-            if p.learnable {
-                rule.update(p, &mut self.m[i], &mut self.v[i]);
+        let t = self.t + 1;
+        let mut failed = None;
+        for (i, p) in model.params.iter().enumerate() {
+            if !p.learnable {
+                continue;
+            }
+            let (m, v, next) = (&mut self.m[i], &mut self.v[i], &mut self.next[i]);
+            let finite = match *opt {
+                Optimizer::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                } => sgd(p, m, next, lr, momentum, weight_decay, t == 1),
+                Optimizer::Adam {
+                    lr,
+                    b1,
+                    b2,
+                    eps,
+                    weight_decay,
+                } => {
+                    let step_size = lr / (1.0 - b1.powi(t));
+                    let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
+                    let rule = move |w: f32, g: f32, m: f32, v: f32| {
+                        let d = g + weight_decay * w;
+                        let m = m + (d - m) * (1.0 - b1);
+                        let v = v * b2 + (1.0 - b2) * d * d;
+                        let denom = v.sqrt() / bc2_sqrt + eps;
+                        (w - step_size * m / denom, m, v)
+                    };
+                    adam(p, m, v, next, rule)
+                }
+            };
+            if !finite {
+                failed = Some(p.name.clone());
+                break;
             }
         }
+        if let Some(name) = failed {
+            return Err(name);
+        }
+        for (p, next) in model.params.iter_mut().zip(&mut self.next) {
+            if p.learnable {
+                std::mem::swap(&mut p.data, next);
+            }
+        }
+        self.t = t;
         Ok(())
     }
+}
+
+/// Whether a value is finite, as an integer test that vectorizes in a loop.
+#[inline(always)]
+fn finite_bits(x: f32) -> bool {
+    x.to_bits() & 0x7f80_0000 != 0x7f80_0000
+}
+
+/// torch.optim.SGD (dampening 0; the first step's buffer is the gradient
+/// itself): new weights into `next`; whether all of them are finite.
+fn sgd(
+    p: &Param,
+    buf: &mut [f32],
+    next: &mut [f32],
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+    first: bool,
+) -> bool {
+    let mut finite = true;
+    let weights = p.data.iter().zip(&p.grad).zip(next.iter_mut());
+    if momentum == 0.0 {
+        for ((w, g), n) in weights {
+            *n = *w - lr * (*g + weight_decay * *w);
+            finite &= finite_bits(*n);
+        }
+    } else {
+        for (((w, g), n), b) in weights.zip(buf.iter_mut()) {
+            let d = *g + weight_decay * *w;
+            *b = if first { d } else { momentum * *b + d };
+            *n = *w - lr * *b;
+            finite &= finite_bits(*n) & finite_bits(*b);
+        }
+    }
+    finite
+}
+
+/// torch.optim.Adam: new weights into `next`, moments in place; whether all
+/// of them are finite.
+fn adam(
+    p: &Param,
+    m: &mut [f32],
+    v: &mut [f32],
+    next: &mut [f32],
+    rule: impl Fn(f32, f32, f32, f32) -> (f32, f32, f32),
+) -> bool {
+    let mut finite = true;
+    let state = m.iter_mut().zip(v.iter_mut());
+    for (((w, g), n), (m, v)) in p.data.iter().zip(&p.grad).zip(next.iter_mut()).zip(state) {
+        (*n, *m, *v) = rule(*w, *g, *m, *v);
+        finite &= finite_bits(*n) & finite_bits(*m) & finite_bits(*v);
+    }
+    finite
 }
 
 #[cfg(test)]
@@ -225,7 +213,6 @@ mod tests {
             assert_eq!(refused, Err("0.weight".to_string()), "{opt:?}");
             assert_eq!(weights(&m), before, "{opt:?}");
             assert_eq!(state.t, 0);
-            assert!(state.m.iter().chain(&state.v).flatten().all(|x| *x == 0.0));
         }
     }
 }
