@@ -137,14 +137,6 @@ fn emit(out: &Output) -> u8 {
     out.code
 }
 
-/// `cnnscript check FILE [--json]`
-pub fn check(path: &Path, json: bool) -> u8 {
-    match read_source(path) {
-        Ok(src) => emit(&check_source(&src, json, Style::for_stderr())),
-        Err(code) => code,
-    }
-}
-
 /// `cnnscript check FILE [--json | --dot]`
 pub fn check_as(path: &Path, output: CheckOutput) -> u8 {
     match read_source(path) {

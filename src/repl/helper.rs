@@ -1,5 +1,6 @@
 //! The line editor's helper: highlighting, completion, argument hints and
-//! multi-line entry, all driven by the REPL lexer and the layer table.
+//! multi-line entry, all driven by the REPL lexer and the layer, builtin
+//! and keyword tables.
 
 use std::borrow::Cow;
 

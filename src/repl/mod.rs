@@ -1,6 +1,6 @@
 //! `cnnscript repl`: statements as in a file, bare shape questions, meta
-//! commands, with the checker's scope (and later the interpreter's
-//! environment) kept across entries.
+//! commands, with the checker's scope and the interpreter's environment
+//! kept across entries.
 //!
 //! On a terminal the line editor highlights, completes, hints and continues
 //! unfinished entries; with piped stdin the REPL reads entries line by line,
@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use crate::diag::{render, Style};
 use crate::ir::builtins::{BuiltinSpec, BUILTINS};
-use crate::ir::check::{check_stmts, Scope, StmtInfo};
+use crate::ir::check::{check_stmts, Scope};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::layer::{layer_spec, LayerSpec, LAYERS};
 use crate::ir::report;
@@ -211,8 +211,8 @@ impl Session {
         }
         let before = std::mem::replace(&mut self.scope, scope);
         for (i, (stmt, info)) in stmts.iter().zip(&checked.stmts).enumerate() {
-            if let Err(e) = self.execute(src, stmt, info, out) {
-                self.show(e.as_ref(), &src.name, &src.text, err);
+            if let Err(e) = self.interp.exec_stmt(stmt, info, out) {
+                self.show(&e, &src.name, &src.text, err);
                 let mut kept = before;
                 check_stmts(&mut kept, &stmts[..i]);
                 self.scope = kept;
@@ -221,20 +221,6 @@ impl Session {
         }
         let _ = out.flush();
         Outcome::Done
-    }
-
-    /// Execute one checked statement. The one place statements run.
-    fn execute(
-        &mut self,
-        src: &Source,
-        stmt: &Stmt,
-        info: &StmtInfo,
-        out: &mut dyn Write,
-    ) -> Result<(), Box<dyn Diagnostic>> {
-        let _ = src;
-        self.interp
-            .exec_stmt(stmt, info, out)
-            .map_err(|e| Box::new(e) as Box<dyn Diagnostic>)
     }
 
     fn show(&self, diag: &dyn Diagnostic, file: &str, text: &str, err: &mut dyn Write) {

@@ -1,4 +1,6 @@
-//! Expressions: literals, builtins, indexing, arithmetic, model application.
+//! Expressions: literals, names, fields, arithmetic and broadcasting. Calls
+//! go on to `builtins.rs`, `methods.rs` and `apply.rs` (models), indexing
+//! to `index.rs`.
 
 use ndarray::{ArrayD, IxDyn};
 
