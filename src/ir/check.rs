@@ -10,6 +10,7 @@ use super::model::{Layer, Model, Node, NodeInput, NodeSource, Rf};
 use super::report;
 use super::shape::{Dim, Shape};
 use crate::syntax::ast::*;
+use crate::value::dims_string;
 
 /// What the checker learned about one statement.
 #[derive(Clone, Debug, Default)]
@@ -362,7 +363,10 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
         match d {
             DimLit::Known(0) => {
                 return Err(CheckError::bad_value(
-                    format!("a size must be at least 1, found 0 in {}", dims_text(dims)),
+                    format!(
+                        "a size must be at least 1, found 0 in {}",
+                        dims_string(&dims.dims)
+                    ),
                     dims.span,
                     "zero size",
                     "every dimension needs at least one element".into(),
@@ -370,7 +374,10 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
             }
             DimLit::Known(n) => {
                 total = total.checked_mul(*n).ok_or_else(|| {
-                    CheckError::overflow(&format!("the shape {}", dims_text(dims)), dims.span)
+                    CheckError::overflow(
+                        &format!("the shape {}", dims_string(&dims.dims)),
+                        dims.span,
+                    )
                 })?;
                 out.push(Dim::Known(*n));
             }
@@ -381,14 +388,6 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
         }
     }
     Ok(Shape(out))
-}
-
-fn dims_text(d: &Dims) -> String {
-    d.dims
-        .iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join("x")
 }
 
 /// Promote a rank-2 (HxW) or rank-3 (CxHxW) input to rank 4 with leading 1s
