@@ -9,7 +9,7 @@ mod targets;
 use std::io::Write;
 
 use super::error::{RunError, RunResult};
-use super::{activation_bytes, Interp};
+use super::{activation_bytes, params_bytes, Interp};
 use crate::syntax::ast::{Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
@@ -73,7 +73,11 @@ impl Interp {
             Schedule::Steps(_) => n,
             Schedule::Epochs { batch, .. } => batch.min(n),
         } as u64;
-        let estimate = activation_bytes(&self.models[name].ir, batch, true);
+        // activations and their gradients, and the optimizer's three tensors
+        // per parameter (moments, next weights)
+        let ir = &self.models[name].ir;
+        let estimate =
+            activation_bytes(ir, batch, true).saturating_add(params_bytes(ir).saturating_mul(3));
         crate::io::check_alloc_bytes(
             estimate,
             &format!("training `{name}` with batches of {batch}"),
