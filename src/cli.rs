@@ -8,13 +8,9 @@ use std::path::Path;
 
 use crate::diag::{render, Style};
 use crate::ir::check::{check_script, Checked};
+use crate::session::{Source, EXIT_SCRIPT, EXIT_USAGE};
 use crate::syntax::ast::Script;
 use crate::syntax::parse::parse_script;
-
-/// Exit status for a script error.
-pub const EXIT_SCRIPT: u8 = 1;
-/// Exit status for a usage error.
-pub const EXIT_USAGE: u8 = 2;
 
 /// Set the kernel thread count: `--threads`, else `CNNSCRIPT_THREADS`, else the cores.
 pub fn init_threads(flag: Option<usize>) {
@@ -28,12 +24,6 @@ pub fn init_threads(flag: Option<usize>) {
             .num_threads(n)
             .build_global();
     }
-}
-
-/// A script read from disk, with its display name.
-pub struct Source {
-    pub name: String,
-    pub text: String,
 }
 
 /// Read a script, or print why not (a usage error).
@@ -147,14 +137,6 @@ fn emit(out: &Output) -> u8 {
         return EXIT_SCRIPT;
     }
     out.code
-}
-
-/// `cnnscript check FILE [--json]`
-pub fn check(path: &Path, json: bool) -> u8 {
-    match read_source(path) {
-        Ok(src) => emit(&check_source(&src, json, Style::for_stderr())),
-        Err(code) => code,
-    }
 }
 
 /// `cnnscript check FILE [--json | --dot]`

@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         _ => {
             eprintln!("error: cnnscript stopped unexpectedly");
-            ExitCode::from(cnnscript::cli::EXIT_SCRIPT)
+            ExitCode::from(cnnscript::session::EXIT_SCRIPT)
         }
     }
 }
@@ -114,7 +114,7 @@ fn export(args: ExportArgs) -> u8 {
             cnnscript::cli::export::onnx(&args.file, &req)
         }
         // clap's group makes one target required
-        ExportTo { onnx: None } => cnnscript::cli::EXIT_USAGE,
+        ExportTo { onnx: None } => cnnscript::session::EXIT_USAGE,
     }
 }
 

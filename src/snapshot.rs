@@ -6,10 +6,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{front_end, read_source, EXIT_SCRIPT, EXIT_USAGE};
+use crate::cli::{front_end, read_source};
 use crate::diag::Style;
 use crate::diff::{paint, GREEN, RED, YELLOW};
 use crate::ir::check::Checked;
+use crate::session::{EXIT_SCRIPT, EXIT_USAGE};
 
 /// What became of one script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -137,8 +137,9 @@ impl From<ArrayD<i64>> for Value {
     }
 }
 
-/// A shape written as dims, `4x2x3x5`; rank 0 is `scalar`.
-pub fn dims_string(shape: &[usize]) -> String {
+/// A shape written as dims, `4x2x3x5`; rank 0 is `scalar`. The one place
+/// a shape becomes text in messages (sizes as `usize` or `u64`).
+pub fn dims_string<D: fmt::Display>(shape: &[D]) -> String {
     if shape.is_empty() {
         return "scalar".to_string();
     }
@@ -149,10 +150,12 @@ pub fn dims_string(shape: &[usize]) -> String {
         .join("x")
 }
 
-impl fmt::Display for Value {
-    /// PyTorch's `print(tensor)` text; bundles list `name: shape` per line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::io::format::format_value(self))
+/// A shape in a sentence: [`dims_string`], but `a scalar` for rank 0.
+pub fn shape_words<D: fmt::Display>(shape: &[D]) -> String {
+    if shape.is_empty() {
+        "a scalar".into()
+    } else {
+        dims_string(shape)
     }
 }
 
@@ -175,6 +178,8 @@ mod tests {
         assert_eq!(b.type_name(), "bundle");
         assert_eq!(b.get("y"), Some(&i));
         assert!(b.shape().is_none() && b.to_float().is_none());
-        assert_eq!(dims_string(&[]), "scalar");
+        assert_eq!(dims_string::<usize>(&[]), "scalar");
+        assert_eq!(shape_words::<u64>(&[]), "a scalar");
+        assert_eq!(shape_words(&[2u64, 3]), "2x3");
     }
 }

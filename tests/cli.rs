@@ -105,21 +105,49 @@ fn conv2d_example_keeps_shape_and_weight_is_3x2x3x5() {
     assert!(shapes.contains(&("0.bias".into(), vec![3])), "{shapes:?}");
 }
 
+/// A copy of `examples/` and the `data/` they load, in a fresh folder: the
+/// examples write their outputs beside themselves, never into the repository.
+fn examples_layout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for folder in ["examples", "data/digits"] {
+        let to = dir.path().join(folder);
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for entry in std::fs::read_dir(root.join(folder)).expect("folder") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let name = path.file_name().expect("a file name");
+                std::fs::copy(&path, to.join(name)).expect("copy");
+            }
+        }
+    }
+    dir
+}
+
 #[test]
 fn every_example_runs() {
-    for entry in std::fs::read_dir("examples").expect("examples folder") {
+    let dir = examples_layout();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(dir.path().join("examples")).expect("examples folder") {
         let path = entry.expect("entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("cnn") {
             continue;
         }
-        let out = cnnscript().arg("run").arg(&path).output().expect("runs");
+        let out = cnnscript()
+            .current_dir(dir.path())
+            .arg("run")
+            .arg(&path)
+            .output()
+            .expect("runs");
         assert!(
             out.status.success(),
             "{} failed:\n{}",
             path.display(),
             String::from_utf8_lossy(&out.stderr)
         );
+        ran += 1;
     }
+    assert!(ran >= 9, "only {ran} examples");
 }
 
 #[test]
@@ -153,16 +181,97 @@ fn check_json_prints_only_json() {
     );
 }
 
+/// The parameters a `.safetensors` file holds, by name.
+fn tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let dict = cnnscript::io::load_state_dict(path).expect("a state dict");
+    dict.into_iter()
+        .map(|(name, v)| {
+            let values = v.to_float().expect("a tensor");
+            (name, values.iter().copied().collect())
+        })
+        .collect()
+}
+
+/// Feed `text` to a piped REPL in `dir`: unlike `run`, it goes on after an
+/// error, so what a model holds after a failed `train` can be saved.
+fn repl_in(dir: &Path, text: &str) -> (i32, String) {
+    let out = cnnscript()
+        .current_dir(dir)
+        .arg("repl")
+        .write_stdin(text)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const DIVERGING: &str = "model m(x: 1x1x4x4) = conv(out=1, k=3, init=ones)\n\
+    let X = ones(1x1x4x4)\nlet Y = zeros(1x1x2x2)\ndata X -> Y\n";
+
 #[test]
-fn a_nan_loss_stops_training_naming_the_step() {
-    let (code, out, err, dir) = run_script(
-        "model m(x: 1x1x4x4) = conv(out=1, k=3, init=ones)\nlet X = ones(1x1x4x4)\nlet Y = zeros(1x1x2x2)\ndata X -> Y\nsave m \"before.safetensors\"\ntrain sgd lr=1e30 steps=5 loss=sse log=1\nsave m \"after.safetensors\"\n",
-    );
+fn a_diverging_step_stops_training_naming_the_step() {
+    let (code, out, err, dir) = run_script(&format!(
+        "{DIVERGING}train sgd lr=1e36 steps=5 loss=sse log=1\nsave m \"after.safetensors\"\n"
+    ));
     assert_eq!(code, 1, "stdout: {out}");
-    assert!(err.contains("at step"), "{err}");
+    assert!(err.contains("the loss became infinite at step 2"), "{err}");
+    assert_eq!(out, "Step 1, loss 400.000\n");
     assert!(
         !dir.path().join("after.safetensors").exists(),
         "nothing after the error runs"
+    );
+}
+
+#[test]
+fn a_diverged_step_leaves_the_last_finite_parameters() {
+    // lr=1e38: step 1's loss and gradient are finite, its update is not (-inf)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, err) = repl_in(
+        dir.path(),
+        &format!(
+            "{DIVERGING}save m \"before.safetensors\"\n\
+             train sgd lr=1e38 steps=5 loss=sse log=1\n\
+             save m \"after.safetensors\"\n"
+        ),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the update of `0.weight` would make it NaN or infinite at step 1"),
+        "{err}"
+    );
+    let before = tensors(&dir.path().join("before.safetensors"));
+    assert_eq!(tensors(&dir.path().join("after.safetensors")), before);
+
+    // lr=1e36: step 1 is finite, step 2's loss overflows; the weights are step 1's
+    let (code, err) = repl_in(
+        dir.path(),
+        &format!(
+            "{DIVERGING}train sgd lr=1e36 steps=1 loss=sse\nsave m \"one.safetensors\"\n\
+             {DIVERGING}train sgd lr=1e36 steps=5 loss=sse\nsave m \"kept.safetensors\"\n"
+        ),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("at step 2"), "{err}");
+    let one = tensors(&dir.path().join("one.safetensors"));
+    assert_ne!(one, before, "step 1 changed the weights");
+    assert!(one.iter().all(|(_, v)| v.iter().all(|x| x.is_finite())));
+    assert_eq!(tensors(&dir.path().join("kept.safetensors")), one);
+
+    // batchnorm's running statistics, updated by the forward pass, go back too
+    let (code, err) = repl_in(
+        dir.path(),
+        "model b(x: Nx1x2x2) = batchnorm -> flatten -> linear(out=1, init=ones)\n\
+         let X = rand(4x1x2x2)\nlet Y = zeros(4x1)\ndata X -> Y\n\
+         save b \"bn-before.safetensors\"\n\
+         train sgd lr=1e38 steps=2 loss=sse\nsave b \"bn-after.safetensors\"\n",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("at step 1"), "{err}");
+    assert_eq!(
+        tensors(&dir.path().join("bn-after.safetensors")),
+        tensors(&dir.path().join("bn-before.safetensors"))
     );
 }
 

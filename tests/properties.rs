@@ -1,6 +1,6 @@
 //! Property tests: inferred shapes equal PyTorch's formula evaluated here
 //! independently; inferred shapes equal executed shapes; random text never
-//! panics the parser or the checker.
+//! panics the parser, the checker or the interpreter.
 
 use cnnscript::ir::check::{check_script, Checked};
 use cnnscript::ir::shape::{Dim, Shape};
@@ -27,6 +27,32 @@ fn torch_pool_out(n: i64, p: i64, d: i64, k: i64, s: i64, ceil: bool) -> i64 {
         out -= 1;
     }
     out
+}
+
+/// Parse, check and, when it checks, run a script (in a fresh folder, so
+/// nothing it writes lands in the source tree) as `cnnscript run` would:
+/// statement by statement until the first error. Errors are fine; a panic
+/// fails the property. Returns how many statements ran.
+fn parse_check_and_run(text: &str) -> usize {
+    let Ok(script) = parse_script(text) else {
+        return 0;
+    };
+    let checked = check_script(&script);
+    if checked.has_errors() {
+        return 0;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut interp = Interp::new();
+    interp.base_dir = dir.path().to_path_buf();
+    let mut sink = Vec::new();
+    let mut ran = 0;
+    for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
+        if interp.exec_stmt(stmt, info, &mut sink).is_err() {
+            break;
+        }
+        ran += 1;
+    }
+    ran
 }
 
 fn output_of(checked: &Checked) -> Shape {
@@ -88,9 +114,7 @@ proptest! {
 
     #[test]
     fn random_text_never_panics(text in "[a-z0-9xN(){}\\[\\]=,:;>. \n#\"-]{0,120}") {
-        if let Ok(script) = parse_script(&text) {
-            let _ = check_script(&script);
-        }
+        let _ = parse_check_and_run(&text);
     }
 
     #[test]
@@ -103,24 +127,136 @@ proptest! {
         ]), 0..40)
     ) {
         let text = parts.join(" ");
-        if let Ok(script) = parse_script(&text) {
-            let _ = check_script(&script);
-        }
+        let _ = parse_check_and_run(&text);
     }
 }
 
-/// A random sequential model as text, with the input it takes.
+/// Statements that check once `X`, `Y` and `m` exist; `{n}` stands for a
+/// number, drawn from ordinary and hostile ones.
+const STATEMENTS: &[&str] = &[
+    "print X",
+    "print X.sum() + X.mean() - X.max() * X.min()",
+    "print m(X)",
+    "let Z = m(X) - Y",
+    "X[0, 0, {n}:{n}] = {n}",
+    "print X[{n}]",
+    "data X -> Y",
+    "train sgd lr={n} steps={n} loss=mse",
+    "train m adam lr=0.01 epochs={n} batch={n} loss=sse",
+    "eval",
+    "print m[0:{n}](X).max()",
+    "save m \"m.safetensors\"",
+    "load m \"m.safetensors\"",
+    "save X \"x.npy\"",
+    "let X = load(\"x.npy\")",
+    "let (A, B) = split(X, {n})",
+    "seed {n}",
+    "plot \"p.png\"",
+    "show m.0.weight \"k.png\"",
+    "show X \"x.png\"",
+    "let X = X.reshape({n}x1x8x8)",
+    "let Y = full(2x2x6x6, {n})",
+    "let Y = arange({n}, {n}, {n})",
+    "model m(x: Nx1x8x8) = conv(out=2, k=3, p=1) -> maxpool(k=2) -> conv(out=2, k=1, s=2)",
+    "model m(x: Nx1x8x8) { a = x -> conv(out=2, k=3) -> batchnorm\n y = concat(a, a) -> relu -> conv(out=2, k=1) }",
+];
+
+/// Numbers for `{n}`.
+const NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "2",
+    "-1",
+    "3",
+    "0.5",
+    "1e38",
+    "99999999999999999999",
+];
+
+/// A script of random [`STATEMENTS`] after the names they need.
+fn statements() -> impl Strategy<Value = String> {
+    let stmt = (
+        prop::sample::select(STATEMENTS),
+        prop::collection::vec(prop::sample::select(NUMBERS), 3),
+    )
+        .prop_map(|(text, numbers)| {
+            let mut text = text.to_string();
+            for n in numbers {
+                text = text.replacen("{n}", n, 1);
+            }
+            text.replace("{n}", "1")
+        });
+    prop::collection::vec(stmt, 1..8).prop_map(|stmts| {
+        format!(
+            "let X = rand(2x1x8x8)\nlet Y = rand(2x2x6x6)\n\
+             model m(x: Nx1x8x8) = conv(out=2, k=3)\n{}\n",
+            stmts.join("\n")
+        )
+    })
+}
+
+/// One layer a generated model may get.
+#[derive(Clone, Debug)]
+enum Choice {
+    /// `conv(out, k, s, p)`
+    Conv(u64, i64, i64, i64),
+    /// `conv(out, k=k x (k+1), p, d)`
+    WideConv(u64, i64, i64, i64),
+    /// `maxpool(k, s, p=1, ceil=true)`
+    MaxPool(i64, i64),
+    /// `avgpool(k, s=1, p=1, count_pad=false)`
+    AvgPool(i64),
+    Relu,
+    Tanh,
+    BatchNorm,
+}
+
+impl Choice {
+    /// The layer's text and the spatial size it gives, or `None` when it
+    /// does not fit an `h x w` input (PyTorch's formulas, as above; a pool
+    /// window must also fit the padded input).
+    fn apply(&self, h: i64, w: i64) -> Option<(String, i64, i64)> {
+        let (text, oh, ow) = match *self {
+            Choice::Conv(o, k, s, p) => (
+                format!("conv(out={o}, k={k}, s={s}, p={p})"),
+                torch_conv_out(h, p, 1, k, s),
+                torch_conv_out(w, p, 1, k, s),
+            ),
+            Choice::WideConv(o, k, p, d) => (
+                format!("conv(out={o}, k={k}x{}, p={p}, d={d})", k + 1),
+                torch_conv_out(h, p, d, k, 1),
+                torch_conv_out(w, p, d, k + 1, 1),
+            ),
+            Choice::MaxPool(k, _) | Choice::AvgPool(k) if h + 2 < k || w + 2 < k => return None,
+            Choice::MaxPool(k, s) => (
+                format!("maxpool(k={k}, s={s}, p=1, ceil=true)"),
+                torch_pool_out(h, 1, 1, k, s, true),
+                torch_pool_out(w, 1, 1, k, s, true),
+            ),
+            Choice::AvgPool(k) => (
+                format!("avgpool(k={k}, s=1, p=1, count_pad=false)"),
+                torch_pool_out(h, 1, 1, k, 1, false),
+                torch_pool_out(w, 1, 1, k, 1, false),
+            ),
+            Choice::Relu => ("relu".into(), h, w),
+            Choice::Tanh => ("tanh".into(), h, w),
+            Choice::BatchNorm => ("batchnorm".into(), h, w),
+        };
+        (oh >= 1 && ow >= 1).then_some((text, oh, ow))
+    }
+}
+
+/// A random sequential model as text, with the input it takes. Layers are
+/// kept only where they fit the incoming size, so every model is valid.
 fn model_text() -> impl Strategy<Value = (String, Vec<usize>)> {
     let layer = prop_oneof![
-        (1u64..4, 1u64..4, 1u64..3, 0u64..2)
-            .prop_map(|(o, k, s, p)| format!("conv(out={o}, k={k}, s={s}, p={p})")),
-        (1u64..3, 1u64..3, 0u64..2, 1u64..3)
-            .prop_map(|(o, k, p, d)| format!("conv(out={o}, k={k}x{}, p={p}, d={d})", k + 1)),
-        (2u64..4, 1u64..3).prop_map(|(k, s)| format!("maxpool(k={k}, s={s}, p=1, ceil=true)")),
-        (2u64..4).prop_map(|k| format!("avgpool(k={k}, s=1, p=1, count_pad=false)")),
-        Just("relu".to_string()),
-        Just("tanh".to_string()),
-        Just("batchnorm".to_string()),
+        (1u64..4, 1i64..4, 1i64..3, 0i64..2).prop_map(|(o, k, s, p)| Choice::Conv(o, k, s, p)),
+        (1u64..3, 1i64..3, 0i64..2, 1i64..3).prop_map(|(o, k, p, d)| Choice::WideConv(o, k, p, d)),
+        (2i64..4, 1i64..3).prop_map(|(k, s)| Choice::MaxPool(k, s)),
+        (2i64..4).prop_map(Choice::AvgPool),
+        Just(Choice::Relu),
+        Just(Choice::Tanh),
+        Just(Choice::BatchNorm),
     ];
     (
         1usize..4,
@@ -129,7 +265,18 @@ fn model_text() -> impl Strategy<Value = (String, Vec<usize>)> {
         prop::collection::vec(layer, 1..5),
         any::<bool>(),
     )
-        .prop_map(|(c, h, w, layers, head)| {
+        .prop_map(|(c, h, w, choices, head)| {
+            let (mut oh, mut ow) = (h as i64, w as i64);
+            let mut layers = Vec::new();
+            for choice in &choices {
+                if let Some((text, nh, nw)) = choice.apply(oh, ow) {
+                    layers.push(text);
+                    (oh, ow) = (nh, nw);
+                }
+            }
+            if layers.is_empty() {
+                layers.push("relu".to_string());
+            }
             let mut chain = layers.join(" -> ");
             if head {
                 chain.push_str(" -> flatten -> linear(out=3)");
@@ -146,7 +293,9 @@ proptest! {
 
     #[test]
     fn inferred_shape_equals_executed_shape((text, input) in model_text()) {
-        let Some(checked) = check(&text) else { return Ok(()) };
+        let Some(checked) = check(&text) else {
+            return Err(TestCaseError::fail(format!("a valid model is rejected: {text}")));
+        };
         let script = parse_script(&text).expect("parsed before");
         let mut interp = Interp::new();
         let mut sink = Vec::new();
@@ -157,4 +306,30 @@ proptest! {
         let executed: Shape = y.shape().iter().map(|d| *d as u64).collect::<Vec<_>>().into();
         prop_assert_eq!(inferred, executed, "{}", text);
     }
+}
+
+/// Random statement sequences run to their answers or to a diagnostic,
+/// never a panic; many get past the three set-up statements (the others
+/// are rejected by the checker, as `seed 0.5` is). A fixed seed keeps the
+/// count stable.
+#[test]
+fn statements_run_to_an_answer_or_a_diagnostic() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (cases, ran) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(Config::with_cases(150), rng);
+    let result = runner.run(&statements(), |text| {
+        cases.fetch_add(1, Ordering::Relaxed);
+        if parse_check_and_run(&text) > 3 {
+            ran.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    });
+    assert!(result.is_ok(), "{result:?}");
+    let (cases, ran) = (cases.into_inner(), ran.into_inner());
+    assert!(
+        4 * ran > cases,
+        "only {ran} of {cases} scripts ran past the set-up"
+    );
 }

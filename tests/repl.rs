@@ -219,6 +219,10 @@ fn help_lists_every_layer_argument_and_default_from_the_table() {
     for meta in [":help", ":load", ":models", ":vars", ":reset", ":quit"] {
         assert!(out.contains(meta), "{meta}");
     }
+    for builtin in cnnscript::ir::builtins::BUILTINS {
+        assert!(out.contains(&builtin.signature()), "{}", builtin.name);
+        assert!(out.contains(builtin.help), "{}", builtin.name);
+    }
 }
 
 #[test]
@@ -233,6 +237,14 @@ fn help_on_one_layer() {
     let (code, _, err) = repl(":help maxpol\n");
     assert_eq!(code, 1);
     assert!(err.contains("did you mean `maxpool`?"), "{err}");
+    let (code, out, _) = repl(":help full\n:help .reshape\n");
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("full(dims, value) — a tensor filled"),
+        "{out}"
+    );
+    assert!(out.contains("value  a number\n"), "{out}");
+    assert!(out.contains(".reshape(shape) — "), "{out}");
 }
 
 #[test]

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use cnnscript::cli::{check_source, Source};
+use cnnscript::cli::check_source;
 use cnnscript::diag::Style;
+use cnnscript::session::Source;
 
 fn load(path: &Path, root: &str) -> Source {
     let text = std::fs::read_to_string(path).expect("test script readable");

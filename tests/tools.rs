@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use cnnscript::cli::{check_source, Source};
+use cnnscript::cli::check_source;
 use cnnscript::diag::Style;
 use cnnscript::fmt::{format_source, FormatError};
+use cnnscript::session::Source;
 
 fn cnnscript(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("cnnscript").expect("binary built");

@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{format_source, FormatError};
-use crate::cli::{read_source, EXIT_SCRIPT, EXIT_USAGE};
+use crate::cli::read_source;
 use crate::diag::{render, Style};
+use crate::session::{EXIT_SCRIPT, EXIT_USAGE};
 
 /// What became of one file.
 enum Outcome {

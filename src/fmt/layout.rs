@@ -6,7 +6,7 @@
 //! consecutive lines line up.
 
 use super::tokens::{Kind, Tok};
-use crate::syntax::parse::Rule;
+use crate::syntax::grammar::Rule;
 
 /// Spaces per indentation level.
 const INDENT: usize = 2;

@@ -14,7 +14,8 @@ use pest::Parser;
 
 use crate::syntax::ast::Script;
 use crate::syntax::error::SyntaxError;
-use crate::syntax::parse::{parse_script, CnnParser, Rule};
+use crate::syntax::grammar::{CnnParser, Rule};
+use crate::syntax::parse::parse_script;
 
 /// Why a script was not formatted.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,8 +12,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::format_source;
-use crate::cli::{check_source, Source};
+use crate::cli::check_source;
 use crate::diag::Style;
+use crate::session::Source;
 
 /// One piece of a statement.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 
 use pest::iterators::Pair;
 
-use crate::syntax::parse::Rule;
+use crate::syntax::grammar::Rule;
 
 /// What a token is, for layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,22 @@ pub const MAX_ARRAY_BYTES: u64 = 16 << 30;
 /// Allocations below this size are never checked (reading /proc costs more than they do).
 const UNCHECKED_BYTES: u64 = 64 << 20;
 
+/// Bytes as a short human figure with `decimals` places: `512 B`,
+/// `3.2 MiB`, `16.00 GiB`. The one byte-size formatter of messages and reports.
+pub fn human_bytes(bytes: u64, decimals: usize) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut size = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{size:.decimals$} {}", UNITS[unit])
+}
+
 /// The memory budget in bytes and where it comes from: the smaller of [`MAX_ARRAY_BYTES`],
 /// `MemAvailable` in /proc/meminfo and the cgroup's `memory.max - memory.current`.
 pub fn memory_limit() -> (u64, String) {

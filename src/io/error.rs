@@ -5,20 +5,7 @@ use std::path::{Path, PathBuf};
 use miette::Diagnostic;
 use thiserror::Error;
 
-/// Bytes as a short human figure: `512 B`, `3.2 MiB`, `16.0 GiB`.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut size = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while size >= 1024.0 && unit + 1 < UNITS.len() {
-        size /= 1024.0;
-        unit += 1;
-    }
-    format!("{size:.1} {}", UNITS[unit])
-}
+use super::human_bytes;
 
 /// A file could not be read or written; every variant names the file and the reason.
 #[derive(Debug, Error, Diagnostic)]
@@ -171,7 +158,7 @@ pub enum IoError {
     },
 
     /// An archive member would unpack to more than the cap.
-    #[error("{}: member '{member}' declares {} unpacked, more than the {} cap", path.display(), human_bytes(*bytes), human_bytes(*cap))]
+    #[error("{}: member '{member}' declares {} unpacked, more than the {} cap", path.display(), human_bytes(*bytes, 1), human_bytes(*cap, 1))]
     #[diagnostic(
         code(io::member_too_large),
         help("refusing to unpack it (possible zip bomb)")
@@ -271,7 +258,7 @@ pub enum IoError {
     },
 
     /// An allocation would exceed the memory the machine can give.
-    #[error("refusing to allocate {what}: it needs {}, but only {} is available ({limit_source})", human_bytes(*bytes), human_bytes(*limit))]
+    #[error("refusing to allocate {what}: it needs {}, but only {} is available ({limit_source})", human_bytes(*bytes, 1), human_bytes(*limit, 1))]
     #[diagnostic(code(io::out_of_memory), help("use smaller shapes or batches"))]
     OutOfMemory {
         /// What was about to be allocated (names the file when loading).

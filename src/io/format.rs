@@ -1,6 +1,8 @@
 //! Values as text, exactly as PyTorch prints tensors (`torch/_tensor_str.py` with the
 //! default print options: precision 4, threshold 1000, edgeitems 3, linewidth 80).
 
+use std::fmt;
+
 use ndarray::{ArrayViewD, Axis};
 
 use crate::value::Value;
@@ -10,6 +12,13 @@ const THRESHOLD: usize = 1000;
 const EDGEITEMS: usize = 3;
 const LINEWIDTH: usize = 80;
 const PREFIX: &str = "tensor(";
+
+impl fmt::Display for Value {
+    /// PyTorch's `print(tensor)` text; bundles list `name: shape` per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_value(self))
+    }
+}
 
 /// PyTorch's `print(tensor)` text for a tensor; a bundle lists `name: shape` per line.
 pub fn format_value(value: &Value) -> String {

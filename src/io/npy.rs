@@ -217,11 +217,7 @@ fn shaped<T: Clone>(
 pub(crate) fn checked_size(path: &Path, shape: &[u64], item: usize) -> Result<(u64, u64), IoError> {
     let overflow = || IoError::ShapeOverflow {
         path: path.to_path_buf(),
-        shape: shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x"),
+        shape: dims_string(shape),
     };
     let count = shape
         .iter()
@@ -305,16 +301,7 @@ pub(crate) fn read<R: Read>(path: &Path, reader: &mut R, len: u64) -> Result<Val
     if needed > available {
         return Err(IoError::Truncated {
             path: path.to_path_buf(),
-            shape: if header.shape.is_empty() {
-                "scalar".to_string()
-            } else {
-                header
-                    .shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("x")
-            },
+            shape: dims_string(&header.shape),
             expected: needed,
             found: available,
         });

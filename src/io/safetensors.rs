@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::npy::{checked_size, decode_elements, write_data, Dtype};
 use super::IoError;
-use crate::value::{TensorRef, Value};
+use crate::value::{dims_string, TensorRef, Value};
 
 /// The safetensors dtype names cnnscript reads.
 fn dtype_of(name: &str) -> Option<Dtype> {
@@ -128,17 +128,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
     for (name, dtype, shape, (start, end)) in infos {
         let tensor_path = path.join(&name);
         let (_, needed) = checked_size(&tensor_path, &shape, dtype.size())?;
-        let dims = || {
-            if shape.is_empty() {
-                "scalar".to_string()
-            } else {
-                shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("x")
-            }
-        };
+        let dims = || dims_string(&shape);
         if end < start || end - start != needed {
             return Err(IoError::SizeMismatch {
                 path: path.to_path_buf(),

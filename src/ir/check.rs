@@ -1,6 +1,8 @@
 //! The checker: walks a script's statements in order, resolves names, and
 //! lowers every model and `shape` question to the checked IR.
 
+mod expr;
+
 use std::collections::HashMap;
 
 use super::error::CheckError;
@@ -10,6 +12,8 @@ use super::report;
 use super::shape::{Dim, Rf, Shape};
 use crate::layers::{layer_spec, InputRank, LayerInput, LayerKind};
 use crate::syntax::ast::*;
+use crate::value::dims_string;
+use expr::{check_expr, check_index};
 
 /// What the checker learned about one statement.
 #[derive(Clone, Debug, Default)]
@@ -38,11 +42,6 @@ impl Checked {
         self.stmts.iter().filter_map(|s| s.model.as_ref())
     }
 }
-
-/// Builtin functions callable in expressions.
-pub const BUILTINS: &[&str] = &[
-    "ones", "zeros", "full", "arange", "rand", "randn", "load", "corr2d", "split", "tensor",
-];
 
 /// Names in scope while checking; kept across REPL entries.
 #[derive(Clone, Debug, Default)]
@@ -86,7 +85,7 @@ impl Scope {
             self.failed_models.push(name.to_string());
         }
     }
-    fn is_failed_model(&self, name: &str) -> bool {
+    pub(super) fn is_failed_model(&self, name: &str) -> bool {
         self.failed_models.iter().any(|m| m == name)
     }
 }
@@ -247,111 +246,6 @@ fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
     }
 }
 
-fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<CheckError>) {
-    for item in items {
-        match item {
-            IndexItem::Single(e) => check_expr(scope, e, errs),
-            IndexItem::Slice {
-                start, stop, step, ..
-            } => {
-                for e in [start, stop, step].into_iter().flatten() {
-                    check_expr(scope, e, errs);
-                }
-            }
-        }
-    }
-}
-
-/// Resolve every name an expression reads.
-fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
-    match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
-        ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
-        ExprKind::Name(id) => {
-            if !scope.tensors.contains(&id.name)
-                && !scope.models.contains_key(&id.name)
-                && !scope.is_failed_model(&id.name)
-            {
-                errs.push(CheckError::unknown_name(
-                    "name",
-                    &id.name,
-                    id.span,
-                    &scope.known_names(),
-                ));
-            }
-        }
-        ExprKind::Call { callee, args, .. } => {
-            match &callee.kind {
-                ExprKind::Name(id) if BUILTINS.contains(&id.name.as_str()) => {}
-                ExprKind::Name(id) if scope.models.contains_key(&id.name) => {}
-                ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
-                ExprKind::Name(id) => {
-                    let mut known: Vec<String> = BUILTINS.iter().map(|s| s.to_string()).collect();
-                    known.extend(scope.model_order.iter().cloned());
-                    errs.push(CheckError::unknown_name(
-                        "function or model",
-                        &id.name,
-                        id.span,
-                        &known,
-                    ));
-                }
-                ExprKind::Field { base, field } if field.name == "reshape" => {
-                    check_expr(scope, base, errs)
-                }
-                ExprKind::Index { base, items } => {
-                    // `m[0:2](X)`: a slice of a model's layers
-                    check_expr(scope, base, errs);
-                    check_index(scope, items, errs);
-                }
-                _ => check_expr(scope, callee, errs),
-            }
-            args.iter().for_each(|a| check_expr(scope, a, errs));
-        }
-        ExprKind::Field { base, field } => {
-            // `edge.0.weight`: a parameter of a model is checked against its state dict
-            let mut path = vec![field.name.as_str()];
-            let mut root = base.as_ref();
-            while let ExprKind::Field { base, field } = &root.kind {
-                path.push(field.name.as_str());
-                root = base.as_ref();
-            }
-            path.reverse();
-            if let ExprKind::Name(id) = &root.kind {
-                if let Some(model) = scope.models.get(&id.name) {
-                    let key = path.join(".");
-                    let names: Vec<String> = model
-                        .state_dict_shapes()
-                        .into_iter()
-                        .map(|(n, _)| n)
-                        .collect();
-                    if !names
-                        .iter()
-                        .any(|n| *n == key || n.starts_with(&format!("{key}.")))
-                    {
-                        errs.push(CheckError::unknown_name(
-                            &format!("parameter of `{}`", id.name),
-                            &key,
-                            expr.span,
-                            &names,
-                        ));
-                    }
-                    return;
-                }
-            }
-            check_expr(scope, root, errs);
-        }
-        ExprKind::Index { base, items } => {
-            check_expr(scope, base, errs);
-            check_index(scope, items, errs);
-        }
-        ExprKind::Neg(e) => check_expr(scope, e, errs),
-        ExprKind::Binary { lhs, rhs, .. } => {
-            check_expr(scope, lhs, errs);
-            check_expr(scope, rhs, errs);
-        }
-    }
-}
-
 /// The dims of a declaration as a shape; sizes must be positive.
 fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
     let mut out = Vec::new();
@@ -360,7 +254,10 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
         match d {
             DimLit::Known(0) => {
                 return Err(CheckError::bad_value(
-                    format!("a size must be at least 1, found 0 in {}", dims_text(dims)),
+                    format!(
+                        "a size must be at least 1, found 0 in {}",
+                        dims_string(&dims.dims)
+                    ),
                     dims.span,
                     "zero size",
                     "every dimension needs at least one element".into(),
@@ -368,7 +265,10 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
             }
             DimLit::Known(n) => {
                 total = total.checked_mul(*n).ok_or_else(|| {
-                    CheckError::overflow(&format!("the shape {}", dims_text(dims)), dims.span)
+                    CheckError::overflow(
+                        &format!("the shape {}", dims_string(&dims.dims)),
+                        dims.span,
+                    )
                 })?;
                 out.push(Dim::Known(*n));
             }
@@ -379,14 +279,6 @@ fn dims_to_shape(dims: &Dims) -> Result<Shape, CheckError> {
         }
     }
     Ok(Shape(out))
-}
-
-fn dims_text(d: &Dims) -> String {
-    d.dims
-        .iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join("x")
 }
 
 /// Promote a rank-2 (HxW) or rank-3 (CxHxW) input to rank 4 with leading 1s

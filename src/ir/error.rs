@@ -77,11 +77,7 @@ impl CheckError {
             span,
             "not a layer",
         );
-        const STATEMENTS: [&str; 13] = [
-            "let", "print", "save", "load", "seed", "model", "shape", "summary", "data", "train",
-            "eval", "plot", "assert",
-        ];
-        if STATEMENTS.contains(&name) {
+        if crate::syntax::keywords::starts_statement(name) {
             return e.help(format!(
                 "`{name}` starts a statement, but the line above ends in `->`, so this line continues its layers: remove the trailing `->`"
             ));

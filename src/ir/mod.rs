@@ -2,6 +2,7 @@
 //! receptive fields. Nothing here allocates a tensor.
 
 pub mod assert;
+pub mod builtins;
 pub mod check;
 pub mod dot;
 pub mod error;

@@ -18,21 +18,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `1,234 bytes (1.21 KiB)`; below 1 KiB just `512 B`.
 fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let short = crate::io::human_bytes(n, 2);
     if n < 1024 {
-        return format!("{n} B");
+        short
+    } else {
+        format!("{} bytes ({short})", thousands(n))
     }
-    let mut v = n as f64;
-    let mut unit = "B";
-    for u in UNITS {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    format!("{} bytes ({v:.2} {unit})", thousands(n))
 }
 
 /// A layer with its arguments as cnnscript writes them (defaults left out).

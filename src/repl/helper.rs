@@ -1,5 +1,6 @@
 //! The line editor's helper: highlighting, completion, argument hints and
-//! multi-line entry, all driven by the REPL lexer and the layer table.
+//! multi-line entry, all driven by the REPL lexer and the layer, builtin
+//! and keyword tables.
 
 use std::borrow::Cow;
 
@@ -11,16 +12,12 @@ use rustyline::{Context, Helper};
 
 use super::lexer::{class_of, lex, needs_more, Class, Lexeme, Token};
 use super::META;
-use crate::ir::check::{check_stmts, Scope, BUILTINS};
+use crate::ir::builtins::{of_form, Form, BUILTINS};
+use crate::ir::check::{check_stmts, Scope};
 use crate::layers::{layer_spec, ArgType, Init, LayerSpec, LAYERS};
 use crate::syntax::ast::StmtKind;
+use crate::syntax::keywords::KEYWORDS;
 use crate::syntax::parse::parse_repl_line;
-
-/// Statement keywords offered by completion.
-const KEYWORDS: &[&str] = &[
-    "let", "print", "save", "load", "seed", "model", "shape", "explain", "summary", "data",
-    "train", "eval", "plot", "show", "assert", "export",
-];
 
 /// Names defined in the session, for completion.
 #[derive(Clone, Debug, Default)]
@@ -148,7 +145,7 @@ enum Spot<'a> {
     MetaName,
     /// After `:load `: a file path.
     Path,
-    /// After `:help `: a layer name.
+    /// After `:help `: a layer or builtin name.
     HelpTopic,
     /// An argument name inside `layer(...)`; `given` are the names already written.
     ArgName {
@@ -161,6 +158,8 @@ enum Spot<'a> {
     Layer,
     /// After `summary`, `train`, `eval` or `load`: a model.
     Model,
+    /// After `name.` or `).`: a method, unless `name` is a model.
+    Method { base: Option<&'a str> },
     /// Anywhere else: any name.
     Any,
 }
@@ -242,6 +241,14 @@ fn spot(line: &str, pos: usize) -> (usize, Spot<'_>) {
         .is_some_and(|&i| matches!(prior[i].token, Token::LParen | Token::LBracket));
     let spot = match prev {
         Some(Token::Arrow) => Spot::Layer,
+        Some(Token::Dot) => Spot::Method {
+            base: prior
+                .len()
+                .checked_sub(2)
+                .map(|i| prior[i])
+                .filter(|t| t.token == Token::Ident)
+                .map(|t| t.text(line)),
+        },
         Some(Token::Colon) if !in_call => Spot::Layer,
         Some(Token::Keyword) if matches!(prev_text, "summary" | "train" | "eval" | "load") => {
             Spot::Model
@@ -261,7 +268,9 @@ pub fn candidates(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>)
     let mut words: Vec<String> = match spot {
         Spot::MetaName => META.iter().map(|m| m.name.to_string()).collect(),
         Spot::Path => vec![],
-        Spot::HelpTopic => layers().collect(),
+        Spot::HelpTopic => layers()
+            .chain(BUILTINS.iter().map(|b| b.name.to_string()))
+            .collect(),
         Spot::ArgName { layer, given } => layer
             .args
             .iter()
@@ -276,11 +285,15 @@ pub fn candidates(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>)
         },
         Spot::Layer => layers().collect(),
         Spot::Model => models().collect(),
+        Spot::Method { base } if base.is_some_and(|b| names.models.iter().any(|m| m == b)) => {
+            vec![]
+        }
+        Spot::Method { .. } => of_form(Form::Method).map(|b| b.name.to_string()).collect(),
         Spot::Any => layers()
             .chain(models())
             .chain(names.tensors.iter().cloned())
             .chain(KEYWORDS.iter().map(|k| k.to_string()))
-            .chain(BUILTINS.iter().map(|b| b.to_string()))
+            .chain(of_form(Form::Function).map(|b| b.name.to_string()))
             .collect(),
     };
     words.retain(|w| w.starts_with(prefix) && w != prefix);
@@ -450,9 +463,19 @@ mod tests {
     }
 
     #[test]
+    fn functions_and_methods_from_the_builtin_table() {
+        assert_eq!(complete("let Y = ze").1, vec!["zeros".to_string()]);
+        assert_eq!(complete("let Y = te").1, Vec::<String>::new());
+        assert_eq!(complete("print X.su"), (8, vec!["sum".into()]));
+        let (_, all) = complete("print ones(2x2).");
+        assert_eq!(all, ["float", "max", "mean", "min", "reshape", "sum"]);
+        assert_eq!(complete("print lenet.").1, Vec::<String>::new());
+    }
+
+    #[test]
     fn meta_commands() {
         assert_eq!(complete(":mo"), (0, vec![":models".into()]));
-        assert_eq!(complete(":help co").1, vec!["conv".to_string()]);
+        assert_eq!(complete(":help co").1, ["conv", "corr2d"]);
         assert!(matches!(spot(":load dir/fi", 12).1, Spot::Path));
         assert_eq!(complete(":").1.len(), META.len());
     }

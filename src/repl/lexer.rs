@@ -6,31 +6,17 @@
 
 use logos::Logos;
 
-use crate::ir::check::BUILTINS;
+use crate::ir::builtins;
 use crate::layers::layer_spec;
+use crate::syntax::keywords::is_keyword;
 
 /// One token kind. Layer names lex as [`Token::Ident`]; [`class_of`] tells
 /// them apart by looking them up in the layer table.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 pub enum Token {
-    /// A statement keyword: `let`, `model`, `shape`, `explain`...
-    #[token("let")]
-    #[token("print")]
-    #[token("save")]
-    #[token("load")]
-    #[token("seed")]
-    #[token("model")]
-    #[token("shape")]
-    #[token("explain")]
-    #[token("summary")]
-    #[token("data")]
-    #[token("train")]
-    #[token("eval")]
-    #[token("plot")]
-    #[token("show")]
-    #[token("assert")]
-    #[token("export")]
+    /// A statement keyword: `let`, `model`, `shape`, `explain`... (lexed as
+    /// a name, then looked up in [`KEYWORDS`](crate::syntax::keywords::KEYWORDS)).
     Keyword,
     /// A name: a layer, model, tensor, argument or builtin.
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*")]
@@ -135,17 +121,16 @@ pub fn lex(src: &str) -> Vec<Lexeme> {
                 end: span.start + 1,
             });
             let rest = &src[span.start + 1..span.end];
-            let token = if single_token(rest) == Some(Token::Keyword) {
-                Token::Keyword
-            } else {
-                Token::Ident
-            };
             out.push(Lexeme {
-                token,
+                token: name_token(rest),
                 start: span.start + 1,
                 end: span.end,
             });
         } else {
+            let token = match token {
+                Token::Ident => name_token(&src[span.clone()]),
+                other => other,
+            };
             out.push(Lexeme {
                 token,
                 start: span.start,
@@ -156,12 +141,13 @@ pub fn lex(src: &str) -> Vec<Lexeme> {
     out
 }
 
-/// The token `s` lexes to, when it is exactly one token.
-fn single_token(s: &str) -> Option<Token> {
-    let mut lexer = Token::lexer(s);
-    let first = lexer.next()?.ok()?;
-    let whole = lexer.span() == (0..s.len());
-    (whole && lexer.next().is_none()).then_some(first)
+/// A name is a keyword when the keyword table lists it.
+fn name_token(text: &str) -> Token {
+    if is_keyword(text) {
+        Token::Keyword
+    } else {
+        Token::Ident
+    }
 }
 
 /// What a token is drawn as.
@@ -196,7 +182,7 @@ pub fn class_of(token: Token, text: &str) -> Class {
     match token {
         Token::Keyword => Class::Keyword,
         Token::Ident if layer_spec(text).is_some() => Class::Layer,
-        Token::Ident if BUILTINS.contains(&text) => Class::Builtin,
+        Token::Ident if builtins::function(text).is_some() => Class::Builtin,
         Token::Ident => Class::Name,
         Token::Number => Class::Number,
         Token::Dims => Class::Dims,

@@ -1,80 +1,38 @@
 //! `cnnscript repl`: statements as in a file, bare shape questions, meta
-//! commands, with the checker's scope (and later the interpreter's
-//! environment) kept across entries.
+//! commands, with the checker's scope and the interpreter's environment
+//! kept across entries.
 //!
 //! On a terminal the line editor highlights, completes, hints and continues
 //! unfinished entries; with piped stdin the REPL reads entries line by line,
 //! with no prompt and no colours. Answers go to stdout, diagnostics to stderr.
 
+mod drive;
+mod help;
 pub mod helper;
 pub mod lexer;
 
+pub use drive::{history_path, run, run_piped};
+pub use help::{builtin_help, help_text, layer_help, MetaSpec, META};
+
 use std::borrow::Cow;
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
 use miette::{Diagnostic, SourceSpan};
 use thiserror::Error;
 
-use crate::cli::{Source, EXIT_SCRIPT};
 use crate::diag::{render, Style};
-use crate::ir::check::{check_stmts, Scope, StmtInfo};
+use crate::ir::builtins::BUILTINS;
+use crate::ir::check::{check_stmts, Scope};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::report;
-use crate::layers::{layer_spec, LayerSpec, LAYERS};
+use crate::layers::{layer_spec, LAYERS};
+use crate::session::Source;
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
 
 /// The file name diagnostics give an entry typed at the prompt.
 pub const REPL_FILE: &str = "<repl>";
-
-/// The prompt shown on a terminal.
-const PROMPT: &str = "cnn> ";
-
-/// One meta command: its name, its argument (if any) and what it does.
-#[derive(Clone, Copy, Debug)]
-pub struct MetaSpec {
-    /// `:load`
-    pub name: &'static str,
-    /// `FILE`, or empty.
-    pub arg: &'static str,
-    /// What it does, for `:help`.
-    pub help: &'static str,
-}
-
-/// The meta commands; `:help` and completion both read this table.
-pub const META: &[MetaSpec] = &[
-    MetaSpec {
-        name: ":help",
-        arg: "[LAYER]",
-        help: "this help, or one layer's arguments",
-    },
-    MetaSpec {
-        name: ":load",
-        arg: "FILE",
-        help: "run a script into the session",
-    },
-    MetaSpec {
-        name: ":models",
-        arg: "",
-        help: "the models, with input -> output shapes",
-    },
-    MetaSpec {
-        name: ":vars",
-        arg: "",
-        help: "the tensors",
-    },
-    MetaSpec {
-        name: ":reset",
-        arg: "",
-        help: "forget every model and tensor",
-    },
-    MetaSpec {
-        name: ":quit",
-        arg: "",
-        help: "leave (also Ctrl-D; Ctrl-C cancels the line)",
-    },
-];
 
 /// An error of the REPL itself (a meta command, a file), drawn like the others.
 #[derive(Debug, Error, Diagnostic)]
@@ -210,8 +168,8 @@ impl Session {
         }
         let before = std::mem::replace(&mut self.scope, scope);
         for (i, (stmt, info)) in stmts.iter().zip(&checked.stmts).enumerate() {
-            if let Err(e) = self.execute(src, stmt, info, out) {
-                self.show(e.as_ref(), &src.name, &src.text, err);
+            if let Err(e) = self.interp.exec_stmt(stmt, info, out) {
+                self.show(&e, &src.name, &src.text, err);
                 let mut kept = before;
                 check_stmts(&mut kept, &stmts[..i]);
                 self.scope = kept;
@@ -220,20 +178,6 @@ impl Session {
         }
         let _ = out.flush();
         Outcome::Done
-    }
-
-    /// Execute one checked statement. The one place statements run.
-    fn execute(
-        &mut self,
-        src: &Source,
-        stmt: &Stmt,
-        info: &StmtInfo,
-        out: &mut dyn Write,
-    ) -> Result<(), Box<dyn Diagnostic>> {
-        let _ = src;
-        self.interp
-            .exec_stmt(stmt, info, out)
-            .map_err(|e| Box::new(e) as Box<dyn Diagnostic>)
     }
 
     fn show(&self, diag: &dyn Diagnostic, file: &str, text: &str, err: &mut dyn Write) {
@@ -347,21 +291,31 @@ impl Session {
             let _ = write!(out, "{}", help_text());
             return Outcome::Done;
         }
-        match layer_spec(topic) {
-            Some(layer) => {
+        let builtin = BUILTINS
+            .iter()
+            .find(|b| b.name == topic.trim_start_matches('.'));
+        match (layer_spec(topic), builtin) {
+            (Some(layer), _) => {
                 let _ = write!(out, "{}", layer_help(layer));
                 Outcome::Done
             }
-            None => {
-                let names = LAYERS.iter().map(|l| l.name);
+            (None, Some(spec)) => {
+                let _ = write!(out, "{}", builtin_help(spec));
+                Outcome::Done
+            }
+            (None, None) => {
+                let names = LAYERS
+                    .iter()
+                    .map(|l| l.name)
+                    .chain(BUILTINS.iter().map(|b| b.name));
                 let help = match did_you_mean(topic, names) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "`:help` alone lists the layers".to_string(),
+                    None => "`:help` alone lists the layers and functions".to_string(),
                 };
                 let e = ReplError::at(
-                    format!("no layer named `{topic}`"),
+                    format!("no layer or function named `{topic}`"),
                     topic_span,
-                    "not a layer",
+                    "not a layer or function",
                     Some(help),
                 );
                 self.show(&e, REPL_FILE, text, err);
@@ -471,209 +425,6 @@ fn expand_home(s: &str) -> PathBuf {
     }
 }
 
-/// A layer's call with every argument and its default: `conv(in, out, k, s=1, ...)`.
-fn layer_signature(layer: &LayerSpec) -> String {
-    if layer.args.is_empty() {
-        return layer.name.to_string();
-    }
-    let args: Vec<String> = layer.args.iter().map(|a| a.signature()).collect();
-    format!("{}({})", layer.name, args.join(", "))
-}
-
-/// `:help`: what to type, the meta commands and every layer, from the tables.
-pub fn help_text() -> String {
-    let mut out = String::from(
-        "Statements work as in a file: let, model, shape, summary, print, data, train, eval,\n\
-         save, load, seed. Shape questions need no keyword:\n\
-         \x20 4x2x3x5 -> conv(out=3, k=3x5, p=1x2) -> maxpool(k=3, s=2x1, p=1)\n\
-         \x20 explain 8x8 -> conv(out=1, k=3, p=1, s=2)\n\
-         A model's name alone prints its summary. An open ( [ { or a trailing -> continues\n\
-         the entry on the next line.\n\nCommands:\n",
-    );
-    let width = META
-        .iter()
-        .map(|m| m.name.len() + 1 + m.arg.len())
-        .max()
-        .unwrap_or(0);
-    for m in META {
-        let head = format!("{} {}", m.name, m.arg);
-        out.push_str(&format!("  {head:width$}  {}\n", m.help));
-    }
-    out.push_str("\nLayers (name=default; no default: required, or inferred when it says so):\n");
-    for layer in LAYERS {
-        out.push_str(&format!(
-            "  {}\n      {}\n",
-            layer_signature(layer),
-            layer.help
-        ));
-    }
-    out.push_str("`:help LAYER` explains each argument.\n");
-    out
-}
-
-/// `:help conv`: the layer and each argument's type, default and meaning.
-pub fn layer_help(layer: &LayerSpec) -> String {
-    let mut out = format!("{} — {}\n", layer_signature(layer), layer.help);
-    if layer.args.is_empty() {
-        out.push_str("  no arguments; write it with or without ()\n");
-    }
-    let width = layer.args.iter().map(|a| a.name.len()).max().unwrap_or(0);
-    for a in layer.args {
-        let default = match a.default_text() {
-            Some(d) => format!("default {d}"),
-            None => "no default".to_string(),
-        };
-        out.push_str(&format!(
-            "  {:width$}  {}; {default}; {}\n",
-            a.name,
-            a.help,
-            a.ty.describe()
-        ));
-    }
-    out
-}
-
-// ---------------------------------------------------------------- drivers
-
-/// `cnnscript repl`: the line editor on a terminal, else line-by-line stdin.
-pub fn run() -> u8 {
-    if std::io::stdin().is_terminal() {
-        interactive()
-    } else {
-        let stdin = std::io::stdin();
-        let stdout = std::io::stdout();
-        let stderr = std::io::stderr();
-        run_piped(stdin.lock(), &mut stdout.lock(), &mut stderr.lock())
-    }
-}
-
-/// Read entries from `input` (no prompt, no colours): lines accumulate while
-/// a bracket is open or the last one ends in `->`. Every entry is answered
-/// and the session goes on after errors; the status is 1 if any entry
-/// failed (as `sqlite3` does with piped input), else 0.
-pub fn run_piped(mut input: impl BufRead, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let mut session = Session::new(Style::Plain);
-    let mut pending = String::new();
-    let mut failed = false;
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let at_end = match input.read_until(b'\n', &mut buf) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => {
-                let _ = writeln!(err, "error: cannot read stdin: {e}");
-                return EXIT_SCRIPT;
-            }
-        };
-        if !at_end {
-            pending.push_str(&String::from_utf8_lossy(&buf));
-            if !pending.trim_start().starts_with(':') && lexer::needs_more(&pending) {
-                continue;
-            }
-        }
-        let entry = std::mem::take(&mut pending);
-        let entry = entry.strip_suffix('\n').unwrap_or(&entry);
-        let entry = entry.strip_suffix('\r').unwrap_or(entry);
-        match session.entry(entry, out, err) {
-            Outcome::Done => {}
-            Outcome::Failed => failed = true,
-            Outcome::Quit => break,
-        }
-        if at_end {
-            break;
-        }
-    }
-    let _ = out.flush();
-    u8::from(failed) * EXIT_SCRIPT
-}
-
-/// Where history is kept: `$XDG_DATA_HOME/cnnscript/history` on Linux.
-pub fn history_path() -> Option<PathBuf> {
-    dirs::data_dir().map(|d| d.join("cnnscript").join("history"))
-}
-
-/// Append the new history entries; say once (on stderr) if that fails.
-fn save_history(
-    editor: &mut rustyline::Editor<helper::ReplHelper, rustyline::history::DefaultHistory>,
-    path: Option<&Path>,
-    warned: &mut bool,
-) {
-    let Some(path) = path else { return };
-    let result = match path.parent().map(std::fs::create_dir_all) {
-        Some(Err(e)) => Err(e.to_string()),
-        _ => editor.append_history(path).map_err(|e| e.to_string()),
-    };
-    if let Err(e) = result {
-        if !*warned {
-            eprintln!(
-                "note: cannot save history to {}: {e} (the session goes on)",
-                path.display()
-            );
-            *warned = true;
-        }
-    }
-}
-
-fn interactive() -> u8 {
-    use rustyline::error::ReadlineError;
-    use rustyline::{CompletionType, Config, Editor};
-
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = Config::builder()
-        .auto_add_history(false)
-        .history_ignore_space(true)
-        .completion_type(CompletionType::List);
-    let config = match builder.history_ignore_dups(true) {
-        Ok(b) => b.build(),
-        Err(_) => Config::default(),
-    };
-    let mut editor: Editor<helper::ReplHelper, _> = match Editor::with_config(config) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}");
-            return EXIT_SCRIPT;
-        }
-    };
-    editor.set_helper(Some(helper::ReplHelper::new(colour)));
-    let history = history_path();
-    if let Some(path) = &history {
-        let _ = editor.load_history(path);
-    }
-    println!(
-        "cnnscript {} — shape questions, statements, :help. Ctrl-D quits.",
-        env!("CARGO_PKG_VERSION")
-    );
-    let mut session = Session::new(Style::for_stderr());
-    let mut warned = false;
-    loop {
-        if let Some(h) = editor.helper_mut() {
-            h.set_names(session.names());
-        }
-        match editor.readline(PROMPT) {
-            Ok(entry) => {
-                if !entry.trim().is_empty() {
-                    let _ = editor.add_history_entry(entry.as_str());
-                    save_history(&mut editor, history.as_deref(), &mut warned);
-                }
-                let stdout = std::io::stdout();
-                let stderr = std::io::stderr();
-                let outcome = session.entry(&entry, &mut stdout.lock(), &mut stderr.lock());
-                if outcome == Outcome::Quit {
-                    break;
-                }
-            }
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_SCRIPT;
-            }
-        }
-    }
-    0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,20 +448,6 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("m  1x1x8x8 -> 1x2x6x6  20 params"), "{out}");
         assert!(err.contains("<repl>"), "{err}");
-    }
-
-    #[test]
-    fn help_reads_the_layer_table() {
-        let help = help_text();
-        for layer in LAYERS {
-            assert!(help.contains(&layer_signature(layer)), "{}", layer.name);
-            for a in layer.args {
-                assert!(help.contains(&a.signature()), "{}", a.name);
-            }
-        }
-        for m in META {
-            assert!(help.contains(m.name));
-        }
     }
 
     #[test]

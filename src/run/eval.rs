@@ -1,13 +1,15 @@
-//! Expressions: literals, builtins, indexing, arithmetic, model application.
+//! Expressions: literals, names, fields, arithmetic and broadcasting. Calls
+//! go on to `builtins.rs`, `methods.rs` and `apply.rs` (models), indexing
+//! to `index.rs`.
 
-use ndarray::{ArrayD, Axis, IxDyn, SliceInfoElem};
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::{ArrayD, IxDyn};
 
 use super::error::{RunError, RunResult};
+use super::index::index_value;
 use super::Interp;
+use crate::ir::builtins;
 use crate::syntax::ast::*;
-use crate::value::{dims_string, Value};
+use crate::value::{dims_string, shape_words, Value};
 
 /// What an expression evaluates to.
 pub enum Evaluated {
@@ -18,7 +20,8 @@ pub enum Evaluated {
     Tuple(Vec<Value>),
 }
 
-fn scalar(v: f32) -> Value {
+/// A 0-d float tensor.
+pub(super) fn scalar(v: f32) -> Value {
     Value::Float(ArrayD::from_elem(IxDyn(&[]), v))
 }
 
@@ -86,7 +89,11 @@ impl Interp {
                     ));
                 }
             }
-            ExprKind::Call { callee, args, .. } => return self.eval_call(callee, args, span),
+            ExprKind::Call {
+                callee,
+                args,
+                args_span,
+            } => return self.eval_call(callee, args, *args_span, span),
             ExprKind::Field { base, field } => {
                 return self.eval_field(base, field, span).map(Evaluated::Value)
             }
@@ -140,120 +147,43 @@ impl Interp {
             .map_err(|e| RunError::new(e.to_string(), span, "here"))
     }
 
-    fn eval_call(&mut self, callee: &Expr, args: &[Expr], span: Span) -> RunResult<Evaluated> {
+    fn eval_call(
+        &mut self,
+        callee: &Expr,
+        args: &[Expr],
+        args_span: Span,
+        span: Span,
+    ) -> RunResult<Evaluated> {
         match &callee.kind {
             ExprKind::Name(id) if self.models.contains_key(&id.name) => {
-                if args.len() != 1 {
-                    return Err(RunError::new(
-                        format!("a model takes one tensor, found {} arguments", args.len()),
-                        span,
-                        "wrong number of arguments",
-                    ));
-                }
-                // `m(X)` with X bound: borrow X instead of copying a large input
-                if let ExprKind::Name(arg) = &args[0].kind {
-                    let is_float = matches!(self.tensors.get(&arg.name), Some(Value::Float(_)));
-                    if is_float {
-                        if let Some(Value::Float(x)) = self.tensors.remove(&arg.name) {
-                            let out = self.apply_model(&id.name, &x, None, span);
-                            self.tensors.insert(arg.name.clone(), Value::Float(x));
-                            return Ok(Evaluated::Value(Value::Float(out?)));
-                        }
-                    }
-                }
-                let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, &x, None, span)?;
-                Ok(Evaluated::Value(Value::Float(out)))
+                self.call_model(&id.name, args, span)
             }
-            ExprKind::Name(id) => self.builtin(&id.name, args, span),
+            ExprKind::Name(id) => match builtins::function(&id.name) {
+                Some(f) => self.call_function(f, args, args_span, span),
+                None => Err(RunError::new(
+                    format!("unknown function `{}`", id.name),
+                    span,
+                    "not a function",
+                )),
+            },
             ExprKind::Field { base, field } => {
+                let Some(m) = builtins::method(&field.name) else {
+                    let e = builtins::unknown_method(&field.name, field.span);
+                    let mut run = RunError::new(e.message, e.span, e.label);
+                    run.help = e.help.map(String::from);
+                    return Err(run);
+                };
                 let v = self.eval(base)?;
-                self.method(v, field, args, span).map(Evaluated::Value)
+                self.call_method(v, m, args, args_span, span)
+                    .map(Evaluated::Value)
             }
             ExprKind::Index { base, items } => {
-                // `m[0:2](X)`: the first layers of a model
-                let ExprKind::Name(id) = &base.kind else {
-                    return Err(RunError::new(
-                        "only a model slice can be called",
-                        callee.span,
-                        "not callable",
-                    ));
-                };
-                if !self.models.contains_key(&id.name) {
-                    return Err(RunError::new(
-                        format!("`{}` is not a model", id.name),
-                        id.span,
-                        "not a model",
-                    ));
-                }
-                let n_layers = self.models[&id.name].ir.layers().count();
-                let end = match items.as_slice() {
-                    [IndexItem::Slice {
-                        start,
-                        stop,
-                        step: None,
-                        ..
-                    }] => {
-                        // the first layers only: `m[:K]` or `m[0:K]`
-                        if let Some(s) = start {
-                            if self.eval_int(s)? != 0 {
-                                return Err(RunError::new(
-                                    "a model slice must start at layer 0",
-                                    s.span,
-                                    "not 0",
-                                )
-                                .help("write m[0:K] to run the first K layers"));
-                            }
-                        }
-                        match stop {
-                            Some(e) => self.eval_int(e)?,
-                            None => n_layers as i64,
-                        }
-                    }
-                    _ => {
-                        return Err(RunError::new(
-                            "a model slice is written m[0:K] (its first K layers)",
-                            callee.span,
-                            "unsupported slice",
-                        ))
-                    }
-                };
-                let end = if end < 0 { n_layers as i64 + end } else { end }
-                    .clamp(0, n_layers as i64) as usize;
-                if self.models[&id.name].ir.is_graph {
-                    return Err(RunError::new(
-                        "slicing a graph model is not supported",
-                        callee.span,
-                        "graph model",
-                    )
-                    .help("slice a plain (sequential) model"));
-                }
-                let x = self.arg_float(args, 0, span, "a tensor")?;
-                let out = self.apply_model(&id.name, &x, Some(end), span)?;
-                Ok(Evaluated::Value(Value::Float(out)))
+                self.call_model_slice((base, items), callee.span, args, span)
             }
             _ => Err(RunError::new(
                 "this cannot be called",
                 callee.span,
                 "not a function",
-            )),
-        }
-    }
-
-    /// Evaluate argument `i` as a float tensor.
-    fn arg_float(
-        &mut self,
-        args: &[Expr],
-        i: usize,
-        span: Span,
-        what: &str,
-    ) -> RunResult<ArrayD<f32>> {
-        match args.get(i) {
-            Some(e) => self.eval_float(e),
-            None => Err(RunError::new(
-                format!("missing argument {}: {what}", i + 1),
-                span,
-                "too few arguments",
             )),
         }
     }
@@ -275,7 +205,8 @@ impl Interp {
         Ok(v as i64)
     }
 
-    fn eval_number(&mut self, e: &Expr) -> RunResult<f32> {
+    /// A one-element expression as a number.
+    pub(super) fn eval_number(&mut self, e: &Expr) -> RunResult<f32> {
         let a = self.eval_float(e)?;
         if a.len() != 1 {
             return Err(RunError::new("expected a number", e.span, "not a number"));
@@ -284,7 +215,7 @@ impl Interp {
     }
 
     /// Dims from a dims literal, a number, or a 1-D tensor of sizes.
-    fn eval_dims(&mut self, e: &Expr) -> RunResult<Vec<usize>> {
+    pub(super) fn eval_dims(&mut self, e: &Expr) -> RunResult<Vec<usize>> {
         let dims = match &e.kind {
             ExprKind::Dims(d) => d
                 .dims
@@ -324,241 +255,8 @@ impl Interp {
         }
     }
 
-    fn builtin(&mut self, name: &str, args: &[Expr], span: Span) -> RunResult<Evaluated> {
-        let want = |n: usize| -> RunResult<()> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(RunError::new(
-                    format!(
-                        "`{name}` takes {n} argument{}, found {}",
-                        if n == 1 { "" } else { "s" },
-                        args.len()
-                    ),
-                    span,
-                    "wrong number of arguments",
-                ))
-            }
-        };
-        let v = match name {
-            "ones" | "zeros" | "rand" | "randn" => {
-                want(1)?;
-                let dims = self.eval_dims(&args[0])?;
-                match name {
-                    "ones" => ArrayD::ones(IxDyn(&dims)),
-                    "zeros" => ArrayD::zeros(IxDyn(&dims)),
-                    "rand" => {
-                        let rng = &mut self.rng;
-                        ArrayD::from_shape_simple_fn(IxDyn(&dims), || rng.random::<f32>())
-                    }
-                    _ => {
-                        let rng = &mut self.rng;
-                        ArrayD::from_shape_simple_fn(IxDyn(&dims), || StandardNormal.sample(rng))
-                    }
-                }
-            }
-            "full" => {
-                want(2)?;
-                let dims = self.eval_dims(&args[0])?;
-                let v = self.eval_number(&args[1])?;
-                ArrayD::from_elem(IxDyn(&dims), v)
-            }
-            "arange" => {
-                if args.is_empty() || args.len() > 3 {
-                    return Err(RunError::new(
-                        "`arange` takes 1 to 3 numbers: end, or start, end[, step]",
-                        span,
-                        "wrong number of arguments",
-                    ));
-                }
-                let nums: Vec<f32> = args
-                    .iter()
-                    .map(|a| self.eval_number(a))
-                    .collect::<RunResult<_>>()?;
-                let (start, end, step) = match nums.as_slice() {
-                    [e] => (0.0, *e, 1.0),
-                    [s, e] => (*s, *e, 1.0),
-                    [s, e, st] => (*s, *e, *st),
-                    _ => unreachable!(),
-                };
-                if step == 0.0 || !step.is_finite() {
-                    return Err(RunError::new(
-                        "`arange` step must be non-zero",
-                        span,
-                        "zero step",
-                    ));
-                }
-                let count = ((end - start) / step).ceil().max(0.0) as u64;
-                crate::io::check_alloc(count, "arange").map_err(|e| RunError::io(&e, span))?;
-                let data: Vec<f32> = (0..count).map(|i| start + i as f32 * step).collect();
-                ArrayD::from_shape_vec(IxDyn(&[data.len()]), data)
-                    .map_err(|e| RunError::new(e.to_string(), span, "here"))?
-            }
-            "load" => {
-                want(1)?;
-                let ExprKind::Str(path) = &args[0].kind else {
-                    return Err(RunError::new(
-                        "`load` takes a file name in quotes",
-                        args[0].span,
-                        "not a string",
-                    ));
-                };
-                let v = crate::io::load_value(&self.path(&path.value))
-                    .map_err(|e| RunError::io(&e, path.span))?;
-                return Ok(Evaluated::Value(v));
-            }
-            "corr2d" => {
-                want(2)?;
-                let x = self.eval_float(&args[0])?;
-                let k = self.eval_float(&args[1])?;
-                if x.ndim() != 2 || k.ndim() != 2 {
-                    return Err(RunError::new(
-                        format!(
-                            "corr2d takes two 2-D tensors, got {} and {}",
-                            shape_words(x.shape()),
-                            shape_words(k.shape())
-                        ),
-                        span,
-                        "not 2-D",
-                    ));
-                }
-                let (h, w, kh, kw) = (x.shape()[0], x.shape()[1], k.shape()[0], k.shape()[1]);
-                if kh > h || kw > w || kh == 0 || kw == 0 {
-                    return Err(RunError::new(
-                        format!("corr2d: the kernel {kh}x{kw} is larger than the input {h}x{w}"),
-                        span,
-                        "kernel too big",
-                    ));
-                }
-                let xs: Vec<f32> = x.iter().copied().collect();
-                let ks: Vec<f32> = k.iter().copied().collect();
-                let y = crate::ops::conv::corr2d(&xs, h, w, &ks, kh, kw);
-                ArrayD::from_shape_vec(IxDyn(&[h - kh + 1, w - kw + 1]), y)
-                    .map_err(|e| RunError::new(e.to_string(), span, "here"))?
-            }
-            "split" => {
-                want(2)?;
-                let v = self.eval(&args[0])?;
-                let frac = self.eval_number(&args[1])?;
-                return self.split(v, frac, span).map(Evaluated::Tuple);
-            }
-            other => {
-                return Err(RunError::new(
-                    format!("unknown function `{other}`"),
-                    span,
-                    "not a function",
-                ));
-            }
-        };
-        Ok(Evaluated::Value(Value::Float(v)))
-    }
-
-    /// `split(D, 0.8)`: a seeded shuffle, then the first 80% and the rest.
-    /// Works on a tensor (split along dim 0) or a bundle (every array alike).
-    fn split(&mut self, v: Value, frac: f32, span: Span) -> RunResult<Vec<Value>> {
-        if !(0.0..=1.0).contains(&frac) {
-            return Err(RunError::new(
-                format!("split fraction must be in [0, 1], found {frac}"),
-                span,
-                "out of range",
-            ));
-        }
-        let n = match &v {
-            Value::Bundle(m) => m
-                .values()
-                .next()
-                .and_then(|a| a.shape().and_then(|s| s.first().copied()))
-                .unwrap_or(0),
-            other => other.shape().and_then(|s| s.first().copied()).unwrap_or(0),
-        };
-        if let Value::Bundle(m) = &v {
-            if let Some((name, _)) = m
-                .iter()
-                .find(|(_, a)| a.shape().and_then(|s| s.first().copied()) != Some(n))
-            {
-                return Err(RunError::new(
-                    format!("split: array `{name}` has a different length than the others"),
-                    span,
-                    "lengths differ",
-                ));
-            }
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = self.rng.random_range(0..=i);
-            order.swap(i, j);
-        }
-        let cut = ((n as f64) * frac as f64).round() as usize;
-        let (a, b) = order.split_at(cut.min(n));
-        Ok(vec![take_rows(&v, a), take_rows(&v, b)])
-    }
-
-    fn method(&mut self, v: Value, field: &Ident, args: &[Expr], span: Span) -> RunResult<Value> {
-        match field.name.as_str() {
-            "reshape" => {
-                if args.len() != 1 {
-                    return Err(RunError::new(
-                        "`.reshape` takes one dims argument such as 1x2x4x4",
-                        span,
-                        "wrong arguments",
-                    ));
-                }
-                let mut dims = self.eval_dims_reshape(&args[0])?;
-                let len = v.len();
-                // one -1 is inferred, as in PyTorch
-                if let Some(pos) = dims.iter().position(|d| *d < 0) {
-                    let known: i64 = dims.iter().filter(|d| **d >= 0).product();
-                    if known == 0 || len as i64 % known != 0 {
-                        return Err(reshape_error(&v, &dims, args[0].span));
-                    }
-                    dims[pos] = len as i64 / known;
-                }
-                let shape: Vec<usize> = dims.iter().map(|d| *d as usize).collect();
-                let ok = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d)) == Some(len);
-                match (&v, ok) {
-                    (Value::Float(a), true) => Ok(Value::Float(
-                        a.as_standard_layout()
-                            .to_owned()
-                            .into_shape_with_order(IxDyn(&shape))
-                            .map_err(|_| reshape_error(&v, &dims, args[0].span))?,
-                    )),
-                    (Value::Int(a), true) => Ok(Value::Int(
-                        a.as_standard_layout()
-                            .to_owned()
-                            .into_shape_with_order(IxDyn(&shape))
-                            .map_err(|_| reshape_error(&v, &dims, args[0].span))?,
-                    )),
-                    _ => Err(reshape_error(&v, &dims, args[0].span)),
-                }
-            }
-            "sum" | "mean" | "max" | "min" => {
-                let a = v.to_float().ok_or_else(|| not_tensor(span))?;
-                if a.is_empty() {
-                    return Err(RunError::new(
-                        format!("`.{}` of an empty tensor", field.name),
-                        span,
-                        "empty",
-                    ));
-                }
-                let r = match field.name.as_str() {
-                    "sum" => a.iter().map(|x| *x as f64).sum::<f64>() as f32,
-                    "mean" => (a.iter().map(|x| *x as f64).sum::<f64>() / a.len() as f64) as f32,
-                    "max" => a.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-                    _ => a.iter().copied().fold(f32::INFINITY, f32::min),
-                };
-                Ok(scalar(r))
-            }
-            "float" => Ok(Value::Float(v.to_float().ok_or_else(|| not_tensor(span))?)),
-            other => Err(RunError::new(
-                format!("unknown method `.{other}`"),
-                field.span,
-                "no such method",
-            )
-            .help("tensors have .reshape(D), .sum(), .mean(), .max(), .min(), .float()")),
-        }
-    }
-
-    fn eval_dims_reshape(&mut self, e: &Expr) -> RunResult<Vec<i64>> {
+    /// A new shape: dims, or one integer (`-1`: inferred).
+    pub(super) fn eval_shape(&mut self, e: &Expr) -> RunResult<Vec<i64>> {
         match &e.kind {
             ExprKind::Dims(_) => Ok(self.eval_dims(e)?.into_iter().map(|d| d as i64).collect()),
             _ => Ok(vec![self.eval_int(e)?]),
@@ -613,141 +311,6 @@ impl Interp {
                 "no such field",
             )),
         }
-    }
-
-    /// Evaluate index items to slice elements (Python rules, negatives from the end).
-    pub fn eval_index(&mut self, items: &[IndexItem]) -> RunResult<Vec<(IndexSpec, Span)>> {
-        let mut out = Vec::new();
-        for it in items {
-            match it {
-                IndexItem::Single(e) => out.push((IndexSpec::Single(self.eval_int(e)?), e.span)),
-                IndexItem::Slice {
-                    start,
-                    stop,
-                    step,
-                    span,
-                } => {
-                    let mut get = |e: &Option<Expr>| -> RunResult<Option<i64>> {
-                        match e {
-                            Some(e) => self.eval_int(e).map(Some),
-                            None => Ok(None),
-                        }
-                    };
-                    let (a, b, c) = (get(start)?, get(stop)?, get(step)?);
-                    if c == Some(0) {
-                        return Err(RunError::new(
-                            "slice step cannot be zero",
-                            *span,
-                            "zero step",
-                        ));
-                    }
-                    out.push((IndexSpec::Slice(a, b, c.unwrap_or(1)), *span));
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// One evaluated index item.
-#[derive(Clone, Copy, Debug)]
-pub enum IndexSpec {
-    Single(i64),
-    Slice(Option<i64>, Option<i64>, i64),
-}
-
-/// Convert to ndarray slice elements, checking bounds like Python.
-pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec<SliceInfoElem>> {
-    if items.len() > shape.len() {
-        let span = items[shape.len()].1;
-        return Err(RunError::new(
-            format!(
-                "too many indices: the tensor has {} dimensions",
-                shape.len()
-            ),
-            span,
-            "extra index",
-        ));
-    }
-    let mut elems = Vec::new();
-    for (d, (it, span)) in items.iter().enumerate() {
-        let n = shape[d] as i64;
-        match *it {
-            IndexSpec::Single(i) => {
-                let j = if i < 0 { n + i } else { i };
-                if j < 0 || j >= n {
-                    return Err(RunError::new(
-                        format!("index {i} is out of range for dimension {d} of size {n}"),
-                        *span,
-                        "out of range",
-                    ));
-                }
-                elems.push(SliceInfoElem::Index(j as isize));
-            }
-            IndexSpec::Slice(a, b, step) => {
-                // Python clamps slice bounds; ndarray takes start/end with negatives from the end.
-                let clamp = |v: i64| -> i64 {
-                    let v = if v < 0 { n + v } else { v };
-                    v.clamp(0, n)
-                };
-                let (s, e) = if step > 0 {
-                    (a.map(clamp).unwrap_or(0), b.map(clamp).unwrap_or(n))
-                } else {
-                    return Err(RunError::new(
-                        "negative slice steps are not supported",
-                        *span,
-                        "negative step",
-                    ));
-                };
-                let e = e.max(s);
-                elems.push(SliceInfoElem::Slice {
-                    start: s as isize,
-                    end: Some(e as isize),
-                    step: step as isize,
-                });
-            }
-        }
-    }
-    for _ in items.len()..shape.len() {
-        elems.push(SliceInfoElem::Slice {
-            start: 0,
-            end: None,
-            step: 1,
-        });
-    }
-    Ok(elems)
-}
-
-fn index_value(v: &Value, items: &[(IndexSpec, Span)]) -> RunResult<Value> {
-    match v {
-        Value::Float(a) => {
-            let info = slice_info(a.shape(), items)?;
-            Ok(Value::Float(a.slice(info.as_slice()).to_owned()))
-        }
-        Value::Int(a) => {
-            let info = slice_info(a.shape(), items)?;
-            Ok(Value::Int(a.slice(info.as_slice()).to_owned()))
-        }
-        Value::Bundle(m) => {
-            // index every array alike along its first dims: D[0:100]
-            let mut out = std::collections::BTreeMap::new();
-            for (k, a) in m {
-                out.insert(k.clone(), index_value(a, items)?);
-            }
-            Ok(Value::Bundle(out))
-        }
-    }
-}
-
-fn take_rows(v: &Value, rows: &[usize]) -> Value {
-    match v {
-        Value::Float(a) => Value::Float(a.select(Axis(0), rows)),
-        Value::Int(a) => Value::Int(a.select(Axis(0), rows)),
-        Value::Bundle(m) => Value::Bundle(
-            m.iter()
-                .map(|(k, a)| (k.clone(), take_rows(a, rows)))
-                .collect(),
-        ),
     }
 }
 
@@ -805,16 +368,7 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     Some(out)
 }
 
-/// A shape in words, `a scalar` for 0-d.
-pub fn shape_words(s: &[usize]) -> String {
-    if s.is_empty() {
-        "a scalar".into()
-    } else {
-        dims_string(s)
-    }
-}
-
-fn not_tensor(span: Span) -> RunError {
+pub(super) fn not_tensor(span: Span) -> RunError {
     RunError::new("expected a tensor", span, "not a tensor")
 }
 
@@ -824,21 +378,4 @@ fn too_big(span: Span) -> RunError {
         span,
         "too large",
     )
-}
-
-fn reshape_error(v: &Value, dims: &[i64], span: Span) -> RunError {
-    let want: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-    RunError::new(
-        format!(
-            "cannot reshape {} ({} elements) to {}",
-            v.shape()
-                .map(shape_words)
-                .unwrap_or_else(|| "a bundle".into()),
-            v.len(),
-            want.join("x")
-        ),
-        span,
-        "element counts differ",
-    )
-    .help("the new shape must hold the same number of elements")
 }

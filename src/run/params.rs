@@ -4,7 +4,7 @@ use rand::Rng;
 
 use crate::ir::model::Model;
 pub use crate::layers::Param;
-use crate::value::{dims_string, TensorRef, Value};
+use crate::value::{shape_words, TensorRef, Value};
 
 /// A model ready to run: its checked IR and its tensors.
 #[derive(Clone, Debug)]
@@ -111,8 +111,8 @@ impl ModelState {
                 return Err((
                     format!(
                         "tensor `{name}` has shape {} in the file, but the model needs {}",
-                        shape_text(&shape),
-                        shape_text(&p.shape)
+                        shape_words(&shape),
+                        shape_words(&p.shape)
                     ),
                     "the file was saved from a model with different layer sizes".into(),
                 ));
@@ -166,13 +166,5 @@ impl ModelState {
             })
             .collect();
         f(&refs)
-    }
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    if shape.is_empty() {
-        "a scalar".into()
-    } else {
-        dims_string(shape)
     }
 }

@@ -4,7 +4,8 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use super::ast::Span;
-use super::parse::Rule;
+use super::grammar::Rule;
+use super::keywords::statement_list;
 
 /// A syntax error at a span, with what was expected there.
 #[derive(Debug, Error, Diagnostic, Clone, PartialEq)]
@@ -20,72 +21,75 @@ pub struct SyntaxError {
 }
 
 /// What a grammar rule means to a user.
-fn rule_words(rule: &Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::EOI => "the end of the file",
-        Rule::ident | Rule::label | Rule::word | Rule::train_word | Rule::data_role => {
-            "a name (starting with a letter or _)"
+fn rule_words(rule: &Rule) -> Option<String> {
+    Some(
+        match rule {
+            Rule::EOI => "the end of the file",
+            Rule::ident | Rule::label | Rule::word | Rule::train_word | Rule::data_role => {
+                "a name (starting with a letter or _)"
+            }
+            Rule::number | Rule::unsigned => "a number",
+            Rule::int_field => "a field name or index",
+            Rule::string | Rule::str_body => "a string in double quotes",
+            Rule::dims | Rule::dims_arg | Rule::dim_part | Rule::dim_sym | Rule::arg_dim => {
+                "dims such as 6x8 or Nx1x28x28"
+            }
+            Rule::pair | Rule::bad_pair => "a size such as 3 or 3x5",
+            Rule::arg_value => "a value (number, size such as 3x5, word or string)",
+            Rule::kv | Rule::option => "an argument `name=value`",
+            Rule::layer | Rule::chain => "a layer such as conv(out=6, k=5) or relu",
+            Rule::layer_args => "layer arguments in parentheses",
+            Rule::model_line | Rule::bind_line => "a layer or a binding `name = source -> layer`",
+            Rule::source | Rule::merge => "a source: a name, add(a, b) or concat(a, b)",
+            Rule::model_eq | Rule::model_block => "`= layers` or a `{ ... }` block",
+            Rule::expr | Rule::postfix | Rule::paren | Rule::list | Rule::call_arg => {
+                "an expression"
+            }
+            Rule::call_suffix => "call arguments",
+            Rule::index_suffix | Rule::slice | Rule::index_item => "an index such as [0] or [1:3]",
+            Rule::field_suffix => "`.name`",
+            Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::infix => "an operator",
+            Rule::neg | Rule::prefix => "`-`",
+            Rule::shape_query => "a shape question `dims -> layer -> ...`",
+            Rule::kw_let
+            | Rule::kw_print
+            | Rule::kw_save
+            | Rule::kw_load
+            | Rule::kw_seed
+            | Rule::kw_model
+            | Rule::kw_shape
+            | Rule::kw_summary
+            | Rule::kw_data
+            | Rule::kw_train
+            | Rule::kw_eval
+            | Rule::kw_plot
+            | Rule::kw_show
+            | Rule::kw_assert
+            | Rule::kw_export
+            | Rule::assert_stmt
+            | Rule::export_stmt
+            | Rule::let_stmt
+            | Rule::let_tuple
+            | Rule::assign_stmt
+            | Rule::print_stmt
+            | Rule::save_stmt
+            | Rule::load_stmt
+            | Rule::seed_stmt
+            | Rule::summary_stmt
+            | Rule::eval_stmt
+            | Rule::plot_stmt
+            | Rule::show_stmt
+            | Rule::data_stmt
+            | Rule::train_stmt
+            | Rule::shape_stmt
+            | Rule::model_decl
+            | Rule::stmt => return Some(format!("a statement ({})", statement_list())),
+            Rule::kw_explain => "`explain`",
+            Rule::assert_what => "`shape`, `params` or `rf`",
+            _ => return None,
         }
-        Rule::number | Rule::unsigned => "a number",
-        Rule::int_field => "a field name or index",
-        Rule::string | Rule::str_body => "a string in double quotes",
-        Rule::dims | Rule::dims_arg | Rule::dim_part | Rule::dim_sym | Rule::arg_dim => {
-            "dims such as 6x8 or Nx1x28x28"
-        }
-        Rule::pair | Rule::bad_pair => "a size such as 3 or 3x5",
-        Rule::arg_value => "a value (number, size such as 3x5, word or string)",
-        Rule::kv | Rule::option => "an argument `name=value`",
-        Rule::layer | Rule::chain => "a layer such as conv(out=6, k=5) or relu",
-        Rule::layer_args => "layer arguments in parentheses",
-        Rule::model_line | Rule::bind_line => "a layer or a binding `name = source -> layer`",
-        Rule::source | Rule::merge => "a source: a name, add(a, b) or concat(a, b)",
-        Rule::model_eq | Rule::model_block => "`= layers` or a `{ ... }` block",
-        Rule::expr | Rule::postfix | Rule::paren | Rule::list | Rule::call_arg => "an expression",
-        Rule::call_suffix => "call arguments",
-        Rule::index_suffix | Rule::slice | Rule::index_item => "an index such as [0] or [1:3]",
-        Rule::field_suffix => "`.name`",
-        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::infix => "an operator",
-        Rule::neg | Rule::prefix => "`-`",
-        Rule::shape_query => "a shape question `dims -> layer -> ...`",
-        Rule::kw_let
-        | Rule::kw_print
-        | Rule::kw_save
-        | Rule::kw_load
-        | Rule::kw_seed
-        | Rule::kw_model
-        | Rule::kw_shape
-        | Rule::kw_summary
-        | Rule::kw_data
-        | Rule::kw_train
-        | Rule::kw_eval
-        | Rule::kw_plot
-        | Rule::kw_show
-        | Rule::kw_assert
-        | Rule::assert_stmt
-        | Rule::kw_export
-        | Rule::let_stmt
-        | Rule::let_tuple
-        | Rule::assign_stmt
-        | Rule::print_stmt
-        | Rule::save_stmt
-        | Rule::load_stmt
-        | Rule::seed_stmt
-        | Rule::summary_stmt
-        | Rule::eval_stmt
-        | Rule::plot_stmt
-        | Rule::show_stmt
-        | Rule::export_stmt
-        | Rule::data_stmt
-        | Rule::train_stmt
-        | Rule::shape_stmt
-        | Rule::model_decl
-        | Rule::stmt => {
-            "a statement (let, model, shape, summary, print, save, load, data, train, eval, seed, assert)"
-        }
-        Rule::kw_explain => "`explain`",
-        Rule::assert_what => "`shape`, `params` or `rf`",
-        _ => return None,
-    })
+        .to_string(),
+    )
 }
 
 impl SyntaxError {
@@ -143,8 +147,8 @@ impl SyntaxError {
         };
         let mut expected: Vec<String> = Vec::new();
         for w in rules.iter().filter_map(rule_words) {
-            if !expected.iter().any(|x| x == w) {
-                expected.push(w.to_string());
+            if !expected.contains(&w) {
+                expected.push(w);
             }
         }
         for t in tokens {

@@ -2,4 +2,6 @@
 
 pub mod ast;
 pub mod error;
+pub mod grammar;
+pub mod keywords;
 pub mod parse;

@@ -3,14 +3,10 @@
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser;
-use pest_derive::Parser;
 
 use super::ast::*;
 use super::error::{unclosed_bracket, SyntaxError};
-
-#[derive(Parser)]
-#[grammar = "../grammar/cnnscript.pest"]
-pub struct CnnParser;
+use super::grammar::{CnnParser, Rule};
 
 /// Parse a whole script. On failure, every syntax error found is returned:
 /// after each one the offending line is blanked and parsing resumes, so a

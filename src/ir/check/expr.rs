@@ -1,0 +1,156 @@
+//! Expressions in statements: every name they read must be defined before,
+//! and builtin, method and model calls must fit their signatures.
+
+use super::Scope;
+use crate::ir::builtins::{self, check_call, unknown_method, Form};
+use crate::ir::error::CheckError;
+use crate::syntax::ast::*;
+
+/// Resolve every name the index items read.
+pub(super) fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<CheckError>) {
+    for item in items {
+        match item {
+            IndexItem::Single(e) => check_expr(scope, e, errs),
+            IndexItem::Slice {
+                start, stop, step, ..
+            } => {
+                for e in [start, stop, step].into_iter().flatten() {
+                    check_expr(scope, e, errs);
+                }
+            }
+        }
+    }
+}
+
+/// Resolve every name an expression reads; builtin and model calls must
+/// fit their signatures.
+pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
+    match &expr.kind {
+        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
+        ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
+        ExprKind::Name(id) => {
+            if !scope.tensors.contains(&id.name)
+                && !scope.models.contains_key(&id.name)
+                && !scope.is_failed_model(&id.name)
+            {
+                errs.push(CheckError::unknown_name(
+                    "name",
+                    &id.name,
+                    id.span,
+                    &scope.known_names(),
+                ));
+            }
+        }
+        ExprKind::Call {
+            callee,
+            args,
+            args_span,
+        } => {
+            check_call_expr(scope, callee, args, *args_span, errs);
+            args.iter().for_each(|a| check_expr(scope, a, errs));
+        }
+        ExprKind::Field { base, field } => {
+            // `edge.0.weight`: a parameter of a model is checked against its state dict
+            let mut path = vec![field.name.as_str()];
+            let mut root = base.as_ref();
+            while let ExprKind::Field { base, field } = &root.kind {
+                path.push(field.name.as_str());
+                root = base.as_ref();
+            }
+            path.reverse();
+            if let ExprKind::Name(id) = &root.kind {
+                if let Some(model) = scope.models.get(&id.name) {
+                    let key = path.join(".");
+                    let names: Vec<String> = model
+                        .state_dict_shapes()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect();
+                    if !names
+                        .iter()
+                        .any(|n| *n == key || n.starts_with(&format!("{key}.")))
+                    {
+                        errs.push(CheckError::unknown_name(
+                            &format!("parameter of `{}`", id.name),
+                            &key,
+                            expr.span,
+                            &names,
+                        ));
+                    }
+                    return;
+                }
+            }
+            check_expr(scope, root, errs);
+        }
+        ExprKind::Index { base, items } => {
+            check_expr(scope, base, errs);
+            check_index(scope, items, errs);
+        }
+        ExprKind::Neg(e) => check_expr(scope, e, errs),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            check_expr(scope, lhs, errs);
+            check_expr(scope, rhs, errs);
+        }
+    }
+}
+
+/// The callee of a call: a model (one tensor), a builtin function or
+/// method (arity and literal arguments, from the builtin table), or the
+/// first layers of a model.
+fn check_call_expr(
+    scope: &Scope,
+    callee: &Expr,
+    args: &[Expr],
+    args_span: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    match &callee.kind {
+        ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
+            check_model_call(args.len(), args_span, errs)
+        }
+        // a model whose declaration failed: its errors are already reported
+        ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
+        ExprKind::Name(id) => match builtins::function(&id.name) {
+            Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+            None => {
+                let mut known: Vec<String> = builtins::of_form(Form::Function)
+                    .map(|b| b.name.to_string())
+                    .collect();
+                known.extend(scope.model_order.iter().cloned());
+                errs.push(CheckError::unknown_name(
+                    "function or model",
+                    &id.name,
+                    id.span,
+                    &known,
+                ));
+            }
+        },
+        ExprKind::Field { base, field } => {
+            check_expr(scope, base, errs);
+            match builtins::method(&field.name) {
+                Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+                None => errs.push(unknown_method(&field.name, field.span)),
+            }
+        }
+        ExprKind::Index { base, items } => {
+            // `m[0:2](X)`: a slice of a model's layers
+            check_expr(scope, base, errs);
+            check_index(scope, items, errs);
+            check_model_call(args.len(), args_span, errs);
+        }
+        _ => check_expr(scope, callee, errs),
+    }
+}
+
+/// A model (or the first layers of one) takes one tensor.
+fn check_model_call(found: usize, span: Span, errs: &mut Vec<CheckError>) {
+    if found != 1 {
+        errs.push(CheckError::other(
+            "model_arity",
+            format!("a model takes one tensor, found {found} arguments"),
+            span,
+            "wrong number of arguments",
+            "apply it to one tensor: `m(X)`".into(),
+        ));
+    }
+}

@@ -1,0 +1,135 @@
+//! `plot` and `show`: the statements that draw pictures (see
+//! [`crate::picture`]) of the last training and of tensors.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::error::{RunError, RunResult};
+use super::eval::Evaluated;
+use super::train::History;
+use super::Interp;
+use crate::picture::grid::{draw_grid, tiles};
+use crate::picture::plot::{draw_chart, Chart, Curve, BLUE, GREEN, ORANGE};
+use crate::picture::Canvas;
+use crate::syntax::ast::{Expr, ExprKind, Span};
+use crate::value::Value;
+
+impl Interp {
+    /// `plot "loss.png"`: the loss (and accuracies, when known) per step or
+    /// epoch of the last `train`.
+    pub fn plot(&mut self, path: &str, span: Span) -> RunResult<()> {
+        check_png_name(path, span, "plot")?;
+        let history = match &self.history {
+            Some(h) if !h.records.is_empty() => h,
+            _ => {
+                return Err(RunError::new(
+                    "nothing to plot: no model has been trained yet",
+                    span,
+                    "no training so far",
+                )
+                .help("`plot` draws the last `train`; put it after a `train` statement"))
+            }
+        };
+        let canvas = draw_chart(&history_chart(history));
+        self.write_picture(path, &canvas, span)
+    }
+
+    /// `show value "file.png"`: a labelled grid of grey tiles, one per kernel
+    /// (`show m.0.weight`) or per channel of the first item (`show m[0:2](X)`).
+    pub fn show(&mut self, value: &Expr, path: &str, span: Span) -> RunResult<()> {
+        check_png_name(path, span, "show")?;
+        let kernels = self.is_parameter(value);
+        let array = match self.eval_any(value)? {
+            Evaluated::Value(Value::Bundle(m)) => {
+                let names: Vec<&str> = m.keys().map(String::as_str).collect();
+                return Err(RunError::new("`show` draws one tensor, not a bundle of arrays", value.span, "a bundle")
+                    .help(format!("pick one of its arrays: {}", names.join(", "))));
+            }
+            Evaluated::Value(v) => v.to_float().ok_or_else(|| RunError::new("expected a tensor", value.span, "not a tensor"))?,
+            Evaluated::Model(name) => {
+                return Err(RunError::new(format!("`{name}` is a model; `show` draws a tensor"), value.span, "a model")
+                    .help(format!("show its kernels with `show {name}.0.weight`, or feature maps with `show {name}[0:2](X[0:1])`")))
+            }
+            Evaluated::Tuple(_) => {
+                return Err(RunError::new("`show` draws one tensor at a time", value.span, "several values"))
+            }
+        };
+        let shape = array.shape().to_vec();
+        let data: Vec<f32> = array.iter().copied().collect();
+        let grid = tiles(&shape, &data, kernels)
+            .map_err(|msg| RunError::new(msg, value.span, "cannot draw this"))?;
+        let canvas =
+            draw_grid(&grid).map_err(|msg| RunError::new(msg, value.span, "too large to draw"))?;
+        self.write_picture(path, &canvas, span)
+    }
+
+    /// Whether an expression names a model parameter (`m.0.weight`).
+    fn is_parameter(&self, expr: &Expr) -> bool {
+        let mut root = expr;
+        let mut fields = 0;
+        while let ExprKind::Field { base, .. } = &root.kind {
+            root = base;
+            fields += 1;
+        }
+        matches!(&root.kind, ExprKind::Name(id) if fields > 0 && self.models.contains_key(&id.name))
+    }
+
+    fn write_picture(&self, path: &str, canvas: &Canvas, span: Span) -> RunResult<()> {
+        let bytes = canvas.png().map_err(|msg| {
+            RunError::new(format!("cannot encode the picture: {msg}"), span, "here")
+        })?;
+        crate::io::atomic_write(&self.path(path), |w| w.write_all(&bytes))
+            .map_err(|e| RunError::io(&e, span))
+    }
+}
+
+fn check_png_name(path: &str, span: Span, what: &str) -> RunResult<()> {
+    let is_png = Path::new(path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if is_png {
+        Ok(())
+    } else {
+        Err(RunError::new(
+            format!("`{what}` writes PNG images, but \"{path}\" does not end in .png"),
+            span,
+            "not a .png name",
+        )
+        .help(format!(
+            "name the file with .png, e.g. `{what} ... \"picture.png\"`"
+        )))
+    }
+}
+
+/// The loss per step or epoch on the left axis, the accuracies on the right.
+fn history_chart(history: &History) -> Chart {
+    let unit = history.unit;
+    let points = |get: fn(&super::train::Record) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .records
+            .iter()
+            .filter_map(|r| get(r).map(|v| (r.at as f64, v)))
+            .collect()
+    };
+    Chart {
+        title: format!("loss per {unit}"),
+        x_label: unit.to_string(),
+        left: Curve {
+            name: "loss",
+            colour: BLUE,
+            points: points(|r| Some(r.loss)),
+        },
+        right: vec![
+            Curve {
+                name: "train acc",
+                colour: ORANGE,
+                points: points(|r| r.train_acc),
+            },
+            Curve {
+                name: "test acc",
+                colour: GREEN,
+                points: points(|r| r.test_acc),
+            },
+        ],
+    }
+}

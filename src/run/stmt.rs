@@ -1,0 +1,260 @@
+//! Statements: [`Interp::exec_stmt`] runs one checked statement; each kind
+//! that needs more than a line has its own method here.
+
+use std::io::Write;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::error::{RunError, RunResult};
+use super::eval::Evaluated;
+use super::params::ModelState;
+use super::{index, params_bytes, DataPair, Interp};
+use crate::ir::check::StmtInfo;
+use crate::ir::model::Model;
+use crate::syntax::ast::{Expr, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
+use crate::value::{shape_words, Value};
+
+impl Interp {
+    /// Execute one checked statement, writing results to `out`.
+    pub fn exec_stmt(
+        &mut self,
+        stmt: &Stmt,
+        info: &StmtInfo,
+        out: &mut dyn Write,
+    ) -> RunResult<()> {
+        let span = stmt.span;
+        let wr =
+            |e: std::io::Error| RunError::new(format!("cannot write output: {e}"), span, "here");
+        match &stmt.kind {
+            StmtKind::Let { name, value } => {
+                let v = self.eval(value)?;
+                self.models.remove(&name.name);
+                self.model_order.retain(|m| *m != name.name);
+                self.tensors.insert(name.name.clone(), v);
+            }
+            StmtKind::LetTuple { names, value } => self.let_tuple(names, value, span)?,
+            StmtKind::Assign {
+                target,
+                index,
+                value,
+                ..
+            } => self.assign(target, index, value)?,
+            StmtKind::Print(e) => {
+                let text = self.print_text(e)?;
+                writeln!(out, "{text}").map_err(wr)?;
+            }
+            StmtKind::Save { value, path } => self.save(value, path)?,
+            StmtKind::LoadModel { model, path } => self.load_model(model, path, span)?,
+            StmtKind::Seed { value } => {
+                let seed = value.as_int().filter(|v| *v >= 0).ok_or_else(|| {
+                    RunError::new(
+                        "seed must be a non-negative integer",
+                        value.span,
+                        "not a seed",
+                    )
+                })?;
+                self.rng = ChaCha8Rng::seed_from_u64(seed as u64);
+            }
+            StmtKind::Model(decl) => match &info.model {
+                Some(model) => self.declare(model, decl.name.span)?,
+                None => {
+                    return Err(RunError::new(
+                        "this model did not check",
+                        decl.name.span,
+                        "unchecked",
+                    ))
+                }
+            },
+            StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
+                if let Some(text) = &info.output {
+                    write!(out, "{text}").map_err(wr)?;
+                    if !text.ends_with('\n') {
+                        writeln!(out).map_err(wr)?;
+                    }
+                }
+            }
+            StmtKind::Data { role, x, y } => self.data(role.as_ref(), x, y, span)?,
+            StmtKind::Train {
+                model,
+                optimizer,
+                options,
+            } => {
+                let name = self.model_for(model.as_ref(), span)?;
+                self.train(&name, optimizer, options, span, out)?;
+            }
+            StmtKind::Eval { model } => {
+                let name = self.model_for(model.as_ref(), span)?;
+                self.evaluate(&name, span, out)?;
+            }
+            StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
+            StmtKind::Show { value, path } => self.show(value, &path.value, path.span)?,
+            StmtKind::Export { model, path } => self.export_onnx(model, path, span)?,
+            // checked statically before anything runs
+            StmtKind::Assert { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// `let (a, b) = split(D, 0.8)`
+    fn let_tuple(&mut self, names: &[Ident], value: &Expr, span: Span) -> RunResult<()> {
+        match self.eval_any(value)? {
+            Evaluated::Tuple(vs) if vs.len() == names.len() => {
+                for (n, v) in names.iter().zip(vs) {
+                    self.tensors.insert(n.name.clone(), v);
+                }
+                Ok(())
+            }
+            Evaluated::Tuple(vs) => Err(RunError::new(
+                format!("{} names for {} values", names.len(), vs.len()),
+                span,
+                "counts differ",
+            )),
+            _ => Err(RunError::new(
+                "this is one value, not several",
+                value.span,
+                "one value",
+            )),
+        }
+    }
+
+    /// `X[:, 2:6] = 0`: the value broadcast into the slice.
+    fn assign(&mut self, target: &Ident, index: &[IndexItem], value: &Expr) -> RunResult<()> {
+        let items = self.eval_index(index)?;
+        let v = self.eval_float(value)?;
+        let Some(Value::Float(t)) = self.tensors.get_mut(&target.name) else {
+            return Err(RunError::new(
+                format!("`{}` is not a float tensor", target.name),
+                target.span,
+                "cannot assign",
+            ));
+        };
+        let info = index::slice_info(t.shape(), &items)?;
+        let mut view = t.slice_mut(info.as_slice());
+        match v.broadcast(view.raw_dim()) {
+            Some(b) => {
+                view.assign(&b);
+                Ok(())
+            }
+            None => Err(RunError::new(
+                format!(
+                    "cannot assign a {} value to a {} slice",
+                    shape_words(v.shape()),
+                    shape_words(view.shape())
+                ),
+                value.span,
+                "shapes differ",
+            )),
+        }
+    }
+
+    /// What `print` writes: PyTorch's text of a tensor, a model's summary.
+    fn print_text(&mut self, e: &Expr) -> RunResult<String> {
+        Ok(match self.eval_any(e)? {
+            Evaluated::Value(v) => crate::io::format::format_value(&v),
+            Evaluated::Model(name) => crate::ir::report::summary(&self.models[&name].ir),
+            Evaluated::Tuple(vs) => vs
+                .iter()
+                .map(crate::io::format::format_value)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+    }
+
+    /// `save value "file"`: a tensor or bundle, or a model's state dict.
+    fn save(&mut self, value: &Expr, path: &StrLit) -> RunResult<()> {
+        let file = self.path(&path.value);
+        match self.eval_any(value)? {
+            Evaluated::Model(name) => {
+                let m = &self.models[&name];
+                m.with_tensor_refs(|refs| crate::io::save_state_dict(&file, refs))
+                    .map_err(|e| RunError::io(&e, path.span))
+            }
+            Evaluated::Value(v) => {
+                crate::io::save_value(&file, &v).map_err(|e| RunError::io(&e, path.span))
+            }
+            Evaluated::Tuple(_) => Err(RunError::new(
+                "save one value at a time",
+                value.span,
+                "several values",
+            )),
+        }
+    }
+
+    /// `load model "file"`: strict, as PyTorch's `load_state_dict`.
+    fn load_model(&mut self, model: &Ident, path: &StrLit, span: Span) -> RunResult<()> {
+        let file = self.path(&path.value);
+        let entries = crate::io::load_state_dict(&file).map_err(|e| RunError::io(&e, path.span))?;
+        let m = self.models.get_mut(&model.name).ok_or_else(|| {
+            RunError::new(
+                format!("unknown model `{}`", model.name),
+                model.span,
+                "not a model",
+            )
+        })?;
+        m.load_state_dict(entries).map_err(|(msg, help)| {
+            RunError::new(
+                format!("{}: {msg}", path.value),
+                span,
+                "does not fit this model",
+            )
+            .help(help)
+        })
+    }
+
+    /// `model ...`: its parameters, initialised from the script's generator.
+    fn declare(&mut self, model: &Model, name_span: Span) -> RunResult<()> {
+        let estimate = params_bytes(model);
+        crate::io::check_alloc_bytes(estimate, &format!("the parameters of `{}`", model.name))
+            .map_err(|e| RunError::io(&e, name_span))?;
+        let state = ModelState::new(model.clone(), &mut self.rng);
+        self.tensors.remove(&model.name);
+        self.model_order.retain(|m| *m != model.name);
+        self.model_order.push(model.name.clone());
+        self.models.insert(model.name.clone(), state);
+        Ok(())
+    }
+
+    /// `data [train|test =] X -> Y`
+    fn data(&mut self, role: Option<&Ident>, x: &Expr, y: &Expr, span: Span) -> RunResult<()> {
+        let xv = self.eval(x)?;
+        let yv = self.eval(y)?;
+        let pair = DataPair { x: xv, y: yv, span };
+        let len = |v: &Value| v.shape().and_then(|s| s.first().copied());
+        if let (Some(a), Some(b)) = (len(&pair.x), len(&pair.y)) {
+            let (xs, ys) = (
+                pair.x.shape().unwrap_or(&[]).len(),
+                pair.y.shape().unwrap_or(&[]).len(),
+            );
+            if a != b && xs == 4 && ys >= 1 && ys != 4 {
+                return Err(RunError::new(
+                    format!("{a} inputs but {b} targets"),
+                    span,
+                    "lengths differ",
+                ));
+            }
+        }
+        match role.map(|r| r.name.as_str()) {
+            Some("test") => self.test_data = Some(pair),
+            _ => self.train_data = Some(pair),
+        }
+        Ok(())
+    }
+
+    /// The model a `train`/`eval` means: the named one, or the last declared.
+    fn model_for(&self, named: Option<&Ident>, span: Span) -> RunResult<String> {
+        match named {
+            Some(id) if self.models.contains_key(&id.name) => Ok(id.name.clone()),
+            Some(id) => Err(RunError::new(
+                format!("unknown model `{}`", id.name),
+                id.span,
+                "not a model",
+            )),
+            None => self
+                .model_order
+                .last()
+                .cloned()
+                .ok_or_else(|| RunError::new("no model is declared", span, "needs a model")),
+        }
+    }
+}

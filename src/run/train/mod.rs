@@ -1,0 +1,94 @@
+//! `train` and `eval`: the options of a `train` statement, the optimizers
+//! (as torch.optim), the training loops and evaluation.
+
+mod loops;
+mod optimizer;
+mod options;
+mod targets;
+
+use std::io::Write;
+
+use super::error::{RunError, RunResult};
+use super::{activation_bytes, params_bytes, Interp};
+use crate::syntax::ast::{Ident, KeyValue, Span};
+use crate::value::Value;
+pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
+use targets::targets_for;
+
+/// One point of the training history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// Step (full-batch) or epoch number, from 1.
+    pub at: usize,
+    pub loss: f64,
+    pub train_acc: Option<f64>,
+    pub test_acc: Option<f64>,
+}
+
+/// Losses (and accuracies) of the last `train`, for `plot`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// "step" or "epoch".
+    pub unit: &'static str,
+    pub records: Vec<Record>,
+}
+
+impl Interp {
+    /// `train [model] optimizer key=value...`
+    pub fn train(
+        &mut self,
+        name: &str,
+        optimizer: &Ident,
+        options: &[KeyValue],
+        span: Span,
+        out: &mut dyn Write,
+    ) -> RunResult<()> {
+        let data = self.train_data.clone().ok_or_else(|| {
+            RunError::new("no training data", span, "needs data")
+                .help("declare it first: `data X -> Y`")
+        })?;
+        let default_loss = if matches!(data.y, Value::Int(_)) {
+            Loss::Xent
+        } else {
+            Loss::Mse
+        };
+        let plan = plan(optimizer, options, default_loss)?;
+        let x = data.x.to_float().ok_or_else(|| {
+            RunError::new(
+                "the training inputs are not a tensor",
+                data.span,
+                "not a tensor",
+            )
+        })?;
+        let x = self.conform_input(name, x, data.span)?;
+        let n = x.shape()[0];
+        let (out_shape, classes) = {
+            let ir = &self.models[name].ir;
+            let o = ir.output().clone();
+            let classes = if o.rank() == 2 { o.0[1].known() } else { None };
+            (o, classes)
+        };
+        let targets = targets_for(&data, plan.loss, n, &out_shape, classes)?;
+        let batch = match plan.schedule {
+            Schedule::Steps(_) => n,
+            Schedule::Epochs { batch, .. } => batch.min(n),
+        } as u64;
+        // activations and their gradients, and the optimizer's three tensors
+        // per parameter (moments, next weights)
+        let ir = &self.models[name].ir;
+        let estimate =
+            activation_bytes(ir, batch, true).saturating_add(params_bytes(ir).saturating_mul(3));
+        crate::io::check_alloc_bytes(
+            estimate,
+            &format!("training `{name}` with batches of {batch}"),
+        )
+        .map_err(|e| RunError::io(&e, span))?;
+        let mut model = self
+            .models
+            .remove(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        let result = self.train_loop(&mut model, &plan, &x, &targets, span, out);
+        self.models.insert(name.to_string(), model);
+        result
+    }
+}

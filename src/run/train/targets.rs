@@ -1,0 +1,157 @@
+//! Training targets checked against the model's output and the loss, and
+//! the loss of a batch with its gradient.
+
+use super::super::error::{RunError, RunResult};
+use super::super::DataPair;
+use super::options::Loss;
+use crate::ir::shape::Shape;
+use crate::ops::loss;
+use crate::syntax::ast::Span;
+use crate::value::{shape_words, Value};
+
+/// Targets in the form a loss wants.
+pub(super) enum Targets {
+    Float(Vec<f32>),
+    Labels(Vec<i64>),
+}
+
+/// A batch's targets.
+#[derive(Clone, Copy)]
+pub(super) enum TargetSlice<'a> {
+    Float(&'a [f32]),
+    Labels(&'a [i64]),
+}
+
+pub(super) fn targets_all(t: &Targets) -> TargetSlice<'_> {
+    match t {
+        Targets::Float(v) => TargetSlice::Float(v),
+        Targets::Labels(v) => TargetSlice::Labels(v),
+    }
+}
+
+/// Check the targets against the model's output and the loss.
+pub(super) fn targets_for(
+    data: &DataPair,
+    loss: Loss,
+    n: usize,
+    out_shape: &Shape,
+    classes: Option<u64>,
+) -> RunResult<Targets> {
+    let per_item: Option<u64> = out_shape.per_item();
+    match loss {
+        Loss::Xent => {
+            let classes = classes.ok_or_else(|| {
+                RunError::new(
+                    format!("xent needs a model whose output is NxC (class scores), but it gives {out_shape}"),
+                    data.span,
+                    "not class scores",
+                )
+                .help("end the model with `flatten` and `linear(out=CLASSES)`")
+            })?;
+            let labels: Vec<i64> = match &data.y {
+                Value::Int(a) => a.iter().copied().collect(),
+                Value::Float(a) => {
+                    if a.iter().any(|v| v.fract() != 0.0) {
+                        return Err(RunError::new(
+                            "xent needs integer class labels",
+                            data.span,
+                            "not labels",
+                        ));
+                    }
+                    a.iter().map(|v| *v as i64).collect()
+                }
+                Value::Bundle(_) => {
+                    return Err(RunError::new(
+                        "the targets are a bundle",
+                        data.span,
+                        "not a tensor",
+                    ))
+                }
+            };
+            if labels.len() != n {
+                return Err(RunError::new(
+                    format!("{n} inputs but {} labels", labels.len()),
+                    data.span,
+                    "counts differ",
+                ));
+            }
+            if let Some((i, l)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, l)| **l < 0 || **l as u64 >= classes)
+            {
+                return Err(RunError::new(
+                    format!("label {l} (item {i}) is out of range: the model has {classes} classes (0..{})", classes - 1),
+                    data.span,
+                    "label out of range",
+                ));
+            }
+            Ok(Targets::Labels(labels))
+        }
+        Loss::Sse | Loss::Mse => {
+            let y = data.y.to_float().ok_or_else(|| {
+                RunError::new("the targets are not a tensor", data.span, "not a tensor")
+            })?;
+            let want = per_item.map(|p| p as usize * n);
+            if want != Some(y.len()) {
+                return Err(RunError::new(
+                    format!(
+                        "the targets have shape {} ({} values) but the model gives {} per item for {n} items",
+                        shape_words(y.shape()),
+                        y.len(),
+                        out_shape
+                    ),
+                    data.span,
+                    "targets do not match the model's output",
+                )
+                .help("the targets must have the model's output shape (a rank-2/3 target is promoted when its size fits)"));
+            }
+            Ok(Targets::Float(y.iter().copied().collect()))
+        }
+    }
+}
+
+/// The loss of a batch and its gradient with respect to the predictions,
+/// written over `dpred` (whatever it held).
+pub(super) fn loss_and_grad(
+    kind: Loss,
+    pred: &[f32],
+    shape: &[usize],
+    targets: &TargetSlice,
+    dpred: &mut [f32],
+    span: Span,
+) -> RunResult<(f64, usize)> {
+    match (kind, targets) {
+        (Loss::Sse, TargetSlice::Float(t)) => Ok((loss::sse_with_grad(pred, t, dpred), 0)),
+        (Loss::Mse, TargetSlice::Float(t)) => Ok((loss::mse_with_grad(pred, t, dpred), 0)),
+        (Loss::Xent, TargetSlice::Labels(l)) => {
+            let (n, c) = (shape[0], shape[1]);
+            if shape.len() != 2 {
+                return Err(RunError::new(
+                    "xent needs NxC class scores",
+                    span,
+                    "not class scores",
+                ));
+            }
+            dpred.fill(0.0); // the backward accumulates; dpred arrives unzeroed
+            loss::softmax_cross_entropy_backward(pred, l, dpred);
+            let value = loss::softmax_cross_entropy(pred, l);
+            let hits = (0..n)
+                .filter(|&i| {
+                    let row = &pred[i * c..(i + 1) * c];
+                    let best = row
+                        .iter()
+                        .enumerate()
+                        .fold(0usize, |b, (j, v)| if *v > row[b] { j } else { b });
+                    best as i64 == l[i]
+                })
+                .count();
+            Ok((value, hits))
+        }
+        _ => Err(RunError::new(
+            "the loss does not fit these targets",
+            span,
+            "loss/target mismatch",
+        )),
+    }
+}
