@@ -296,12 +296,17 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
                         .iter()
                         .any(|n| *n == key || n.starts_with(&format!("{key}.")))
                     {
-                        errs.push(CheckError::unknown_name(
+                        let mut e = CheckError::unknown_name(
                             &format!("parameter of `{}`", id.name),
                             &key,
                             expr.span,
                             &names,
-                        ));
+                        );
+                        // the span covers the whole `model.path`
+                        if let Some(fix) = &mut e.fix {
+                            fix.replacement = format!("{}.{}", id.name, fix.replacement);
+                        }
+                        errs.push(e);
                     }
                     return;
                 }
@@ -378,7 +383,7 @@ fn promote(shape: Shape, first_layers: &[&LayerCall]) -> Shape {
 }
 
 /// `shape dims -> layer -> ...`: a one-node model without a name.
-fn check_chain_question(input: &Dims, layers: &[LayerCall]) -> Result<Model, Vec<CheckError>> {
+pub fn check_chain_question(input: &Dims, layers: &[LayerCall]) -> Result<Model, Vec<CheckError>> {
     let decl = ModelDecl {
         name: Ident {
             name: "shape".into(),

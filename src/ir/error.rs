@@ -5,6 +5,7 @@ use miette::{Diagnostic, LabeledSpan, Severity};
 use thiserror::Error;
 
 use super::shape::Shape;
+use crate::diag::Fix;
 use crate::syntax::ast::Span;
 
 /// A static error (or warning) found by the checker.
@@ -19,6 +20,8 @@ pub struct CheckError {
     /// Other places worth pointing at (the first binding of a name bound twice...).
     pub related: Box<[(Span, String)]>,
     pub warning: bool,
+    /// The edit the help line describes, when there is exactly one.
+    pub fix: Option<Fix>,
 }
 
 impl Diagnostic for CheckError {
@@ -57,10 +60,15 @@ impl CheckError {
             help: None,
             related: Box::default(),
             warning: false,
+            fix: None,
         }
     }
     fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into().into_boxed_str());
+        self
+    }
+    fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix::new(span, replacement));
         self
     }
     fn related(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -87,7 +95,7 @@ impl CheckError {
             ));
         }
         match did_you_mean(name, known.iter().copied()) {
-            Some(s) => e.help(format!("did you mean `{s}`?")),
+            Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
             None => e.help(format!("the layers are: {}", known.join(", "))),
         }
     }
@@ -104,8 +112,12 @@ impl CheckError {
         } else {
             format!("`{layer}` takes: {}", valid.join(", "))
         };
-        match did_you_mean(arg, valid.iter().copied()) {
-            Some(s) => e.help(format!("did you mean `{s}`? {list}")),
+        let pytorch = PYTORCH_ARGS
+            .iter()
+            .find(|(torch, ours)| *torch == arg && valid.contains(ours))
+            .map(|(_, ours)| ours.to_string());
+        match did_you_mean(arg, valid.iter().copied()).or(pytorch) {
+            Some(s) => e.help(format!("did you mean `{s}`? {list}")).fix(span, s),
             None => e.help(list),
         }
     }
@@ -168,6 +180,7 @@ impl CheckError {
         .help(format!(
             "write {arg}={incoming}, or leave `{arg}` out to infer it"
         ))
+        .fix(span, incoming.to_string())
     }
 
     pub fn groups(in_ch: u64, out_ch: u64, groups: u64, span: Span) -> Self {
@@ -282,7 +295,7 @@ impl CheckError {
             },
         );
         match did_you_mean(name, known.iter().map(String::as_str)) {
-            Some(s) => e.help(format!("did you mean `{s}`?")),
+            Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
             None if known.is_empty() => e.help(format!("define the {kind} before using it")),
             None => e.help(format!("defined so far: {}", known.join(", "))),
         }
@@ -333,7 +346,9 @@ impl CheckError {
             "not a merge",
         );
         match did_you_mean(op, ["add", "concat"]) {
-            Some(s) => e.help(format!("did you mean `{s}`? The merges are add and concat")),
+            Some(s) => e
+                .help(format!("did you mean `{s}`? The merges are add and concat"))
+                .fix(span, s),
             None => e.help("the merges are add(a, b, ...) and concat(a, b, ...)"),
         }
     }
@@ -383,6 +398,22 @@ impl CheckError {
         CheckError::new(code, message, span, label).help(help)
     }
 }
+
+/// PyTorch's argument names and the cnnscript names they mean, so
+/// `conv(kernel_size=3)` is answered with `k`.
+const PYTORCH_ARGS: [(&str, &str); 11] = [
+    ("kernel_size", "k"),
+    ("kernel", "k"),
+    ("stride", "s"),
+    ("padding", "p"),
+    ("dilation", "d"),
+    ("in_channels", "in"),
+    ("out_channels", "out"),
+    ("in_features", "in"),
+    ("out_features", "out"),
+    ("ceil_mode", "ceil"),
+    ("count_include_pad", "count_pad"),
+];
 
 /// The closest known word to `word` (Levenshtein distance at most a third of
 /// its length, and at least 1 edit allowed).

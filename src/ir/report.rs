@@ -304,64 +304,72 @@ pub fn explain(model: &Model) -> String {
     let _ = writeln!(out, "input {}", model.input);
     for (_, layer) in model.layers() {
         let _ = writeln!(out, "{} -> {}", layer_text(layer), layer.out_shape);
-        let window = match &layer.kind {
-            LayerKind::Conv(c) => Some((c.kernel, c.stride, c.pad, c.dilation, false)),
-            LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
-                Some((p.kernel, p.stride, p.pad, p.dilation, p.ceil))
-            }
-            _ => None,
-        };
-        if let Some((k, s, pad, d, ceil)) = window {
-            let pads = [(pad.top, pad.bottom), (pad.left, pad.right)];
-            for (i, name) in ["H", "W"].iter().enumerate() {
-                let n = &layer.in_shape.0[2 + i];
-                let out_dim = &layer.out_shape.0[2 + i];
-                let (pb, pa) = pads[i];
-                let pad_term = if pb == pa {
-                    format!("2·{pb}")
-                } else {
-                    format!("{pb} + {pa}")
-                };
-                let (open, close) = if ceil { ("⌈", "⌉") } else { ("⌊", "⌋") };
-                let _ = write!(
-                    out,
-                    "  {name} = {open}({n} + {pad_term} − {}·({}−1) − 1) / {}{close} + 1 = {out_dim}",
-                    d[i], k[i], s[i]
-                );
-                if ceil {
-                    if let Dim::Known(nv) = n {
-                        let padded = nv + pb + pa;
-                        let k_eff = d[i] * (k[i] - 1) + 1;
-                        let raw = (padded - k_eff).div_ceil(s[i]) + 1;
-                        if Some(raw) != out_dim.known() {
-                            let _ = write!(
-                                out,
-                                "  (the last window would start in the right padding, so one less)"
-                            );
-                        }
+        out.push_str(&layer_formula(layer));
+    }
+    out
+}
+
+/// The lines `shape explain` prints under one layer: each spatial size's
+/// formula with the numbers substituted (empty for layers without one).
+pub fn layer_formula(layer: &Layer) -> String {
+    let mut out = String::new();
+    let window = match &layer.kind {
+        LayerKind::Conv(c) => Some((c.kernel, c.stride, c.pad, c.dilation, false)),
+        LayerKind::MaxPool(p) | LayerKind::AvgPool(p) => {
+            Some((p.kernel, p.stride, p.pad, p.dilation, p.ceil))
+        }
+        _ => None,
+    };
+    if let Some((k, s, pad, d, ceil)) = window {
+        let pads = [(pad.top, pad.bottom), (pad.left, pad.right)];
+        for (i, name) in ["H", "W"].iter().enumerate() {
+            let n = &layer.in_shape.0[2 + i];
+            let out_dim = &layer.out_shape.0[2 + i];
+            let (pb, pa) = pads[i];
+            let pad_term = if pb == pa {
+                format!("2·{pb}")
+            } else {
+                format!("{pb} + {pa}")
+            };
+            let (open, close) = if ceil { ("⌈", "⌉") } else { ("⌊", "⌋") };
+            let _ = write!(
+                out,
+                "  {name} = {open}({n} + {pad_term} − {}·({}−1) − 1) / {}{close} + 1 = {out_dim}",
+                d[i], k[i], s[i]
+            );
+            if ceil {
+                if let Dim::Known(nv) = n {
+                    let padded = nv + pb + pa;
+                    let k_eff = d[i] * (k[i] - 1) + 1;
+                    let raw = (padded - k_eff).div_ceil(s[i]) + 1;
+                    if Some(raw) != out_dim.known() {
+                        let _ = write!(
+                            out,
+                            "  (the last window would start in the right padding, so one less)"
+                        );
                     }
                 }
-                out.push('\n');
             }
-        } else {
-            match &layer.kind {
-                LayerKind::Flatten => {
-                    let _ = writeln!(
-                        out,
-                        "  {} = product of {}",
-                        layer.out_shape.0[1],
-                        Shape(layer.in_shape.0[1..].to_vec())
-                    );
-                }
-                LayerKind::Gap => {
-                    let _ = writeln!(
-                        out,
-                        "  average over each {}x{} map",
-                        layer.in_shape.0[2], layer.in_shape.0[3]
-                    );
-                }
-                _ => {}
+            out.push('\n');
+        }
+    } else {
+        match &layer.kind {
+            LayerKind::Flatten => {
+                let _ = writeln!(
+                    out,
+                    "  {} = product of {}",
+                    layer.out_shape.0[1],
+                    Shape(layer.in_shape.0[1..].to_vec())
+                );
             }
+            LayerKind::Gap => {
+                let _ = writeln!(
+                    out,
+                    "  average over each {}x{} map",
+                    layer.in_shape.0[2], layer.in_shape.0[3]
+                );
+            }
+            _ => {}
         }
     }
     out

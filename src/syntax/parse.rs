@@ -24,11 +24,25 @@ pub fn parse_repl_line(src: &str) -> Result<Script, Vec<SyntaxError>> {
     parse_with(src, Rule::repl_line)
 }
 
+/// Parse a whole script, also when it has syntax errors: the errors, and
+/// the script without its broken lines (spans still into `src`) when the
+/// rest parses. Editors use it to keep answering while a line is half typed.
+pub fn parse_script_recovering(src: &str) -> (Option<Script>, Vec<SyntaxError>) {
+    parse_recovering(src, Rule::script)
+}
+
 const MAX_SYNTAX_ERRORS: usize = 20;
 
 fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
+    match parse_recovering(src, rule) {
+        (Some(script), errors) if errors.is_empty() => Ok(script),
+        (_, errors) => Err(errors),
+    }
+}
+
+fn parse_recovering(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
     if let Some(err) = unclosed_bracket(src) {
-        return Err(vec![err]);
+        return (None, vec![err]);
     }
     pest::set_error_detail(true);
     let mut text = src.to_string();
@@ -36,14 +50,11 @@ fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
     loop {
         match CnnParser::parse(rule, &text) {
             Ok(mut pairs) => {
-                if !errors.is_empty() {
-                    return Err(errors);
-                }
-                let top = match pairs.next() {
-                    Some(p) => p,
-                    None => return Ok(Script { stmts: vec![] }),
+                let script = match pairs.next() {
+                    Some(top) => lower_script(top),
+                    None => Script { stmts: vec![] },
                 };
-                return Ok(lower_script(top));
+                return (Some(script), errors);
             }
             Err(e) => {
                 let err = SyntaxError::from_pest(&e, src);
@@ -53,7 +64,7 @@ fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
                     errors.push(err);
                 }
                 if repeated || errors.len() >= MAX_SYNTAX_ERRORS || !blank_line_at(&mut text, pos) {
-                    return Err(errors);
+                    return (None, errors);
                 }
             }
         }
