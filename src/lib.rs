@@ -6,6 +6,7 @@ pub mod diff;
 pub mod fmt;
 pub mod io;
 pub mod ir;
+pub mod lsp;
 pub mod ops;
 pub mod repl;
 pub mod run;

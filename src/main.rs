@@ -56,6 +56,8 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Language server for editors, on stdin/stdout (LSP)
+    Lsp,
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -103,6 +105,7 @@ fn run_cli() -> ExitCode {
         Command::Repl => cnnscript::cli::repl(),
         Command::Fmt { check, paths } => cnnscript::fmt::command::run(&paths, check),
         Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
+        Command::Lsp => cnnscript::lsp::run(),
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,46 @@
+//! `cnnscript lsp`: a Language Server Protocol server over stdio. It runs
+//! the same parser and checker as `cnnscript check` on every open document
+//! and answers from what they found: diagnostics, shapes as inlay hints,
+//! hover, completion, definitions, outline, semantic tokens, formatting
+//! (`cnnscript fmt`'s layout) and quick fixes.
+
+mod analysis;
+mod capabilities;
+mod completion;
+mod diagnostics;
+mod documents;
+mod edits;
+mod handlers;
+mod hints;
+mod hover;
+mod index;
+mod lines;
+mod navigation;
+mod semantic;
+mod server;
+mod table;
+pub mod transport;
+
+pub use server::{serve, Ending};
+
+/// `cnnscript lsp`: serve the editor on stdin/stdout until it says `exit`.
+/// Exit status 0 after `shutdown` then `exit`, 1 otherwise.
+pub fn run() -> u8 {
+    let (conn, io) = transport::stdio();
+    let ending = serve(&conn);
+    // closing our ends lets the writer finish and the reader see we are gone
+    drop(conn);
+    let io_result = if ending == Ending::Clean {
+        io.join()
+    } else {
+        Ok(())
+    };
+    match (ending, io_result) {
+        (Ending::Clean, Ok(())) => 0,
+        (Ending::Clean, Err(e)) => {
+            eprintln!("cnnscript lsp: {e}");
+            crate::cli::EXIT_SCRIPT
+        }
+        (Ending::Abrupt, _) => crate::cli::EXIT_SCRIPT,
+    }
+}

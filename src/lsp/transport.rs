@@ -1,0 +1,158 @@
+//! The stdio transport: `Content-Length` framed JSON-RPC on stdin/stdout.
+//!
+//! lsp-server's own stdio transport stops at the first malformed message;
+//! this one answers a body that is not JSON (or not a JSON-RPC message) with
+//! the protocol's error and keeps serving. Broken framing (a header without
+//! `Content-Length`, a body cut short) cannot be resynchronised: the reader
+//! then stops and the server exits with an error.
+
+use std::io::{self, BufRead, Read, Write};
+use std::thread;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use lsp_server::{Connection, ErrorCode, Message};
+
+/// The largest message accepted, whatever its header claims.
+const MAX_MESSAGE_BYTES: u64 = 256 << 20;
+
+/// The reader and writer threads; join them after the server loop ends.
+pub struct IoThreads {
+    reader: thread::JoinHandle<io::Result<()>>,
+    writer: thread::JoinHandle<io::Result<()>>,
+}
+
+impl IoThreads {
+    /// Wait for both threads; the reader's error (broken framing) wins.
+    pub fn join(self) -> io::Result<()> {
+        let reader = self
+            .reader
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader thread panicked")));
+        let writer = self
+            .writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")));
+        reader.and(writer)
+    }
+}
+
+/// A connection over stdin and stdout.
+pub fn stdio() -> (Connection, IoThreads) {
+    let (to_client, outbox) = bounded::<Message>(0);
+    let (inbox, from_client) = bounded::<Message>(0);
+    let writer = thread::spawn(move || write_all(outbox));
+    let reader = thread::spawn(move || read_all(&mut io::stdin().lock(), inbox));
+    let conn = Connection {
+        sender: to_client,
+        receiver: from_client,
+    };
+    (conn, IoThreads { reader, writer })
+}
+
+fn write_all(outbox: Receiver<Message>) -> io::Result<()> {
+    for msg in outbox {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        msg.write(&mut out)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// Read messages until `exit`, the end of input, or broken framing.
+pub fn read_all(input: &mut impl BufRead, inbox: Sender<Message>) -> io::Result<()> {
+    while let Some(body) = read_frame(input)? {
+        let msg = match parse(&body) {
+            Ok(msg) => msg,
+            Err(reply) => {
+                eprintln!("cnnscript lsp: {}", reply["error"]["message"]);
+                write_raw(&reply)?;
+                continue;
+            }
+        };
+        let exit = matches!(&msg, Message::Notification(n) if n.method == "exit");
+        if inbox.send(msg).is_err() || exit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A message, or the error response for a body that is not one.
+pub fn parse(body: &[u8]) -> Result<Message, serde_json::Value> {
+    let error = |code: ErrorCode, id: serde_json::Value, why: String| {
+        serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": code as i32, "message": why },
+        })
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        error(
+            ErrorCode::ParseError,
+            serde_json::Value::Null,
+            format!("the message is not JSON: {e}"),
+        )
+    })?;
+    let id = value.get("id").cloned().unwrap_or_default();
+    serde_json::from_value(value).map_err(|e| {
+        error(
+            ErrorCode::InvalidRequest,
+            id,
+            format!("the message is not a JSON-RPC request, response or notification: {e}"),
+        )
+    })
+}
+
+fn write_raw(reply: &serde_json::Value) -> io::Result<()> {
+    let text = reply.to_string();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    write!(out, "Content-Length: {}\r\n\r\n{text}", text.len())?;
+    out.flush()
+}
+
+/// One framed body; `None` at the end of input before a header.
+pub fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+    let bad = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+    let mut length: Option<u64> = None;
+    let mut first = true;
+    loop {
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            return if first {
+                Ok(None)
+            } else {
+                Err(bad("the input ended inside a message header".into()))
+            };
+        }
+        first = false;
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| bad(format!("malformed header line {line:?}")))?;
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            let n = value
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("malformed Content-Length {value:?}")))?;
+            length = Some(n);
+        }
+    }
+    let length = length.ok_or_else(|| bad("a message header without Content-Length".into()))?;
+    if length > MAX_MESSAGE_BYTES {
+        return Err(bad(format!(
+            "a message of {length} bytes is more than the {MAX_MESSAGE_BYTES} accepted"
+        )));
+    }
+    crate::io::check_alloc_bytes(length, "an LSP message").map_err(|e| bad(e.to_string()))?;
+    let mut body = Vec::new();
+    input.take(length).read_to_end(&mut body)?;
+    if body.len() as u64 != length {
+        return Err(bad("the input ended inside a message body".into()));
+    }
+    Ok(Some(body))
+}
