@@ -56,7 +56,15 @@ pub fn completion(an: &Analysis, pos: Position) -> Vec<CompletionItem> {
 /// from there (a layer call may span lines), not the whole file.
 fn statement_start(an: &Analysis, offset: usize) -> usize {
     let Some(script) = &an.script else {
-        return 0;
+        // nothing parses (a bracket is open): the last line that starts a
+        // statement, i.e. that is not indented
+        let before = &an.text[..offset];
+        return before
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .filter(|&i| before[i..].starts_with(|c: char| !c.is_whitespace()))
+            .last()
+            .unwrap_or(0);
     };
     let mut start = 0;
     for stmt in &script.stmts {

@@ -28,19 +28,15 @@ pub use server::{serve, Ending};
 pub fn run() -> u8 {
     let (conn, io) = transport::stdio();
     let ending = serve(&conn);
-    // closing our ends lets the writer finish and the reader see we are gone
+    // serve returns after the reader stopped (exit, or end of input);
+    // dropping our end lets the writer finish too
     drop(conn);
-    let io_result = if ending == Ending::Clean {
-        io.join()
-    } else {
-        Ok(())
-    };
-    match (ending, io_result) {
-        (Ending::Clean, Ok(())) => 0,
-        (Ending::Clean, Err(e)) => {
-            eprintln!("cnnscript lsp: {e}");
-            crate::cli::EXIT_SCRIPT
-        }
-        (Ending::Abrupt, _) => crate::cli::EXIT_SCRIPT,
+    if let Err(e) = io.join() {
+        eprintln!("cnnscript lsp: {e}");
+        return crate::cli::EXIT_SCRIPT;
+    }
+    match ending {
+        Ending::Clean => 0,
+        Ending::Abrupt => crate::cli::EXIT_SCRIPT,
     }
 }

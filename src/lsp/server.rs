@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument,
     Notification as NotificationTrait, PublishDiagnostics,
@@ -83,7 +83,7 @@ impl Server<'_> {
         let _ = self.conn.sender.send(msg.into());
     }
 
-    fn reply_err(&self, id: lsp_server::RequestId, code: ErrorCode, message: String) {
+    fn reply_err(&self, id: RequestId, code: ErrorCode, message: String) {
         self.send(Response::new_err(id, code as i32, message));
     }
 
@@ -118,7 +118,18 @@ impl Server<'_> {
 
     fn dispatch(&mut self, req: Request) {
         let Request { id, method, params } = req;
-        let outcome = catch_unwind(AssertUnwindSafe(|| handlers::handle(self, &method, params)));
+        self.guarded(id, &method, |s| handlers::handle(s, &method, params));
+    }
+
+    /// Answer request `id` with what `handler` returns; a panic in it is
+    /// logged and answered with an internal error.
+    fn guarded(
+        &mut self,
+        id: RequestId,
+        method: &str,
+        handler: impl FnOnce(&mut Self) -> Result<serde_json::Value, Failure>,
+    ) {
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler(self)));
         let response = match outcome {
             Ok(Ok(value)) => Response {
                 id,
@@ -253,4 +264,48 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_handler_answers_with_an_internal_error_and_the_server_goes_on() {
+        let (server_end, client_end) = Connection::memory();
+        let mut server = Server {
+            conn: &server_end,
+            phase: Phase::Running,
+            docs: HashMap::new(),
+            stale: BTreeSet::new(),
+        };
+        server.guarded(RequestId::from(1), "test/panic", |_| panic!("a bug"));
+        server.guarded(RequestId::from(2), "test/fine", |_| {
+            Ok(serde_json::json!(42))
+        });
+        let answers: Vec<Response> = client_end
+            .receiver
+            .try_iter()
+            .filter_map(|m| match m {
+                Message::Response(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(answers.len(), 2);
+        let err = answers[0]
+            .response_result
+            .as_ref()
+            .err()
+            .map(|e| (e.code, e.message.clone()));
+        let (code, message) = err.unwrap_or_default();
+        assert_eq!(code, ErrorCode::InternalError as i32);
+        assert!(
+            message.contains("a bug") && message.contains("test/panic"),
+            "{message}"
+        );
+        assert_eq!(
+            answers[1].response_result.as_ref().ok(),
+            Some(&serde_json::json!(42))
+        );
+    }
 }

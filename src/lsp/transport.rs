@@ -41,7 +41,7 @@ pub fn stdio() -> (Connection, IoThreads) {
     let (to_client, outbox) = bounded::<Message>(0);
     let (inbox, from_client) = bounded::<Message>(0);
     let writer = thread::spawn(move || write_all(outbox));
-    let reader = thread::spawn(move || read_all(&mut io::stdin().lock(), inbox));
+    let reader = thread::spawn(move || read_all(&mut io::stdin().lock(), inbox, &mut io::stdout()));
     let conn = Connection {
         sender: to_client,
         receiver: from_client,
@@ -59,14 +59,23 @@ fn write_all(outbox: Receiver<Message>) -> io::Result<()> {
     Ok(())
 }
 
-/// Read messages until `exit`, the end of input, or broken framing.
-pub fn read_all(input: &mut impl BufRead, inbox: Sender<Message>) -> io::Result<()> {
+/// Read messages until `exit`, the end of input, or broken framing. A
+/// body that is not a message is answered on `replies` (whole frames, one
+/// `write_all` each, so they never interleave with the writer's).
+pub fn read_all(
+    input: &mut impl BufRead,
+    inbox: Sender<Message>,
+    replies: &mut impl Write,
+) -> io::Result<()> {
     while let Some(body) = read_frame(input)? {
         let msg = match parse(&body) {
             Ok(msg) => msg,
             Err(reply) => {
                 eprintln!("cnnscript lsp: {}", reply["error"]["message"]);
-                write_raw(&reply)?;
+                let text = reply.to_string();
+                let frame = format!("Content-Length: {}\r\n\r\n{text}", text.len());
+                replies.write_all(frame.as_bytes())?;
+                replies.flush()?;
                 continue;
             }
         };
@@ -102,14 +111,6 @@ pub fn parse(body: &[u8]) -> Result<Message, serde_json::Value> {
             format!("the message is not a JSON-RPC request, response or notification: {e}"),
         )
     })
-}
-
-fn write_raw(reply: &serde_json::Value) -> io::Result<()> {
-    let text = reply.to_string();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    write!(out, "Content-Length: {}\r\n\r\n{text}", text.len())?;
-    out.flush()
 }
 
 /// One framed body; `None` at the end of input before a header.
@@ -155,4 +156,69 @@ pub fn read_frame(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
         return Err(bad("the input ended inside a message body".into()));
     }
     Ok(Some(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(body: &str) -> String {
+        format!("Content-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[test]
+    fn malformed_bodies_are_answered_and_reading_goes_on() {
+        let input = [
+            frame(r#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#),
+            frame("{not json"),
+            frame(r#"{"jsonrpc":"2.0","id":7,"params":[]}"#),
+            frame(r#"{"jsonrpc":"2.0","method":"exit"}"#),
+            frame(r#"{"jsonrpc":"2.0","method":"never read"}"#),
+        ]
+        .concat();
+        let (inbox, messages) = crossbeam_channel::unbounded();
+        let mut replies = Vec::new();
+        let read = read_all(&mut input.as_bytes(), inbox, &mut replies);
+        assert!(read.is_ok());
+        let methods: Vec<String> = messages
+            .try_iter()
+            .map(|m| match m {
+                Message::Request(r) => r.method,
+                Message::Notification(n) => n.method,
+                Message::Response(_) => "response".into(),
+            })
+            .collect();
+        assert_eq!(methods, ["shutdown", "exit"]);
+        let mut replies = &replies[..];
+        let mut codes = Vec::new();
+        while let Ok(Some(body)) = read_frame(&mut replies) {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            codes.push((v["id"].clone(), v["error"]["code"].as_i64()));
+        }
+        assert_eq!(
+            codes,
+            [
+                (serde_json::Value::Null, Some(-32700)),
+                (serde_json::json!(7), Some(-32600))
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_framing_is_an_error() {
+        for input in [
+            "Content-Type: x\r\n\r\n{}",
+            "Content-Length: ten\r\n\r\n{}",
+            "Content-Length: 50\r\n\r\n{}",
+            "no colon here\r\n\r\n",
+            "Content-Length: 99999999999\r\n\r\n",
+        ] {
+            let (inbox, _messages) = crossbeam_channel::unbounded();
+            let read = read_all(&mut input.as_bytes(), inbox, &mut Vec::new());
+            assert!(read.is_err(), "{input:?}");
+        }
+        // the end of input between messages is a normal end
+        let (inbox, _messages) = crossbeam_channel::unbounded();
+        assert!(read_all(&mut "".as_bytes(), inbox, &mut Vec::new()).is_ok());
+    }
 }

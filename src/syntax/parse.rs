@@ -42,8 +42,21 @@ fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
 
 fn parse_recovering(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
     if let Some(err) = unclosed_bracket(src) {
-        return (None, vec![err]);
+        // the one error reported; the script without that line is for editors
+        let mut text = src.to_string();
+        let blanked = blank_line_at(&mut text, err.span.start) && unclosed_bracket(&text).is_none();
+        let script = if blanked {
+            parse_lines(&text, rule).0
+        } else {
+            None
+        };
+        return (script, vec![err]);
     }
+    parse_lines(src, rule)
+}
+
+/// Parse; after each syntax error, blank its line and parse again.
+fn parse_lines(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
     pest::set_error_detail(true);
     let mut text = src.to_string();
     let mut errors: Vec<SyntaxError> = Vec::new();
