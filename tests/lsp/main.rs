@@ -2,6 +2,7 @@
 //! memory connection (every request), over the binary's stdio (framing,
 //! lifecycle, exit status), and by a real client, Neovim, when it is installed.
 
+mod editors;
 mod nvim;
 mod protocol;
 mod requests;
