@@ -87,6 +87,9 @@ end
 function M.attach(bufnr)
   local root = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':p:h')
   local on_attach = function(_, buf)
+    if vim.bo[buf].omnifunc == '' then
+      vim.bo[buf].omnifunc = 'v:lua.vim.lsp.omnifunc'
+    end
     show_hints(buf)
   end
   if vim.lsp.start then
