@@ -120,13 +120,12 @@ fn failed(what: AssertWhat, name: &Ident, value: &Dims, actual: &str) -> CheckEr
         AssertWhat::Rf => format!("the receptive field is {actual}"),
     };
     let word = what.word();
-    let mut e = CheckError::other(
+    CheckError::other(
         "assert",
         format!("assert {word} {model}: {fact}, the assertion says {said}"),
         value.span,
         &format!("{model} gives {actual}"),
         format!("if the model is right, write `assert {word} {model} == {actual}`"),
-    );
-    e.fix = Some(crate::diag::Fix::new(value.span, actual));
-    e
+    )
+    .fix(value.span, actual)
 }

@@ -303,7 +303,7 @@ fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
                             &names,
                         );
                         // the span covers the whole `model.path`
-                        if let Some(fix) = &mut e.fix {
+                        if let Some(fix) = e.fix_edit_mut() {
                             fix.replacement = format!("{}.{}", id.name, fix.replacement);
                         }
                         errs.push(e);

@@ -17,11 +17,18 @@ pub struct CheckError {
     pub span: Span,
     pub label: String,
     pub help: Option<Box<str>>,
-    /// Other places worth pointing at (the first binding of a name bound twice...).
-    pub related: Box<[(Span, String)]>,
+    /// Related places and the fix, which most errors lack: boxed, because
+    /// errors travel in `Result`s.
+    extra: Option<Box<Extra>>,
     pub warning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Extra {
+    /// Other places worth pointing at (the first binding of a name bound twice...).
+    related: Vec<(Span, String)>,
     /// The edit the help line describes, when there is exactly one.
-    pub fix: Option<Fix>,
+    fix: Option<Fix>,
 }
 
 impl Diagnostic for CheckError {
@@ -43,7 +50,7 @@ impl Diagnostic for CheckError {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span);
         let rest = self
-            .related
+            .related_spans()
             .iter()
             .map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
         Some(Box::new(std::iter::once(primary).chain(rest)))
@@ -58,23 +65,35 @@ impl CheckError {
             span,
             label: label.into(),
             help: None,
-            related: Box::default(),
+            extra: None,
             warning: false,
-            fix: None,
         }
+    }
+    /// Other places the diagnostic points at, with their labels.
+    pub fn related_spans(&self) -> &[(Span, String)] {
+        self.extra.as_ref().map_or(&[], |e| &e.related)
+    }
+    /// The edit the help line describes, when there is one.
+    pub fn fix_edit(&self) -> Option<&Fix> {
+        self.extra.as_ref().and_then(|e| e.fix.as_ref())
+    }
+    /// The fix's replacement text, to adjust where only the caller knows it.
+    pub(crate) fn fix_edit_mut(&mut self) -> Option<&mut Fix> {
+        self.extra.as_mut().and_then(|e| e.fix.as_mut())
     }
     fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into().into_boxed_str());
         self
     }
-    fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
-        self.fix = Some(Fix::new(span, replacement));
+    pub(crate) fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.extra.get_or_insert_default().fix = Some(Fix::new(span, replacement));
         self
     }
     fn related(mut self, span: Span, label: impl Into<String>) -> Self {
-        let mut all = std::mem::take(&mut self.related).into_vec();
-        all.push((span, label.into()));
-        self.related = all.into_boxed_slice();
+        self.extra
+            .get_or_insert_default()
+            .related
+            .push((span, label.into()));
         self
     }
 

@@ -73,7 +73,7 @@ impl Analysis {
             .iter()
             .map(|e| Problem {
                 diag: e,
-                fix: e.fix.as_ref(),
+                fix: e.fix_edit(),
             })
             .collect()
     }

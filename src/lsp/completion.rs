@@ -60,10 +60,9 @@ fn statement_start(an: &Analysis, offset: usize) -> usize {
         // statement, i.e. that is not indented
         let before = &an.text[..offset];
         return before
-            .match_indices('\n')
+            .rmatch_indices('\n')
             .map(|(i, _)| i + 1)
-            .filter(|&i| before[i..].starts_with(|c: char| !c.is_whitespace()))
-            .last()
+            .find(|&i| before[i..].starts_with(|c: char| !c.is_whitespace()))
             .unwrap_or(0);
     };
     let mut start = 0;

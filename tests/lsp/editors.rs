@@ -38,7 +38,11 @@ fn vim_words(syntax: &str, group: &str) -> Vec<String> {
 /// The alternatives of the TextMate rule `rule`'s first `( | | )` group.
 fn textmate_words(grammar: &serde_json::Value, rule: &str) -> Vec<String> {
     let pattern = grammar["repository"][rule]["match"].as_str().unwrap_or("");
-    let inner = pattern.split('(').nth(1).and_then(|s| s.split(')').next()).unwrap_or("");
+    let inner = pattern
+        .split('(')
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap_or("");
     inner.split('|').map(String::from).collect()
 }
 
@@ -54,10 +58,13 @@ fn vim_and_vscode_grammars_know_every_layer_builtin_and_keyword() {
     let keywords = keywords();
     for b in BUILTINS {
         // `load` is also a statement: Vim colours it as one
-        let vim_knows = vim_words(&vim, "cnnBuiltin").iter().any(|w| w == b)
-            || keywords.iter().any(|k| k == b);
+        let vim_knows =
+            vim_words(&vim, "cnnBuiltin").iter().any(|w| w == b) || keywords.iter().any(|k| k == b);
         assert!(vim_knows, "vim: {b}");
-        assert!(textmate_words(&tm, "builtin").iter().any(|w| w == b), "vscode: {b}");
+        assert!(
+            textmate_words(&tm, "builtin").iter().any(|w| w == b),
+            "vscode: {b}"
+        );
     }
     assert_eq!(vim_words(&vim, "cnnKeyword"), keywords);
     assert_eq!(textmate_words(&tm, "keyword"), keywords);
@@ -71,10 +78,15 @@ fn the_vscode_package_points_at_files_that_exist() {
     assert_eq!(language["id"], "cnnscript");
     assert_eq!(language["extensions"][0], ".cnn");
     let config = language["configuration"].as_str().unwrap_or("");
-    let grammar = package["contributes"]["grammars"][0]["path"].as_str().unwrap_or("");
+    let grammar = package["contributes"]["grammars"][0]["path"]
+        .as_str()
+        .unwrap_or("");
     for file in [config, grammar] {
         let text = read(&format!("editors/vscode/{}", file.trim_start_matches("./")));
-        assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok(), "{file}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "{file}"
+        );
     }
     assert!(read("editors/vscode/src/extension.ts").contains("args: [\"lsp\"]"));
     let ftdetect = read("editors/vim/ftdetect/cnnscript.vim");
