@@ -19,6 +19,8 @@ mod navigation;
 mod semantic;
 mod server;
 mod table;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 
 pub use server::{serve, Ending};

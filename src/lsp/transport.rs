@@ -39,7 +39,9 @@ impl IoThreads {
 /// A connection over stdin and stdout.
 pub fn stdio() -> (Connection, IoThreads) {
     let (to_client, outbox) = bounded::<Message>(0);
-    let (inbox, from_client) = bounded::<Message>(0);
+    // a buffer, so the server sees what is already waiting (a burst of edits
+    // is checked once, after its last message)
+    let (inbox, from_client) = bounded::<Message>(256);
     let writer = thread::spawn(move || write_all(outbox));
     let reader = thread::spawn(move || read_all(&mut io::stdin().lock(), inbox, &mut io::stdout()));
     let conn = Connection {
