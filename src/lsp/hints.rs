@@ -15,7 +15,7 @@ pub fn inlay_hints(an: &Analysis, range: Range) -> Vec<InlayHint> {
     let want = an.lines.span(&an.text, range);
     let inside = |at: usize| want.start <= at && at <= want.end;
     let mut out = Vec::new();
-    for (stmt, model) in an.models() {
+    for (stmt, model) in an.all_shapes() {
         for (node, layer) in model.layers() {
             if inside(layer.span.end) {
                 let tip = layer_details(model, node, layer);

@@ -34,7 +34,7 @@ pub fn hover(an: &Analysis, pos: Position) -> Option<Hover> {
             None => format!("`{}` has no argument `{key}`", call.name.name),
         },
         What::Input { stmt, .. } => {
-            let m = an.model(*stmt)?;
+            let m = an.shapes(*stmt)?;
             let mut s = format!("input `{}`: `{}`", m.input_name, m.declared_input);
             if m.input != m.declared_input {
                 let _ = write!(s, ", taken as `{}`", m.input);
@@ -42,7 +42,7 @@ pub fn hover(an: &Analysis, pos: Position) -> Option<Hover> {
             s
         }
         What::Node { stmt, name, .. } => {
-            let m = an.model(*stmt)?;
+            let m = an.shapes(*stmt)?;
             let node = m.nodes.iter().find(|n| n.name.as_deref() == Some(*name))?;
             node_text(node)
         }
@@ -84,8 +84,8 @@ fn tensor_text(an: &Analysis, stmt: usize) -> String {
     if let StmtKind::Let { value, .. } = &s.kind {
         if let ExprKind::Call { callee, .. } = &value.kind {
             if let ExprKind::Name(id) = &callee.kind {
-                let model = an
-                    .models()
+                let model = (0..stmt)
+                    .filter_map(|i| an.model(i).map(|m| (i, m)))
                     .filter(|(i, _)| *i < stmt)
                     .map(|(_, m)| m)
                     .filter(|m| m.name == id.name)

@@ -18,7 +18,7 @@ pub fn definition(an: &Analysis, pos: Position) -> Option<Span> {
         What::Node { def, .. } => def,
         What::Param { decl, key } => {
             let (stmt, name) = decl?;
-            let layer = an.model(stmt).and_then(|m| {
+            let layer = an.shapes(stmt).and_then(|m| {
                 m.layers()
                     .find(|(n, l)| {
                         let prefix = m.param_prefix(n, l);

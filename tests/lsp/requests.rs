@@ -156,8 +156,23 @@ fn inlay_hints_show_each_layers_output_and_each_merge() {
         "{tip}"
     );
     assert_eq!(labels(&hints).len(), 12);
+    // a model with an error keeps the shapes of the layers above it
+    c.replace(
+        2,
+        &LENET.replace("conv(out=16, k=5)", "conv(in=7, out=16, k=5)"),
+    );
+    let hints = c.ok("textDocument/inlayHint", whole(json!({})));
+    let lines: Vec<u64> = hints
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h["position"]["line"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(lines, [1, 1, 2], "{hints}");
     let graph = "model r(x: Nx4x8x8) {\n  a = x -> conv(out=4, k=3, p=1)\n  s = add(x, a)\n  c = concat(x, s) -> relu\n}\n";
-    c.replace(2, graph);
+    c.replace(3, graph);
     let hints = c.ok("textDocument/inlayHint", whole(json!({})));
     let at_line = |line: u64| -> Vec<String> {
         hints
