@@ -85,11 +85,9 @@ fn tensor_text(an: &Analysis, stmt: usize) -> String {
         if let ExprKind::Call { callee, .. } = &value.kind {
             if let ExprKind::Name(id) = &callee.kind {
                 let model = (0..stmt)
-                    .filter_map(|i| an.model(i).map(|m| (i, m)))
-                    .filter(|(i, _)| *i < stmt)
-                    .map(|(_, m)| m)
-                    .filter(|m| m.name == id.name)
-                    .last();
+                    .rev()
+                    .filter_map(|i| an.model(i))
+                    .find(|m| m.name == id.name);
                 if let Some(m) = model {
                     let _ = write!(
                         out,
