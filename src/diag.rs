@@ -2,6 +2,26 @@
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, NamedSource};
 
+use crate::syntax::ast::Span;
+
+/// A machine-readable fix for a diagnostic: replace `span` (empty: insert
+/// there) with `replacement`. Set beside the help line that describes it, so
+/// editors offer it as a code action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub span: Span,
+    pub replacement: String,
+}
+
+impl Fix {
+    pub fn new(span: Span, replacement: impl Into<String>) -> Fix {
+        Fix {
+            span,
+            replacement: replacement.into(),
+        }
+    }
+}
+
 /// How diagnostics are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {

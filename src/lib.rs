@@ -8,6 +8,7 @@ pub mod fmt;
 pub mod io;
 pub mod ir;
 pub mod layers;
+pub mod lsp;
 pub mod ops;
 pub mod picture;
 pub mod repl;

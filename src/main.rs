@@ -56,6 +56,8 @@ enum Command {
         #[arg(default_value = ".")]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Language server for editors, on stdin/stdout (LSP)
+    Lsp,
     /// Write a model as ONNX without running the script
     Export(ExportArgs),
 }
@@ -146,6 +148,7 @@ fn run_cli() -> ExitCode {
         Command::Fmt { check, paths } => cnnscript::fmt::command::run(&paths, check),
         Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
         Command::Export(args) => export(args),
+        Command::Lsp => cnnscript::lsp::run(),
     };
     ExitCode::from(code)
 }

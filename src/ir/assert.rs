@@ -127,4 +127,5 @@ fn failed(what: AssertWhat, name: &Ident, value: &Dims, actual: &str) -> CheckEr
         &format!("{model} gives {actual}"),
         format!("if the model is right, write `assert {word} {model} == {actual}`"),
     )
+    .fix(value.span, actual)
 }

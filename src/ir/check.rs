@@ -304,7 +304,7 @@ fn promote(shape: Shape, first_layers: &[&LayerCall]) -> Shape {
 }
 
 /// `shape dims -> layer -> ...`: a one-node model without a name.
-fn check_chain_question(input: &Dims, layers: &[LayerCall]) -> Result<Model, Vec<CheckError>> {
+pub fn check_chain_question(input: &Dims, layers: &[LayerCall]) -> Result<Model, Vec<CheckError>> {
     let decl = ModelDecl {
         name: Ident {
             name: "shape".into(),

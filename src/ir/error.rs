@@ -5,6 +5,7 @@ use miette::{Diagnostic, LabeledSpan, Severity};
 use thiserror::Error;
 
 use super::shape::Shape;
+use crate::diag::Fix;
 use crate::syntax::ast::Span;
 
 /// A static error (or warning) found by the checker.
@@ -16,9 +17,18 @@ pub struct CheckError {
     pub span: Span,
     pub label: String,
     pub help: Option<Box<str>>,
-    /// Other places worth pointing at (the first binding of a name bound twice...).
-    pub related: Box<[(Span, String)]>,
+    /// Related places and the fix, which most errors lack: boxed, because
+    /// errors travel in `Result`s.
+    extra: Option<Box<Extra>>,
     pub warning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Extra {
+    /// Other places worth pointing at (the first binding of a name bound twice...).
+    related: Vec<(Span, String)>,
+    /// The edit the help line describes, when there is exactly one.
+    fix: Option<Fix>,
 }
 
 impl Diagnostic for CheckError {
@@ -40,7 +50,7 @@ impl Diagnostic for CheckError {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = LabeledSpan::new_primary_with_span(Some(self.label.clone()), self.span);
         let rest = self
-            .related
+            .related_spans()
             .iter()
             .map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), *s));
         Some(Box::new(std::iter::once(primary).chain(rest)))
@@ -55,18 +65,35 @@ impl CheckError {
             span,
             label: label.into(),
             help: None,
-            related: Box::default(),
+            extra: None,
             warning: false,
         }
+    }
+    /// Other places the diagnostic points at, with their labels.
+    pub fn related_spans(&self) -> &[(Span, String)] {
+        self.extra.as_ref().map_or(&[], |e| &e.related)
+    }
+    /// The edit the help line describes, when there is one.
+    pub fn fix_edit(&self) -> Option<&Fix> {
+        self.extra.as_ref().and_then(|e| e.fix.as_ref())
+    }
+    /// The fix's replacement text, to adjust where only the caller knows it.
+    pub(crate) fn fix_edit_mut(&mut self) -> Option<&mut Fix> {
+        self.extra.as_mut().and_then(|e| e.fix.as_mut())
     }
     fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into().into_boxed_str());
         self
     }
+    pub(crate) fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.extra.get_or_insert_default().fix = Some(Fix::new(span, replacement));
+        self
+    }
     fn related(mut self, span: Span, label: impl Into<String>) -> Self {
-        let mut all = std::mem::take(&mut self.related).into_vec();
-        all.push((span, label.into()));
-        self.related = all.into_boxed_slice();
+        self.extra
+            .get_or_insert_default()
+            .related
+            .push((span, label.into()));
         self
     }
 
@@ -83,7 +110,7 @@ impl CheckError {
             ));
         }
         match did_you_mean(name, known.iter().copied()) {
-            Some(s) => e.help(format!("did you mean `{s}`?")),
+            Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
             None => e.help(format!("the layers are: {}", known.join(", "))),
         }
     }
@@ -100,8 +127,12 @@ impl CheckError {
         } else {
             format!("`{layer}` takes: {}", valid.join(", "))
         };
-        match did_you_mean(arg, valid.iter().copied()) {
-            Some(s) => e.help(format!("did you mean `{s}`? {list}")),
+        let pytorch = PYTORCH_ARGS
+            .iter()
+            .find(|(torch, ours)| *torch == arg && valid.contains(ours))
+            .map(|(_, ours)| ours.to_string());
+        match did_you_mean(arg, valid.iter().copied()).or(pytorch) {
+            Some(s) => e.help(format!("did you mean `{s}`? {list}")).fix(span, s),
             None => e.help(list),
         }
     }
@@ -159,6 +190,7 @@ impl CheckError {
         .help(format!(
             "write {arg}={incoming}, or leave `{arg}` out to infer it"
         ))
+        .fix(span, incoming.to_string())
     }
 
     pub fn groups(in_ch: u64, out_ch: u64, groups: u64, span: Span) -> Self {
@@ -273,7 +305,7 @@ impl CheckError {
             },
         );
         match did_you_mean(name, known.iter().map(String::as_str)) {
-            Some(s) => e.help(format!("did you mean `{s}`?")),
+            Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
             None if known.is_empty() => e.help(format!("define the {kind} before using it")),
             None => e.help(format!("defined so far: {}", known.join(", "))),
         }
@@ -324,7 +356,9 @@ impl CheckError {
             "not a merge",
         );
         match did_you_mean(op, ["add", "concat"]) {
-            Some(s) => e.help(format!("did you mean `{s}`? The merges are add and concat")),
+            Some(s) => e
+                .help(format!("did you mean `{s}`? The merges are add and concat"))
+                .fix(span, s),
             None => e.help("the merges are add(a, b, ...) and concat(a, b, ...)"),
         }
     }
@@ -374,6 +408,22 @@ impl CheckError {
         CheckError::new(code, message, span, label).help(help)
     }
 }
+
+/// PyTorch's argument names and the cnnscript names they mean, so
+/// `conv(kernel_size=3)` is answered with `k`.
+const PYTORCH_ARGS: [(&str, &str); 11] = [
+    ("kernel_size", "k"),
+    ("kernel", "k"),
+    ("stride", "s"),
+    ("padding", "p"),
+    ("dilation", "d"),
+    ("in_channels", "in"),
+    ("out_channels", "out"),
+    ("in_features", "in"),
+    ("out_features", "out"),
+    ("ceil_mode", "ceil"),
+    ("count_include_pad", "count_pad"),
+];
 
 /// The closest known word to `word` (Levenshtein distance at most a third of
 /// its length, and at least 1 edit allowed).

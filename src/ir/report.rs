@@ -212,9 +212,15 @@ pub fn explain(model: &Model) -> String {
     let _ = writeln!(out, "input {}", model.input);
     for (_, layer) in model.layers() {
         let _ = writeln!(out, "{} -> {}", layer_text(layer), layer.out_shape);
-        out.push_str(&layer.kind.explain(&layer.in_shape, &layer.out_shape));
+        out.push_str(&layer_formula(layer));
     }
     out
+}
+
+/// The lines `shape explain` prints under one layer: each spatial size's
+/// formula with the numbers substituted (empty for layers without one).
+pub fn layer_formula(layer: &Layer) -> String {
+    layer.kind.explain(&layer.in_shape, &layer.out_shape)
 }
 
 /// `check --json`: every model with its layers (SPEC section 6).

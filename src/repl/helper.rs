@@ -138,9 +138,10 @@ impl Validator for ReplHelper {
 
 // ---------------------------------------------------------------- completion
 
-/// Where the cursor stands, as far as completion cares.
+/// Where the cursor stands, as far as completion cares (the language
+/// server reads it too, to describe each candidate).
 #[derive(Debug)]
-enum Spot<'a> {
+pub enum Spot<'a> {
     /// Typing the meta command itself.
     MetaName,
     /// After `:load `: a file path.
@@ -165,7 +166,7 @@ enum Spot<'a> {
 }
 
 /// The word being typed (start byte) and where it stands.
-fn spot(line: &str, pos: usize) -> (usize, Spot<'_>) {
+pub fn spot(line: &str, pos: usize) -> (usize, Spot<'_>) {
     let before = &line[..pos];
     let tokens = lex(before);
     let typing = tokens

@@ -6,6 +6,7 @@ use thiserror::Error;
 use super::ast::Span;
 use super::grammar::Rule;
 use super::keywords::statement_list;
+use crate::diag::Fix;
 
 /// A syntax error at a span, with what was expected there.
 #[derive(Debug, Error, Diagnostic, Clone, PartialEq)]
@@ -18,6 +19,8 @@ pub struct SyntaxError {
     pub label: String,
     #[help]
     pub help: Option<String>,
+    /// The edit the help line describes, when there is one.
+    pub fix: Option<Fix>,
 }
 
 /// What a grammar rule means to a user.
@@ -145,6 +148,8 @@ impl SyntaxError {
             pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
             pest::error::ErrorVariant::CustomError { .. } => vec![],
         };
+        // `X = ...` stops where an index could follow the name
+        let wants_index = rules.contains(&Rule::index_suffix) || tokens.iter().any(|t| t == "`[`");
         let mut expected: Vec<String> = Vec::new();
         for w in rules.iter().filter_map(rule_words) {
             if !expected.contains(&w) {
@@ -169,12 +174,13 @@ impl SyntaxError {
                 format!("expected {list}"),
             )
         };
-        let help = hint_for(src, pos);
+        let (help, fix) = hint_for(src, pos, wants_index);
         SyntaxError {
             message,
             span: Span::new(pos, pos + tok_len),
             label,
             help,
+            fix,
         }
     }
 }
@@ -187,18 +193,43 @@ fn join_or(words: &[&str]) -> String {
     }
 }
 
-/// A help line for common slips, judged from the text around the error.
-fn hint_for(src: &str, pos: usize) -> Option<String> {
+/// A help line for common slips, judged from the text around the error,
+/// with its edit when the slip has one obvious repair.
+fn hint_for(src: &str, pos: usize, wants_index: bool) -> (Option<String>, Option<Fix>) {
     let line_start = src[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let line = src[line_start..].lines().next().unwrap_or("");
     let trimmed = line.trim_start();
+    let indent = line_start + (line.len() - trimmed.len());
+    // the line up to the error is one name: `X = ...` or `let X ...`
+    let before = src.get(indent..pos).unwrap_or("").trim_end();
+    let one_name = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
     if trimmed.starts_with("let ") && !line.contains('=') {
-        return Some("a binding is written `let NAME = expression`".into());
+        let fix = before
+            .strip_prefix("let ")
+            .filter(|name| one_name(name.trim_start()))
+            .map(|_| Fix::new(Span::new(pos, pos), "= "));
+        return (
+            Some("a binding is written `let NAME = expression`".into()),
+            fix,
+        );
+    }
+    let assigns = src[pos..].starts_with('=') && !src[pos..].starts_with("==");
+    if assigns && wants_index && one_name(before) {
+        return (
+            Some(format!("a new name is bound with `let {before} = ...`")),
+            Some(Fix::new(Span::new(indent, indent), "let ")),
+        );
     }
     if src[pos..].starts_with('x') && src[..pos].ends_with(|c: char| c.is_ascii_digit()) {
-        return Some("a size is written `3x5`, with a number on both sides of `x`".into());
+        return (
+            Some("a size is written `3x5`, with a number on both sides of `x`".into()),
+            None,
+        );
     }
-    None
+    (None, None)
 }
 
 /// An opening bracket without its closing one, reported at the opening
@@ -243,6 +274,7 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
                         span: Span::new(i, i + 1),
                         label: "too many operators".into(),
                         help: Some("split the expression over several `let` statements".into()),
+                        fix: None,
                     });
                 }
             }
@@ -254,6 +286,7 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
                         span: Span::new(i, i + 1),
                         label: "too deep".into(),
                         help: Some("a tensor literal or expression this deep is not supported; load data from a file instead".into()),
+                        fix: None,
                     });
                 }
             }
@@ -274,6 +307,7 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
                                 "close it with `{}` before the `{c}` at byte {i}",
                                 closing(open)
                             )),
+                            fix: None,
                         });
                     }
                     None => {
@@ -282,6 +316,7 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
                             span: Span::new(i, i + 1),
                             label: "no bracket open here".into(),
                             help: Some("remove it, or open the bracket it closes".into()),
+                            fix: None,
                         });
                     }
                 }
@@ -294,6 +329,7 @@ pub fn unclosed_bracket(src: &str) -> Option<SyntaxError> {
         span: Span::new(at, at + 1),
         label: "opened here".into(),
         help: Some(format!("add the closing `{}`", closing(open))),
+        fix: None,
     })
 }
 

@@ -20,26 +20,50 @@ pub fn parse_repl_line(src: &str) -> Result<Script, Vec<SyntaxError>> {
     parse_with(src, Rule::repl_line)
 }
 
+/// Parse a whole script, also when it has syntax errors: the errors, and
+/// the script without its broken lines (spans still into `src`) when the
+/// rest parses. Editors use it to keep answering while a line is half typed.
+pub fn parse_script_recovering(src: &str) -> (Option<Script>, Vec<SyntaxError>) {
+    parse_recovering(src, Rule::script)
+}
+
 const MAX_SYNTAX_ERRORS: usize = 20;
 
 fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
-    if let Some(err) = unclosed_bracket(src) {
-        return Err(vec![err]);
+    match parse_recovering(src, rule) {
+        (Some(script), errors) if errors.is_empty() => Ok(script),
+        (_, errors) => Err(errors),
     }
+}
+
+fn parse_recovering(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
+    if let Some(err) = unclosed_bracket(src) {
+        // the one error reported; the script without that line is for editors
+        let mut text = src.to_string();
+        let blanked = blank_line_at(&mut text, err.span.start) && unclosed_bracket(&text).is_none();
+        let script = if blanked {
+            parse_lines(&text, rule).0
+        } else {
+            None
+        };
+        return (script, vec![err]);
+    }
+    parse_lines(src, rule)
+}
+
+/// Parse; after each syntax error, blank its line and parse again.
+fn parse_lines(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
     pest::set_error_detail(true);
     let mut text = src.to_string();
     let mut errors: Vec<SyntaxError> = Vec::new();
     loop {
         match CnnParser::parse(rule, &text) {
             Ok(mut pairs) => {
-                if !errors.is_empty() {
-                    return Err(errors);
-                }
-                let top = match pairs.next() {
-                    Some(p) => p,
-                    None => return Ok(Script { stmts: vec![] }),
+                let script = match pairs.next() {
+                    Some(top) => lower_script(top),
+                    None => Script { stmts: vec![] },
                 };
-                return Ok(lower_script(top));
+                return (Some(script), errors);
             }
             Err(e) => {
                 let err = SyntaxError::from_pest(&e, src);
@@ -49,7 +73,7 @@ fn parse_with(src: &str, rule: Rule) -> Result<Script, Vec<SyntaxError>> {
                     errors.push(err);
                 }
                 if repeated || errors.len() >= MAX_SYNTAX_ERRORS || !blank_line_at(&mut text, pos) {
-                    return Err(errors);
+                    return (None, errors);
                 }
             }
         }

@@ -70,12 +70,17 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
                         .iter()
                         .any(|n| *n == key || n.starts_with(&format!("{key}.")))
                     {
-                        errs.push(CheckError::unknown_name(
+                        let mut e = CheckError::unknown_name(
                             &format!("parameter of `{}`", id.name),
                             &key,
                             expr.span,
                             &names,
-                        ));
+                        );
+                        // the span covers the whole `model.path`
+                        if let Some(fix) = e.fix_edit_mut() {
+                            fix.replacement = format!("{}.{}", id.name, fix.replacement);
+                        }
+                        errs.push(e);
                     }
                     return;
                 }

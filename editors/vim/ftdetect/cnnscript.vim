@@ -1,0 +1,2 @@
+" cnnscript scripts
+autocmd BufRead,BufNewFile *.cnn setfiletype cnnscript
