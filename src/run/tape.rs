@@ -14,7 +14,7 @@ use crate::ir::layer::{LayerKind, Pool};
 use crate::ir::model::Layer;
 use crate::ir::model::{NodeInput, NodeSource};
 use crate::ir::shape::window_out;
-use crate::ops::{self, ConvGeom, PoolGeom};
+use crate::ops::{self, Axis, BatchNormGeom, ConvGeom, LinearGeom, PoolGeom};
 
 /// Whether layers behave as in training (dropout drops, batchnorm uses batch
 /// statistics and updates its running ones) or as PyTorch's `eval()`.
@@ -282,7 +282,7 @@ impl Tape {
                         crate::value::dims_string(&in_shape)
                     )
                 })?;
-                out = self.alloc(&[g.batch, g.out_ch, g.out_h, g.out_w]);
+                out = self.alloc(&g.output_shape());
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &params[ids[0]].data;
                 let bias = if c.bias {
@@ -292,8 +292,7 @@ impl Tape {
                 };
                 let (x, y) = two(&mut self.bufs, input, out);
                 if c.flip {
-                    let flipped =
-                        ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+                    let flipped = ops::conv::flip_kernel(&g, weight);
                     ops::conv::conv2d_forward(&g, &x.data, &flipped, bias, &mut y.data);
                     self.steps[step].aux = flipped;
                 } else {
@@ -304,11 +303,11 @@ impl Tape {
                 need4(&in_shape)?;
                 let g = pool_geom(p, &in_shape)
                     .ok_or_else(|| "pool window does not fit the input".to_string())?;
-                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
+                out = self.alloc(&g.output_shape());
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut argmax = std::mem::take(&mut self.steps[step].argmax);
                 argmax.clear();
-                argmax.resize(g.batch * g.channels * g.out_h * g.out_w, 0);
+                argmax.resize(g.output_shape().iter().product(), 0);
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::pool::maxpool2d_forward(&g, &x.data, &mut y.data, &mut argmax);
                 self.steps[step].argmax = argmax;
@@ -317,7 +316,7 @@ impl Tape {
                 need4(&in_shape)?;
                 let g = pool_geom(p, &in_shape)
                     .ok_or_else(|| "pool window does not fit the input".to_string())?;
-                out = self.alloc(&[g.batch, g.channels, g.out_h, g.out_w]);
+                out = self.alloc(&g.output_shape());
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let (x, y) = two(&mut self.bufs, input, out);
                 ops::pool::avgpool2d_forward(&g, p.count_pad, &x.data, &mut y.data);
@@ -344,6 +343,7 @@ impl Tape {
                     ));
                 }
                 let (batch, in_f, out_f) = (in_shape[0], l.in_f as usize, l.out_f as usize);
+                let g = LinearGeom::new(batch, in_f, out_f).map_err(|e| e.to_string())?;
                 out = self.alloc(&[batch, out_f]);
                 self.push_step(StepKind::Layer(li), &[input], out);
                 let weight = &params[ids[0]].data;
@@ -353,7 +353,7 @@ impl Tape {
                     None
                 };
                 let (x, y) = two(&mut self.bufs, input, out);
-                ops::linear::linear_forward(batch, in_f, out_f, &x.data, weight, bias, &mut y.data);
+                ops::linear::linear_forward(&g, &x.data, weight, bias, &mut y.data);
             }
             LayerKind::Flatten => {
                 let rest: usize = in_shape[1..].iter().product();
@@ -411,6 +411,7 @@ impl Tape {
                 }
                 let n = in_shape[0];
                 let inner: usize = in_shape[2..].iter().product();
+                let g = BatchNormGeom::new(n, c, inner, b.eps as f32).map_err(|e| e.to_string())?;
                 out = self.alloc(&in_shape);
                 let step = self.push_step(StepKind::Layer(li), &[input], out);
                 let mut mean = std::mem::take(&mut self.steps[step].aux);
@@ -433,13 +434,12 @@ impl Tape {
                     let mut rmean = std::mem::take(&mut params[ids[2]].data);
                     let mut rvar = std::mem::take(&mut params[ids[3]].data);
                     ops::batchnorm::batchnorm_train_forward(
-                        n,
-                        c,
-                        inner,
+                        &g,
                         &x.data,
-                        &gamma,
-                        &beta,
-                        b.eps as f32,
+                        ops::batchnorm::Affine {
+                            gamma: &gamma,
+                            beta: &beta,
+                        },
                         &mut y.data,
                         &mut mean,
                         &mut invstd,
@@ -458,15 +458,11 @@ impl Tape {
                     let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
                     let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
                     ops::batchnorm::batchnorm_eval_forward(
-                        n,
-                        c,
-                        inner,
+                        &g,
                         &x.data,
-                        gamma,
-                        beta,
+                        ops::batchnorm::Affine { gamma, beta },
                         rm,
                         rv,
-                        b.eps as f32,
                         &mut y.data,
                     );
                 }
@@ -601,13 +597,7 @@ impl Tape {
                         &mut dflipped,
                         dbias,
                     );
-                    let back = ops::conv::flip_kernel(
-                        &dflipped,
-                        g.out_ch,
-                        g.in_ch / g.groups,
-                        g.k_h,
-                        g.k_w,
-                    );
+                    let back = ops::conv::flip_kernel(&g, &dflipped);
                     dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
                 } else {
                     ops::conv::conv2d_backward(&g, &x.data, weight, dy, dx, dweight, dbias);
@@ -632,9 +622,10 @@ impl Tape {
             LayerKind::Linear(l) => {
                 let (weight, dweight, dbias) = weight_grads(params, ids[0], ids.get(1).copied());
                 let (batch, in_f, out_f) = (x.shape[0], l.in_f as usize, l.out_f as usize);
-                ops::linear::linear_backward(
-                    batch, in_f, out_f, &x.data, weight, dy, dx, dweight, dbias,
-                );
+                let Ok(g) = LinearGeom::new(batch, in_f, out_f) else {
+                    return;
+                };
+                ops::linear::linear_backward(&g, &x.data, weight, dy, dx, dweight, dbias);
             }
             LayerKind::Flatten => {
                 if let Some(dx) = dx {
@@ -674,18 +665,18 @@ impl Tape {
                 let (gamma, dgamma, dbeta) = weight_grads(params, ids[0], Some(ids[1]));
                 let Some(dbeta) = dbeta else { return };
                 let c = b.channels as usize;
+                let Ok(g) = BatchNormGeom::new(s[0], c, inner, b.eps as f32) else {
+                    return;
+                };
+                let grads = ops::batchnorm::Grads { dx, dgamma, dbeta };
                 ops::batchnorm::batchnorm_backward(
-                    s[0],
-                    c,
-                    inner,
+                    &g,
                     &x.data,
                     gamma,
                     &saved.aux,
                     &saved.aux2,
                     dy,
-                    dx,
-                    dgamma,
-                    dbeta,
+                    grads,
                 );
             }
         }
@@ -745,82 +736,39 @@ fn two(bufs: &mut [Buf], read: usize, write: usize) -> (&Buf, &mut Buf) {
 
 /// Conv geometry for an actual input; `None` when the kernel no longer fits.
 pub fn conv_geom(c: &crate::ir::layer::Conv, s: &[usize]) -> Option<ConvGeom> {
-    let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        c.pad.top,
-        c.pad.bottom,
-        c.kernel[0],
-        c.stride[0],
-        c.dilation[0],
-        false,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        c.pad.left,
-        c.pad.right,
-        c.kernel[1],
-        c.stride[1],
-        c.dilation[1],
-        false,
-    )?;
-    Some(ConvGeom {
-        batch: s[0],
-        in_ch: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        out_ch: u(c.out_ch),
-        k_h: u(c.kernel[0]),
-        k_w: u(c.kernel[1]),
-        stride_h: u(c.stride[0]),
-        stride_w: u(c.stride[1]),
-        pad_top: u(c.pad.top),
-        pad_left: u(c.pad.left),
-        dil_h: u(c.dilation[0]),
-        dil_w: u(c.dilation[1]),
-        groups: u(c.groups),
-        out_h: u(oh),
-        out_w: u(ow),
-    })
+    let axis = |i: usize, pad| {
+        let window = [c.kernel[i], c.stride[i], c.dilation[i]];
+        window_axis(s[2 + i], window, pad, false)
+    };
+    let h = axis(0, (c.pad.top, c.pad.bottom))?;
+    let w = axis(1, (c.pad.left, c.pad.right))?;
+    ConvGeom::new(s[0], s[1], c.out_ch as usize, c.groups as usize, h, w).ok()
 }
 
 /// Pool geometry for an actual input; `None` when the window no longer fits.
 pub fn pool_geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
+    let axis = |i: usize, pad| {
+        let window = [p.kernel[i], p.stride[i], p.dilation[i]];
+        window_axis(s[2 + i], window, pad, p.ceil)
+    };
+    let h = axis(0, (p.pad.top, p.pad.bottom))?;
+    let w = axis(1, (p.pad.left, p.pad.right))?;
+    PoolGeom::new(s[0], s[1], h, w).ok()
+}
+
+/// One axis of a window (kernel, stride, dilation) over `input` values with
+/// padding (before, after); `None` when the window does not fit.
+fn window_axis(input: usize, window: [u64; 3], pad: (u64, u64), ceil: bool) -> Option<Axis> {
+    let [kernel, stride, dilation] = window;
+    let output = window_out(input as u64, pad.0, pad.1, kernel, stride, dilation, ceil)?;
     let u = |v: u64| v as usize;
-    let oh = window_out(
-        s[2] as u64,
-        p.pad.top,
-        p.pad.bottom,
-        p.kernel[0],
-        p.stride[0],
-        p.dilation[0],
-        p.ceil,
-    )?;
-    let ow = window_out(
-        s[3] as u64,
-        p.pad.left,
-        p.pad.right,
-        p.kernel[1],
-        p.stride[1],
-        p.dilation[1],
-        p.ceil,
-    )?;
-    Some(PoolGeom {
-        batch: s[0],
-        channels: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        k_h: u(p.kernel[0]),
-        k_w: u(p.kernel[1]),
-        stride_h: u(p.stride[0]),
-        stride_w: u(p.stride[1]),
-        pad_top: u(p.pad.top),
-        pad_bottom: u(p.pad.bottom),
-        pad_left: u(p.pad.left),
-        pad_right: u(p.pad.right),
-        dil_h: u(p.dilation[0]),
-        dil_w: u(p.dilation[1]),
-        out_h: u(oh),
-        out_w: u(ow),
+    Some(Axis {
+        input,
+        kernel: u(kernel),
+        stride: u(stride),
+        dilation: u(dilation),
+        pad_before: u(pad.0),
+        pad_after: u(pad.1),
+        output: u(output),
     })
 }
