@@ -244,6 +244,14 @@ pub(crate) unsafe fn micro<O: Operands, const NV: usize>(
 #[target_feature(enable = "avx512f")]
 pub(super) fn sgemm(p: &Gemm, task_rows: Range<usize>, a: &[f32], b: &[f32], c: &mut [f32]) {
     let (m, n, k, ldc) = (task_rows.len(), p.n, p.k, p.ldc);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Every tile written below lies in these rows.
+    assert!(
+        ldc >= n && c.len() > (m - 1) * ldc + n - 1,
+        "sgemm: C too short"
+    );
     let row_offset = task_rows.start;
     let accumulate = p.c == Output::Accumulate;
     let a = Operand {
@@ -285,7 +293,7 @@ pub(super) fn sgemm(p: &Gemm, task_rows: Range<usize>, a: &[f32], b: &[f32], c: 
                             // SAFETY: AVX-512F is enabled on this function; the
                             // panels hold depth.len() steps; the tile at
                             // (row0, col0) of valid_rows × valid_cols lies in
-                            // `c` (asserted by the caller: (m−1)·ldc + n ≤ len).
+                            // `c` ((m−1)·ldc + n ≤ c.len(), asserted above).
                             unsafe {
                                 micro::<_, 2>(
                                     &ops,

@@ -60,8 +60,9 @@ fn masks(g: &ConvGeom) -> Vec<(u16, isize)> {
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn load_run(row: &[f32], shift: isize, mask: u16) -> __m512 {
-    // The pointer may fall before the row; only unmasked lanes, which are
-    // inside it, are accessed (AVX-512 masked loads suppress faults).
+    // SAFETY: the pointer may fall before the row, but only the unmasked
+    // lanes, inside it by this function's contract, are accessed (AVX-512
+    // masked loads suppress faults on the others); AVX-512F is enabled here.
     let at = row.as_ptr().wrapping_offset(shift);
     unsafe { _mm512_maskz_loadu_ps(mask, at) }
 }
