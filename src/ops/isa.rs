@@ -99,11 +99,14 @@ impl Isa {
     }
 
     /// AVX-512F (and AVX2, FMA) may run.
+    // Only x86-64 has kernels that ask (here and below).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn avx512(self) -> bool {
         self.0 == Family::Avx512
     }
 
     /// AVX2 and FMA may run.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn avx2_fma(self) -> bool {
         self.0 >= Family::Avx2
     }

@@ -10,6 +10,7 @@
 
 use super::isa::{self, Isa};
 use gemm::Parallelism;
+#[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
