@@ -121,6 +121,10 @@ fn implicit_path_crosses_panels_strips_and_slabs() {
             check_implicit(&g, isa, threads, 5);
         }
     }
+    // A 1×1 window over a 1×1 plane: one wide column, far short of a
+    // strip (once a proptest failure).
+    let one = axis(1, 1, 1, (0, 0), 1);
+    check_implicit(&geom(1, 2, 1, 1, one, one), isa, 1, 0);
 }
 
 #[test]
