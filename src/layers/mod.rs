@@ -35,6 +35,16 @@ pub use pool::Pool;
 pub use tensors::{Fill, Init, Param, Role, TensorSpec};
 pub use window::{Pad4, Window};
 
+/// Table entries by kind, for the layers applied as functions (`maxpool(X, k=2)`).
+pub mod specs {
+    pub use super::activation::{DROPOUT, RELU, SIGMOID, SOFTMAX, TANH};
+    pub use super::batchnorm::SPEC as BATCHNORM;
+    pub use super::conv::SPEC as CONV;
+    pub use super::linear::SPEC as LINEAR;
+    pub use super::pool::{AVGPOOL, GAP, MAXPOOL};
+    pub use super::reshape::FLATTEN;
+}
+
 use crate::ir::shape::{Rf, Shape};
 
 /// Every layer kind with its resolved arguments.
