@@ -222,6 +222,30 @@ impl LayerKind {
         t.finish()
     }
 
+    /// Work per sample other than multiply-accumulates, with its unit: a
+    /// pool's comparisons or additions (`summary` shows them where a pool
+    /// has no MACs). `None` for layers whose cost is their MACs.
+    pub fn other_ops(
+        &self,
+        in_shape: &Shape,
+        out_shape: &Shape,
+    ) -> Option<(Option<u64>, &'static str)> {
+        match self {
+            LayerKind::MaxPool(p) => Some((pool::cost(Some(p.kernel), in_shape, out_shape), "cmp")),
+            LayerKind::AvgPool(p) => Some((pool::cost(Some(p.kernel), in_shape, out_shape), "add")),
+            LayerKind::Gap => Some((pool::cost(None, in_shape, out_shape), "add")),
+            LayerKind::Conv(_)
+            | LayerKind::Linear(_)
+            | LayerKind::Flatten
+            | LayerKind::Relu
+            | LayerKind::Sigmoid
+            | LayerKind::Tanh
+            | LayerKind::Softmax
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm(_) => None,
+        }
+    }
+
     /// `shape explain`'s lines under the layer: how each output size arises.
     pub fn explain(&self, in_shape: &Shape, out_shape: &Shape) -> String {
         match self {

@@ -31,7 +31,11 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, OpError> {
         return Ok(Value::Bool(out));
     }
     let kind = if op == BinOp::Div { Kind::Float } else { kind };
-    guard(&shape, kind.item_bytes(), "the result")?;
+    guard(
+        &shape,
+        kind.item_bytes(),
+        &format!("the result of `{}`", op.symbol()),
+    )?;
     Ok(match kind {
         Kind::Float => Value::Float(zip(&floats(&a), &floats(&b), &shape, |x, y| {
             float_arith(op, x, y)

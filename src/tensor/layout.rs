@@ -4,11 +4,12 @@
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-use super::{each_dtype, shape, OpError};
+use super::{each_dtype, guard, shape, Kind, OpError};
 use crate::value::Value;
 
 /// `flip()` (every dim) or `flip(dims...)`.
 pub fn flip(v: Value, dims: &[i64]) -> Result<Value, OpError> {
+    copy_guard(&v, "flip")?;
     let rank = v.shape().map_or(0, <[usize]>::len);
     let dims = if dims.is_empty() {
         (0..rank).collect()
@@ -22,6 +23,7 @@ pub fn flip(v: Value, dims: &[i64]) -> Result<Value, OpError> {
 
 /// `.T`: the dims in reverse order.
 pub fn transpose(v: Value) -> Result<Value, OpError> {
+    copy_guard(&v, "T")?;
     Ok(
         each_dtype!(v, a => a.reversed_axes().as_standard_layout().into_owned(),
         else other => return Err(not_tensor("T", &other))),
@@ -30,12 +32,23 @@ pub fn transpose(v: Value) -> Result<Value, OpError> {
 
 /// `permute(dims...)`.
 pub fn permute(v: Value, dims: &[i64]) -> Result<Value, OpError> {
+    copy_guard(&v, "permute")?;
     let shape = v.shape().unwrap_or(&[]).to_vec();
     let (_, order) = shape::permute(&shape, dims)?;
     Ok(
         each_dtype!(v, a => a.permuted_axes(IxDyn(&order)).as_standard_layout().into_owned(),
         else other => return Err(not_tensor("permute", &other))),
     )
+}
+
+/// The reordered copy is as large as the tensor.
+fn copy_guard(v: &Value, what: &str) -> Result<(), OpError> {
+    match (v.shape(), Kind::of(v)) {
+        (Some(shape), Some(kind)) => {
+            guard(shape, kind.item_bytes(), &format!("the `.{what}` copy"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn flip_array<T: Clone>(mut a: ArrayD<T>, dims: &[usize]) -> ArrayD<T> {
