@@ -116,7 +116,7 @@ impl Session {
         }
         let bare = bare_name(text);
         let mut text = Cow::Borrowed(text);
-        if let Some((name, _)) = bare {
+        if let Some((name, span)) = bare {
             if let Some(model) = self.scope.models.get(name) {
                 let _ = write!(out, "{}", report::summary(model));
                 return Outcome::Done;
@@ -124,6 +124,12 @@ impl Session {
             if self.scope.tensors.iter().any(|t| t == name) {
                 // a tensor's name alone prints it, as `print NAME` would
                 text = Cow::Owned(format!("print {name}"));
+            } else if !crate::syntax::keywords::KEYWORDS.contains(&name) {
+                let mut known = self.model_names();
+                known.extend(self.tensor_names());
+                let e = CheckError::unknown_name("model or tensor", name, span, &known);
+                self.show(&e, REPL_FILE, &text, err);
+                return Outcome::Failed;
             }
         }
         let script = match parse_repl_line(&text) {
