@@ -11,7 +11,7 @@ mod help;
 pub mod helper;
 pub mod lexer;
 
-pub use drive::{history_path, run, run_piped};
+pub use drive::{continues, history_path, run, run_piped};
 pub use help::{builtin_help, help_text, layer_help, MetaSpec, META};
 
 use std::borrow::Cow;
@@ -27,6 +27,7 @@ use crate::ir::check::{check_stmts, Scope};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::report;
 use crate::layers::{layer_spec, LAYERS};
+use crate::run::Output;
 use crate::session::Source;
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
@@ -86,6 +87,22 @@ impl Session {
         }
     }
 
+    /// No progress bars while training (a notebook shows progress itself).
+    pub fn without_progress_bars(mut self) -> Session {
+        self.interp.progress = false;
+        self
+    }
+
+    /// A checked model of the session.
+    pub fn model(&self, name: &str) -> Option<&crate::ir::model::Model> {
+        self.scope.models.get(name)
+    }
+
+    /// A tensor's current value.
+    pub fn tensor(&self, name: &str) -> Option<&crate::value::Value> {
+        self.interp.tensors.get(name)
+    }
+
     /// Model names in declaration order.
     pub fn model_names(&self) -> Vec<String> {
         self.scope.model_order.clone()
@@ -105,7 +122,7 @@ impl Session {
     }
 
     /// Handle one complete entry (one or more lines).
-    pub fn entry(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    pub fn entry(&mut self, text: &str, out: &mut dyn Output, err: &mut dyn Write) -> Outcome {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Outcome::Done;
@@ -117,7 +134,7 @@ impl Session {
         let mut text = Cow::Borrowed(text);
         if let Some((name, _)) = bare {
             if let Some(model) = self.scope.models.get(name) {
-                let _ = write!(out, "{}", report::summary(model));
+                let _ = out.table(&report::summary_table(model));
                 return Outcome::Done;
             }
             if self.scope.tensors.iter().any(|t| t == name) {
@@ -155,7 +172,7 @@ impl Session {
         &mut self,
         src: &Source,
         stmts: &[Stmt],
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         let mut scope = self.scope.clone();
@@ -176,7 +193,7 @@ impl Session {
                 return Outcome::Failed;
             }
         }
-        let _ = out.flush();
+        let _ = out.flush_output();
         Outcome::Done
     }
 
@@ -187,7 +204,7 @@ impl Session {
 
     // ------------------------------------------------------------ meta commands
 
-    fn meta(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    fn meta(&mut self, text: &str, out: &mut dyn Output, err: &mut dyn Write) -> Outcome {
         let start = text.len() - text.trim_start().len();
         let line = text.trim();
         let (name, arg) = match line.find(char::is_whitespace) {
@@ -284,7 +301,7 @@ impl Session {
         topic: &str,
         topic_span: Span,
         text: &str,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         if topic.is_empty() {
@@ -331,7 +348,7 @@ impl Session {
         arg: &str,
         arg_span: Span,
         text: &str,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         if arg.is_empty() {

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::train::History;
-use super::Interp;
+use super::{Interp, Output};
 use crate::picture::grid::{draw_grid, tiles};
 use crate::picture::plot::{draw_chart, Chart, Curve, BLUE, GREEN, ORANGE};
 use crate::picture::Canvas;
@@ -17,7 +17,7 @@ use crate::value::Value;
 impl Interp {
     /// `plot "loss.png"`: the loss (and accuracies, when known) per step or
     /// epoch of the last `train`.
-    pub fn plot(&mut self, path: &str, span: Span) -> RunResult<()> {
+    pub fn plot(&mut self, path: &str, span: Span, out: &mut dyn Output) -> RunResult<()> {
         check_png_name(path, span, "plot")?;
         let history = match &self.history {
             Some(h) if !h.records.is_empty() => h,
@@ -31,12 +31,18 @@ impl Interp {
             }
         };
         let canvas = draw_chart(&history_chart(history));
-        self.write_picture(path, &canvas, span)
+        self.write_picture(path, &canvas, span, out)
     }
 
     /// `show value "file.png"`: a labelled grid of grey tiles, one per kernel
     /// (`show m.0.weight`) or per channel of the first item (`show m[0:2](X)`).
-    pub fn show(&mut self, value: &Expr, path: &str, span: Span) -> RunResult<()> {
+    pub fn show(
+        &mut self,
+        value: &Expr,
+        path: &str,
+        span: Span,
+        out: &mut dyn Output,
+    ) -> RunResult<()> {
         check_png_name(path, span, "show")?;
         let kernels = self.is_parameter(value);
         let array = match self.eval_any(value)? {
@@ -60,7 +66,7 @@ impl Interp {
             .map_err(|msg| RunError::new(msg, value.span, "cannot draw this"))?;
         let canvas =
             draw_grid(&grid).map_err(|msg| RunError::new(msg, value.span, "too large to draw"))?;
-        self.write_picture(path, &canvas, span)
+        self.write_picture(path, &canvas, span, out)
     }
 
     /// Whether an expression names a model parameter (`m.0.weight`).
@@ -74,12 +80,21 @@ impl Interp {
         matches!(&root.kind, ExprKind::Name(id) if fields > 0 && self.models.contains_key(&id.name))
     }
 
-    fn write_picture(&self, path: &str, canvas: &Canvas, span: Span) -> RunResult<()> {
+    /// Write the picture to its file, then hand it to `out` (a notebook shows it).
+    fn write_picture(
+        &self,
+        path: &str,
+        canvas: &Canvas,
+        span: Span,
+        out: &mut dyn Output,
+    ) -> RunResult<()> {
         let bytes = canvas.png().map_err(|msg| {
             RunError::new(format!("cannot encode the picture: {msg}"), span, "here")
         })?;
         crate::io::atomic_write(&self.path(path), |w| w.write_all(&bytes))
-            .map_err(|e| RunError::io(&e, span))
+            .map_err(|e| RunError::io(&e, span))?;
+        out.image(&bytes)
+            .map_err(|e| RunError::new(format!("cannot show the picture: {e}"), span, "here"))
     }
 }
 
