@@ -196,6 +196,10 @@ impl Output for CellOutput<'_> {
         Ok(())
     }
 
+    fn shows_pictures(&self) -> bool {
+        true
+    }
+
     fn progress(&mut self, progress: Progress) -> io::Result<()> {
         match progress {
             Progress::Start { total, unit } => {

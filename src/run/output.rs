@@ -41,6 +41,11 @@ pub trait Output {
         Ok(())
     }
 
+    /// Whether pictures are shown (`plot` and `show` then need no file).
+    fn shows_pictures(&self) -> bool {
+        false
+    }
+
     /// Training progress; lines `train` prints meanwhile still come as text.
     fn progress(&mut self, _progress: Progress) -> io::Result<()> {
         Ok(())

@@ -87,8 +87,8 @@ impl Interp {
                 let name = self.model_for(model.as_ref(), span)?;
                 self.evaluate(&name, span, out)?;
             }
-            StmtKind::Plot { path } => self.plot(&path.value, path.span, out)?,
-            StmtKind::Show { value, path } => self.show(value, &path.value, path.span, out)?,
+            StmtKind::Plot { path } => self.plot(path.as_ref(), span, out)?,
+            StmtKind::Show { value, path } => self.show(value, path.as_ref(), span, out)?,
             StmtKind::Export { model, path } => self.export_onnx(model, path, span)?,
             // checked statically before anything runs
             StmtKind::Assert { .. } => {}

@@ -95,6 +95,14 @@ fn answers_are_tables_and_pictures() {
         std::fs::read(dir.path().join("loss.png")).expect("the file"),
         png
     );
+
+    // without a file name the picture is only shown
+    let (reply, published) = k.execute("show edge.0.weight");
+    assert_eq!(reply.content["status"], "ok", "{:?}", reply.content);
+    let shown = of_type(&published, "display_data");
+    assert!(shown[0].content["data"]["image/png"].is_string());
+    let files = std::fs::read_dir(dir.path()).expect("the folder").count();
+    assert_eq!(files, 1, "only loss.png");
 }
 
 #[test]
