@@ -140,6 +140,7 @@ async fn serve(
     tokio::spawn(heartbeat(hb));
     tokio::spawn(read_shell(shell_rx, signer.clone(), jobs));
     tokio::spawn(read_control(control_rx, signer.clone(), outbox));
+    #[cfg(unix)]
     tokio::spawn(interrupt_on_sigint());
     write_all(rx, signer, shell_tx, control_tx, iopub).await;
     drop(stdin);
@@ -224,6 +225,7 @@ async fn read_control(mut control: RouterRecvHalf, signer: Signer, outbox: Outbo
 }
 
 /// Jupyter interrupts a kernel with SIGINT unless told otherwise.
+#[cfg(unix)]
 async fn interrupt_on_sigint() {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut sigint) = signal(SignalKind::interrupt()) else {

@@ -245,7 +245,9 @@ impl Session {
             }
             ":reset" if arg.is_empty() => {
                 self.scope = Scope::default();
+                let progress = self.interp.progress;
                 self.interp = crate::run::Interp::new();
+                self.interp.progress = progress;
                 let _ = writeln!(out, "session cleared");
                 Outcome::Done
             }
