@@ -5,6 +5,7 @@ pub mod diag;
 pub mod diff;
 pub mod export;
 pub mod fmt;
+pub mod interrupt;
 pub mod io;
 pub mod ir;
 pub mod layers;

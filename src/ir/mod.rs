@@ -10,3 +10,4 @@ pub mod infer;
 pub mod model;
 pub mod report;
 pub mod shape;
+pub mod train_options;

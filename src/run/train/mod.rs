@@ -1,9 +1,12 @@
 //! `train` and `eval`: the options of a `train` statement, the optimizers
 //! (as torch.optim), the training loops and evaluation.
 
+mod checkpoint;
+mod evaluate;
 mod loops;
 mod optimizer;
 mod options;
+mod position;
 mod targets;
 
 use std::io::Write;
