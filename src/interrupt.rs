@@ -101,13 +101,27 @@ pub fn request() {
     match (mode, again) {
         (Mode::Kernel, _) => {}
         (_, true) => {
-            eprintln!("\ninterrupted again: ending at once");
+            say("\ninterrupted again: ending at once\n");
             std::process::exit(EXIT_INTERRUPTED.into());
         }
-        (_, false) => {
-            eprintln!("\nstopping at the next safe point (Ctrl-C again ends at once)");
+        (_, false) => say("\nstopping at the next safe point (Ctrl-C again ends at once)\n"),
+    }
+}
+
+/// Write to stderr without taking its lock: the interrupted thread may hold
+/// it for as long as it runs (the REPL does, for a whole entry).
+fn say(text: &str) {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        // a second descriptor for the same stderr, unlocked
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            let _ = std::fs::File::from(fd).write_all(text.as_bytes());
         }
     }
+    #[cfg(not(unix))]
+    let _ = text;
 }
 
 /// Whether a stop was requested and is still pending.

@@ -64,7 +64,7 @@ pub struct State<'a> {
 /// whether each is the first (`m`) or the second (`v`) buffer.
 fn state_names(opt: &Optimizer) -> &'static [(&'static str, bool)] {
     match *opt {
-        Optimizer::Sgd { momentum, .. } if momentum == 0.0 => &[],
+        Optimizer::Sgd { momentum: 0.0, .. } => &[],
         Optimizer::Sgd { .. } => &[("momentum_buffer", true)],
         Optimizer::Adam { .. } => &[("exp_avg", true), ("exp_avg_sq", false)],
     }

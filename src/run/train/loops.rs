@@ -3,6 +3,7 @@
 //! Between steps they can stop on Ctrl-C and write checkpoints.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::ArrayD;
@@ -19,6 +20,8 @@ use super::position::{EpochSums, Position, Stop};
 use super::targets::{loss_and_grad, targets_all, TargetSlice, Targets};
 use super::{History, Record};
 use crate::interrupt;
+use crate::io::IoError;
+use crate::ir::train_options::FileOption;
 use crate::syntax::ast::Span;
 
 /// The inputs and targets of one `train`, and how to train on them.
@@ -53,7 +56,7 @@ struct Trainer<'r, 'a> {
     opt: &'r mut OptState,
     at: &'r mut Position,
     history: &'r mut History,
-    /// The step of the last checkpoint written at an epoch or step boundary.
+    /// The step of the last checkpoint `every=` wrote.
     saved_at: Option<usize>,
 }
 
@@ -165,17 +168,8 @@ impl Interp {
                 "add `checkpoint=\"ck.safetensors\"` to keep the optimizer state too and continue later with `resume=`",
             );
         };
-        let path = self.path(&file.path);
-        let state = checkpoint::State {
-            model,
-            opt,
-            plan,
-            at,
-            rng: &self.rng,
-            items: run.items(),
-        };
-        match checkpoint::save(&path, &state) {
-            Ok(()) => e.help(format!(
+        match self.write_checkpoint(file, model, opt, run, at) {
+            Ok(path) => e.help(format!(
                 "checkpoint written to {}; continue with `resume=\"{}\"`",
                 path.strip_prefix(".").unwrap_or(&path).display(),
                 file.path
@@ -184,29 +178,45 @@ impl Interp {
         }
     }
 
-    /// Write the checkpoint, unless there is none or it holds this position.
+    /// Write the checkpoint (when there is one and it does not hold this
+    /// step already); a failure stops training.
     fn checkpoint(&self, model: &ModelState, t: &Trainer) -> RunResult<()> {
         let Some(file) = &t.run.plan.checkpoints.save else {
             return Ok(());
         };
-        if t.saved_at == Some(t.at.step) && t.at.batch == 0 {
+        if t.saved_at == Some(t.at.step) {
             return Ok(());
         }
+        self.write_checkpoint(file, model, t.opt, t.run, t.at)
+            .map(|_| ())
+            .map_err(|e| {
+                let stopped = t.at.stopped(t.run.plan.schedule, t.run.items());
+                RunError::io(&e, file.span).help(format!(
+                    "{stopped}; {} keeps its previous contents",
+                    file.path
+                ))
+            })
+    }
+
+    /// Write the training state to `file`; the path written.
+    fn write_checkpoint(
+        &self,
+        file: &FileOption,
+        model: &ModelState,
+        opt: &OptState,
+        run: &Run,
+        at: &Position,
+    ) -> Result<PathBuf, IoError> {
+        let path = self.path(&file.path);
         let state = checkpoint::State {
             model,
-            opt: t.opt,
-            plan: t.run.plan,
-            at: t.at,
+            opt,
+            plan: run.plan,
+            at,
             rng: &self.rng,
-            items: t.run.items(),
+            items: run.items(),
         };
-        checkpoint::save(&self.path(&file.path), &state).map_err(|e| {
-            let stopped = t.at.stopped(t.run.plan.schedule, t.run.items());
-            RunError::io(&e, file.span).help(format!(
-                "{stopped}; {} keeps its previous contents",
-                file.path
-            ))
-        })
+        checkpoint::save(&path, &state).map(|()| path)
     }
 
     /// After a step or an epoch: the checkpoint when `every=` says so.
@@ -330,7 +340,12 @@ impl Interp {
                     b.inc(1);
                 }
                 if run.plan.log.is_some_and(|k| step.is_multiple_of(k)) {
-                    writeln!(out, "Step {step}, loss {loss:.3}").map_err(run.write_error())?;
+                    let line = format!("Step {step}, loss {loss:.3}");
+                    match bar {
+                        Some(b) => b.suspend(|| writeln!(out, "{line}")),
+                        None => writeln!(out, "{line}"),
+                    }
+                    .map_err(run.write_error())?;
                 }
             }
             let (mut line, record) = self.epoch_record(model, run, epoch, &t.at.sums)?;
