@@ -509,3 +509,88 @@ fn a_full_disk_keeps_the_previous_checkpoint() {
     assert_eq!(bytes(&d.join("ck.safetensors")), before);
     assert_eq!(listing(d), vec!["ck.safetensors", "m.safetensors", "s.cnn"]);
 }
+
+/// The Python function docs/checkpoints.md shows, as written there.
+fn documented_loader() -> &'static str {
+    let doc = include_str!("../docs/checkpoints.md");
+    let start = doc.find("```python\n").expect("a Python block") + "```python\n".len();
+    let len = doc[start..].find("```").expect("its end");
+    &doc[start..start + len]
+}
+
+/// Loads each checkpoint with the documented function, trains 5 more
+/// full-batch steps in PyTorch and compares with cnnscript's 10 steps.
+const PY_CONTINUE: &str = r#"
+import sys
+import numpy as np
+from safetensors.torch import load_file
+
+d = sys.argv[1]
+X = torch.from_numpy(np.load(f"{d}/x.npy"))
+Y = torch.from_numpy(np.load(f"{d}/y.npy"))
+for opt in ("sgd", "adam"):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    if opt == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    meta = load_checkpoint(f"{d}/{opt}-ck.safetensors", model, optimizer)
+    assert meta["cnnscript.done"] == "5", meta
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = ((model(X) - Y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    want = load_file(f"{d}/{opt}-whole.safetensors")
+    for name, value in model.state_dict().items():
+        assert torch.allclose(value, want[name], rtol=1e-4, atol=1e-5), (opt, name, value, want[name])
+    print(f"{opt} continued in torch")
+"#;
+
+#[test]
+fn pytorch_continues_from_a_checkpoint_with_the_documented_loader() {
+    let Some(py) = std::env::var_os("CNNSCRIPT_TEST_PY") else {
+        eprintln!(
+            "SKIPPED: CNNSCRIPT_TEST_PY not set (a Python with torch, numpy and safetensors): the documented PyTorch loader not run"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for (name, optimizer) in [
+        ("sgd", "sgd lr=0.05 momentum=0.9"),
+        ("adam", "adam lr=0.05"),
+    ] {
+        let script = |steps: usize, options: &str, out: &str| {
+            format!(
+                "seed 1\n\
+                 model m(x: Nx4) = linear(out=8) -> relu -> linear(out=2)\n\
+                 let X = randn(32x4)\n\
+                 let Y = randn(32x2)\n\
+                 save X \"x.npy\"\n\
+                 save Y \"y.npy\"\n\
+                 data X -> Y\n\
+                 train {optimizer} loss=mse steps={steps} {options}\n\
+                 save m \"{out}\"\n"
+            )
+        };
+        let ck = format!("checkpoint=\"{name}-ck.safetensors\"");
+        ok(d, &script(5, &ck, "five.safetensors"));
+        ok(d, &script(10, "", &format!("{name}-whole.safetensors")));
+    }
+    let program = format!("{}\n{PY_CONTINUE}", documented_loader());
+    let out = Command::new(py)
+        .args(["-c", &program])
+        .arg(d)
+        .output()
+        .expect("CNNSCRIPT_TEST_PY runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("sgd continued in torch"), "{text}");
+    assert!(text.contains("adam continued in torch"), "{text}");
+}
