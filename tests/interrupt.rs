@@ -278,6 +278,13 @@ fn reading(writer: &Receiver<std::fs::File>, tmux: &Tmux) -> std::fs::File {
         .unwrap_or_else(|_| panic!("nothing opened the FIFO; the screen:\n{}", tmux.screen()))
 }
 
+/// Whether training has logged a step (with `log=K`, step K or later).
+fn logged_a_step(screen: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.starts_with("Step ") && l.contains(", loss "))
+}
+
 /// The losses `eval` printed, in order.
 fn eval_losses(screen: &str) -> Vec<f64> {
     screen
@@ -308,7 +315,7 @@ fn terminal_ctrl_c_during_train_returns_to_the_prompt_with_the_trained_model() {
     tmux.enter(PROMPT, "eval m");
     tmux.wait_for("loss ", 1);
     tmux.enter(PROMPT, "train sgd lr=0.01 steps=100000000 log=100");
-    tmux.wait_for("Step 100,", 1);
+    tmux.wait_until("100 steps", logged_a_step);
     tmux.key("C-c");
     tmux.wait_for("the model keeps the weights of step", 1);
     // the session and its model are still there, and the model has learnt
@@ -327,8 +334,8 @@ fn long_run(options: &str, save: &str) -> String {
     format!(
         "seed 4\n\
          model m(x: Nx4) = linear(out=16) -> relu -> dropout(p=0.25) -> linear(out=2)\n\
-         let X = randn(40x4)\n\
-         let Y = randn(40x2)\n\
+         let X = randn(400x4)\n\
+         let Y = randn(400x2)\n\
          data X -> Y\n\
          train adam lr=0.01 batch=8 log=100 {options}\n\
          save m \"{save}\"\n"
@@ -360,7 +367,7 @@ fn terminal_ctrl_c_during_run_leaves_a_checkpoint_that_resumes_to_the_same_weigh
     let Some(tmux) = Tmux::start("run", &command, d, true) else {
         return;
     };
-    tmux.wait_for("Step 100,", 1);
+    tmux.wait_until("100 steps", logged_a_step);
     tmux.key("C-c");
     assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
     let screen = flat(&tmux.screen());

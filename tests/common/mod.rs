@@ -35,7 +35,28 @@ impl Tmux {
             prompts: 0,
         };
         let dir = dir.display().to_string();
-        let mut args = vec!["new-session", "-d", "-x", "120", "-y", "30", "-c", &dir];
+        // a scrollback long enough that nothing a test looks for scrolls
+        // away while training prints quickly on a slow machine; set before
+        // the pane exists, which takes it from the global option
+        let mut args = vec![
+            "start-server",
+            ";",
+            "set-option",
+            "-g",
+            "history-limit",
+            "1000000",
+        ];
+        args.extend([
+            ";",
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            "-c",
+            &dir,
+        ]);
         args.push(command);
         if keep {
             // set in the same tmux call, before the command can end
