@@ -17,4 +17,5 @@ pub mod run;
 pub mod session;
 pub mod snapshot;
 pub mod syntax;
+pub mod tensor;
 pub mod value;

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
+use common::split_header;
+
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
 
 /// Run `text` as `s.cnn` in `dir`: (status, stdout, stderr).
@@ -105,8 +109,15 @@ fn sgd_with_momentum_resumes_bit_for_bit() {
         bytes(&d.join("whole.safetensors"))
     );
     // the log goes on where it stopped, with the same losses
+    let (_, first) = split_header(&first);
+    let (resumed_header, resumed) = split_header(&resumed);
+    let (whole_header, whole) = split_header(&whole);
     assert_eq!(format!("{first}{resumed}"), whole);
     assert!(resumed.starts_with("Step 6, loss "), "{resumed}");
+    assert_eq!(
+        resumed_header,
+        format!("{whole_header}, resumed from ck.safetensors after step 5")
+    );
 
     let ck = d.join("ck.safetensors");
     let meta = metadata(&ck);
@@ -180,16 +191,21 @@ fn adam_with_mini_batches_resumes_bit_for_bit() {
     assert!(!resumed.contains("Epoch 2,"), "{resumed}");
     // the log lines after the resume, and the generator after training
     // (`print rand(3)`), are the uninterrupted run's
-    let first_lines = untimed(&first);
+    let (resumed_header, resumed) = split_header(&resumed);
+    assert!(
+        resumed_header.ends_with(", resumed from ck.safetensors after step 16"),
+        "{resumed_header}"
+    );
+    let first_lines = untimed(split_header(&first).1);
     let first_epochs: Vec<&str> = first_lines
         .lines()
         .filter(|l| l.starts_with("Epoch"))
         .collect();
-    let whole_lines = untimed(&whole);
+    let whole_lines = untimed(split_header(&whole).1);
     assert!(whole_lines.starts_with(first_lines.lines().next().unwrap_or("?")));
     assert_eq!(first_epochs.len(), 2);
     assert!(
-        whole_lines.ends_with(&untimed(&resumed)),
+        whole_lines.ends_with(&untimed(resumed)),
         "{whole}\n---\n{resumed}"
     );
     assert!(whole_lines.contains(first_epochs[1]));

@@ -20,7 +20,7 @@ use std::time::Duration;
 use cnnscript::diag::Style;
 use cnnscript::interrupt::{self, Region};
 use cnnscript::repl::{Outcome, Session};
-use common::Tmux;
+use common::{split_header, Tmux};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
 
@@ -155,7 +155,14 @@ fn a_stop_ends_full_batch_training_after_that_step_and_the_session_goes_on() {
         bytes(&d.join("resumed.safetensors")),
         bytes(&d.join("whole.safetensors"))
     );
+    let (_, out) = split_header(&out);
+    let (resumed_header, resumed) = split_header(&resumed);
+    let (whole_header, whole) = split_header(&whole);
     assert_eq!(format!("{out}{resumed}"), whole);
+    assert!(
+        resumed_header.starts_with(whole_header) && resumed_header.ends_with("after step 3"),
+        "{resumed_header}"
+    );
 }
 
 #[test]
@@ -191,9 +198,11 @@ fn a_stop_in_the_middle_of_an_epoch_resumes_to_the_same_weights() {
         bytes(&d.join("whole.safetensors"))
     );
     // Steps 1-7 and epoch 1 before the stop; steps 8-15 and epochs 2-3 after
-    let mut joined = untimed(&out);
-    joined.extend(untimed(&resumed));
-    assert_eq!(joined, untimed(&whole));
+    let (_, out) = split_header(&out);
+    let (_, resumed) = split_header(&resumed);
+    let mut joined = untimed(out);
+    joined.extend(untimed(resumed));
+    assert_eq!(joined, untimed(split_header(&whole).1));
     assert!(resumed.starts_with("Step 8,"), "{resumed}");
 }
 

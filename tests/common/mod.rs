@@ -9,6 +9,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A `train` log split into its first line (`Training m: ...`) and the
+/// `Step`/`Epoch` lines after it.
+pub fn split_header(log: &str) -> (&str, &str) {
+    assert!(log.starts_with("Training "), "a train header first: {log}");
+    log.split_once('\n').unwrap_or((log, ""))
+}
+
 /// How long to wait for something to appear on the screen.
 const PATIENCE: Duration = Duration::from_secs(120);
 /// How often to look.

@@ -119,6 +119,13 @@ impl Interp {
             };
             checkpoint::resume(&path, file, plan, run.items(), target)?;
         }
+        if let Some(header) = &plan.header {
+            let resumed = match &plan.checkpoints.resume {
+                Some(file) => format!(", resumed from {} after step {}", file.path, at.step),
+                None => String::new(),
+            };
+            writeln!(out, "{header}{resumed}").map_err(run.write_error())?;
+        }
         let _region = interrupt::Region::enter();
         let mut history = History {
             unit: match plan.schedule {

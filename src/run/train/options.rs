@@ -50,6 +50,14 @@ pub struct TrainPlan {
     pub log: Option<usize>,
     /// `checkpoint=`, `every=`, `resume=`.
     pub checkpoints: Checkpointing,
+    /// The log's first line (`Training m: sgd lr=0.01, 30 steps`), when the
+    /// statement logs; written once a `resume=` has been read.
+    pub header: Option<String>,
+}
+
+/// The optimizer's own options (`lr`, `momentum`...), as the log's first line shows them.
+pub fn is_hyperparameter(name: &str) -> bool {
+    ["lr", "momentum", "weight_decay", "b1", "b2", "eps"].contains(&name)
 }
 
 /// Read `key=value` options into a plan, with diagnostics at the option.
@@ -68,6 +76,7 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
         schedule: schedule(steps, epochs, batch, opt_name)?,
         log,
         checkpoints: checkpointing(options).map_err(option_error)?,
+        header: None,
     })
 }
 
