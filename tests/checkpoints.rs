@@ -1,58 +1,16 @@
 //! Training checkpoints through the binary: `checkpoint=` then `resume=`
 //! ends with the same weights, bit for bit, as one uninterrupted `train`
 //! (and prints the same log lines after the resume); every bad checkpoint
-//! is a diagnostic at the `resume=` value; a checkpoint that cannot be
-//! written is a clear error that leaves the previous file as it was.
+//! is a diagnostic at the `resume=` value (tests/unwritable.rs: a
+//! checkpoint that cannot be written).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::split_header;
+use common::{bytes, ok, run_file, run_in, sgd, split_header, untimed, BIN};
 
 mod common;
-
-const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
-
-/// Run `text` as `s.cnn` in `dir`: (status, stdout, stderr).
-fn run_in(dir: &Path, text: &str) -> (i32, String, String) {
-    std::fs::write(dir.join("s.cnn"), text).expect("write script");
-    run_file(dir, Command::new(BIN).args(["run", "s.cnn"]))
-}
-
-/// Run a command in `dir`: (status, stdout, stderr made [`flat`]).
-fn run_file(dir: &Path, cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        flat(&String::from_utf8_lossy(&out.stderr)),
-    )
-}
-
-/// Text with its whitespace runs (and the diagnostics' `│` margins, which
-/// wrapped lines start with) made single spaces, so messages match whole.
-fn flat(text: &str) -> String {
-    text.split_whitespace()
-        .filter(|w| *w != "│")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Run and expect success: stdout.
-fn ok(dir: &Path, text: &str) -> String {
-    let (code, out, err) = run_in(dir, text);
-    assert_eq!(code, 0, "{text}\n{err}");
-    out
-}
-
-fn bytes(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// A checkpoint's header metadata.
 fn metadata(path: &Path) -> HashMap<String, String> {
@@ -67,24 +25,6 @@ fn tensor_names(path: &Path) -> Vec<String> {
     let mut names: Vec<String> = st.names().into_iter().cloned().collect();
     names.sort();
     names
-}
-
-/// Full-batch SGD with momentum on a small regression.
-fn sgd(steps: usize, options: &str, out: &str) -> String {
-    sgd_width(8, steps, options, out)
-}
-
-/// [`sgd`] with `width` hidden units.
-fn sgd_width(width: usize, steps: usize, options: &str, out: &str) -> String {
-    format!(
-        "seed 1\n\
-         model m(x: Nx4) = linear(out={width}) -> relu -> linear(out=2)\n\
-         let X = randn(32x4)\n\
-         let Y = randn(32x2)\n\
-         data X -> Y\n\
-         train sgd lr=0.05 momentum=0.9 steps={steps} log=1 {options}\n\
-         save m \"{out}\"\n"
-    )
 }
 
 #[test]
@@ -159,14 +99,6 @@ fn adam(epochs: usize, options: &str, out: &str) -> String {
          print rand(3)\n",
         data.display()
     )
-}
-
-/// Output without the epoch times, which differ from run to run.
-fn untimed(out: &str) -> String {
-    out.lines()
-        .map(|l| l.split(", time ").next().unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -434,210 +366,6 @@ fn every_k_steps_and_the_end_are_saved() {
     assert_eq!(done_at("Step 7,").as_deref(), Some("6"));
     // and at the end
     assert_eq!(metadata(&ck)["cnnscript.done"], "7");
-}
-
-// ------------------------------------------------ a checkpoint that cannot be written
-
-#[test]
-fn a_checkpoint_whose_folder_is_a_file_is_a_clear_error() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("file"), "").expect("write");
-    let (code, out, err) = run_in(
-        dir.path(),
-        &sgd(3, "checkpoint=\"file/ck.safetensors\"", "m.safetensors"),
-    );
-    assert_eq!(code, 1, "{err}");
-    assert!(out.contains("Step 3, loss"), "training ran: {out}");
-    assert!(err.contains("file/ck.safetensors"), "{err}");
-    assert!(
-        err.contains("the model keeps the weights of step 3"),
-        "{err}"
-    );
-    assert!(
-        !dir.path().join("m.safetensors").exists(),
-        "the script stopped"
-    );
-}
-
-/// The files in a folder.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("folder")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// A command for `cnnscript run s.cnn` in `dir` as a user whom folder
-/// permissions stop: this one, or `nobody` (through `setpriv`) when this one
-/// is root, as in many containers; `probe` is a folder it must not write
-/// into. `None` when no such user can be had.
-fn unprivileged(dir: &Path, probe: &Path) -> Option<Command> {
-    use std::os::unix::fs::PermissionsExt;
-    if std::fs::write(probe.join("probe"), "").is_err() {
-        return Some(Command::new(BIN));
-    }
-    std::fs::remove_file(probe.join("probe")).expect("remove the probe");
-    // tempfile makes its folders private to their owner
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
-    let can = Command::new("setpriv")
-        .args(nobody)
-        .args([
-            "sh",
-            "-c",
-            &format!("! touch '{}/probe' 2>/dev/null", probe.display()),
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !can {
-        return None;
-    }
-    let mut c = Command::new("setpriv");
-    c.args(nobody).arg(BIN);
-    Some(c)
-}
-
-#[test]
-fn a_read_only_folder_keeps_the_previous_checkpoint() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
-    let ro = d.join("ro");
-    std::fs::create_dir(&ro).expect("mkdir");
-    let ck = "checkpoint=\"ro/ck.safetensors\"";
-    ok(d, &sgd(2, ck, "m.safetensors"));
-    let before = bytes(&ro.join("ck.safetensors"));
-    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
-    let Some(mut cnnscript) = unprivileged(d, &ro) else {
-        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        eprintln!("SKIPPED: running as root without setpriv; no user whom a read-only folder stops (the file-size limit and small-disk tests cover a failing write)");
-        return;
-    };
-    std::fs::write(d.join("s.cnn"), sgd(3, ck, "m.safetensors")).expect("write");
-    let (code, out, err) = run_file(d, cnnscript.args(["run", "s.cnn"]));
-    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("Step 3, loss"), "training ran: {out}");
-    assert!(err.contains("permission denied"), "{err}");
-    assert!(err.contains("ro/ck.safetensors"), "{err}");
-    assert!(err.contains("keeps its previous contents"), "{err}");
-    assert_eq!(bytes(&ro.join("ck.safetensors")), before);
-    assert_eq!(listing(&ro), vec!["ck.safetensors"]);
-}
-
-#[test]
-fn a_file_size_limit_keeps_the_previous_checkpoint() {
-    // A file-size limit (RLIMIT_FSIZE, set by the shell's `ulimit -f` in the
-    // child only) makes writes fail as a full disk does; SIGXFSZ is ignored
-    // so the write returns an error instead of ending the process.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
-    ok(d, &sgd(2, "checkpoint=\"ck.safetensors\"", "m.safetensors"));
-    let before = bytes(&d.join("ck.safetensors"));
-    assert!(
-        before.len() > 1024,
-        "the checkpoint is bigger than the limit"
-    );
-    std::fs::write(
-        d.join("s.cnn"),
-        sgd(3, "checkpoint=\"ck.safetensors\"", "m.safetensors"),
-    )
-    .expect("write");
-    let limited = format!("trap '' XFSZ; ulimit -f 1 || exit 99; exec {BIN} run s.cnn");
-    let (code, out, err) = run_file(d, Command::new("sh").args(["-c", &limited]));
-    if code == 99 {
-        eprintln!("SKIPPED: this shell cannot set a file-size limit");
-        return;
-    }
-    assert_eq!(code, 1, "{out}{err}");
-    assert!(err.contains("cannot write"), "{err}");
-    assert!(err.contains("ck.safetensors"), "{err}");
-    assert!(err.contains("keeps its previous contents"), "{err}");
-    assert_eq!(bytes(&d.join("ck.safetensors")), before);
-    assert_eq!(listing(d), vec!["ck.safetensors", "m.safetensors", "s.cnn"]);
-}
-
-/// Run the shell `script` in `dir` with a tmpfs of `size` bytes mounted on
-/// `dir/small`, in user and mount namespaces of its own (`unshare -rm`, no
-/// privileges needed where the kernel allows them): (status, stdout,
-/// stderr). `None` (SKIPPED) where the machine does not allow it.
-fn on_a_small_disk(dir: &Path, size: u64, script: &str) -> Option<(i32, String, String)> {
-    let mounted = "small disk mounted";
-    let whole =
-        format!("mount -t tmpfs -o size={size} tmpfs small || exit 99\necho '{mounted}'\n{script}");
-    let result = run_file(
-        dir,
-        Command::new("unshare").args(["-rm", "sh", "-c", &whole]),
-    );
-    if !result.1.contains(mounted) {
-        eprintln!(
-            "SKIPPED: cannot mount a small tmpfs here (unshare -rm): {}",
-            result.2
-        );
-        return None;
-    }
-    Some(result)
-}
-
-#[test]
-fn a_full_disk_keeps_the_previous_checkpoint_and_saved_file() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path();
-    std::fs::create_dir(d.join("small")).expect("mkdir");
-    let ck = "checkpoint=\"small/ck.safetensors\"";
-    // outside the tmpfs (which hides it), to learn the checkpoint's size
-    ok(d, &sgd_width(1024, 2, ck, "m.safetensors"));
-    const PAGE: u64 = 4096;
-    let len = std::fs::metadata(d.join("small/ck.safetensors"))
-        .expect("checkpoint")
-        .len();
-    let pages = len.div_ceil(PAGE);
-    assert!(pages >= 4, "a checkpoint of several pages: {len} bytes");
-    // room for one checkpoint and most of a second
-    let size = (2 * pages - 1) * PAGE;
-    std::fs::write(d.join("first.cnn"), sgd_width(1024, 2, ck, "m.safetensors")).expect("write");
-    std::fs::write(
-        d.join("second.cnn"),
-        sgd_width(1024, 3, ck, "m.safetensors"),
-    )
-    .expect("write");
-    // a tensor of a checkpoint's size saved over it: no room for it either
-    let floats = pages * PAGE / 4;
-    std::fs::write(
-        d.join("third.cnn"),
-        format!("save randn({floats}) \"small/ck.safetensors\"\n"),
-    )
-    .expect("write");
-    let script = format!(
-        "{BIN} run first.cnn > /dev/null || exit 98\n\
-         cp small/ck.safetensors before.safetensors\n\
-         {BIN} run second.cnn; second=$?\n\
-         {BIN} run third.cnn; third=$?\n\
-         cp small/ck.safetensors after.safetensors\n\
-         ls -A small > listing.txt\n\
-         echo \"second $second third $third\"\n"
-    );
-    let Some((code, out, err)) = on_a_small_disk(d, size, &script) else {
-        return;
-    };
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("second 1 third 1"), "{out}{err}");
-    assert!(out.contains("Step 3, loss"), "training ran: {out}");
-    assert_eq!(
-        err.matches("small/ck.safetensors: No space left on device")
-            .count(),
-        2,
-        "the checkpoint and the save: {err}"
-    );
-    assert!(err.contains("keeps its previous contents"), "{err}");
-    assert_eq!(
-        bytes(&d.join("after.safetensors")),
-        bytes(&d.join("before.safetensors"))
-    );
-    let listing = std::fs::read_to_string(d.join("listing.txt")).expect("listing");
-    assert_eq!(listing, "ck.safetensors\n", "no temporary file is left");
 }
 
 /// The Python function docs/checkpoints.md shows, as written there.

@@ -20,9 +20,7 @@ use std::time::Duration;
 use cnnscript::diag::Style;
 use cnnscript::interrupt::{self, Region};
 use cnnscript::repl::{Outcome, Session};
-use common::{split_header, Tmux};
-
-const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
+use common::{bytes, flat, ok, split_header, untimed, Tmux, BIN};
 
 /// One in-process test at a time: the stop flag is shared.
 static TURN: Mutex<()> = Mutex::new(());
@@ -71,25 +69,6 @@ fn session(script: &str, stop_at: Option<&'static str>) -> (String, String, Outc
         last = s.entry(line, &mut out, &mut err);
     }
     (out.text, String::from_utf8_lossy(&err).into_owned(), last)
-}
-
-fn bytes(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Text with whitespace runs and the diagnostics' `│` margins made single spaces.
-fn flat(text: &str) -> String {
-    text.split_whitespace()
-        .filter(|w| *w != "│")
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Lines without the epoch times.
-fn untimed(out: &str) -> Vec<String> {
-    out.lines()
-        .map(|l| l.split(", time ").next().unwrap_or(l).to_string())
-        .collect()
 }
 
 /// A model and its data; `{train}` and `{save}` complete it.
@@ -200,9 +179,10 @@ fn a_stop_in_the_middle_of_an_epoch_resumes_to_the_same_weights() {
     // Steps 1-7 and epoch 1 before the stop; steps 8-15 and epochs 2-3 after
     let (_, out) = split_header(&out);
     let (_, resumed) = split_header(&resumed);
-    let mut joined = untimed(out);
-    joined.extend(untimed(resumed));
-    assert_eq!(joined, untimed(split_header(&whole).1));
+    assert_eq!(
+        format!("{}\n{}", untimed(out), untimed(resumed)),
+        untimed(split_header(&whole).1)
+    );
     assert!(resumed.starts_with("Step 8,"), "{resumed}");
 }
 
@@ -351,18 +331,6 @@ fn long_run(options: &str, save: &str) -> String {
     )
 }
 
-fn run(dir: &Path, text: &str) -> String {
-    std::fs::write(dir.join("s.cnn"), text).expect("write");
-    let out = Command::new(BIN)
-        .args(["run", "s.cnn"])
-        .current_dir(dir)
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}\n{err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn terminal_ctrl_c_during_run_leaves_a_checkpoint_that_resumes_to_the_same_weights() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -393,14 +361,14 @@ fn terminal_ctrl_c_during_run_leaves_a_checkpoint_that_resumes_to_the_same_weigh
     let meta = header.metadata().clone().expect("metadata");
     let done: usize = meta["cnnscript.done"].parse().expect("epochs done");
     let epochs = format!("epochs={}", done + 2);
-    run(
+    ok(
         d,
         &long_run(
             &format!("{epochs} resume=\"ck.safetensors\""),
             "resumed.safetensors",
         ),
     );
-    run(d, &long_run(&epochs, "whole.safetensors"));
+    ok(d, &long_run(&epochs, "whole.safetensors"));
     assert_eq!(
         bytes(&d.join("resumed.safetensors")),
         bytes(&d.join("whole.safetensors"))
