@@ -1,6 +1,7 @@
 //! A checkpoint or a saved file that cannot be written (a folder that is a
 //! file, a read-only folder, a file-size limit, a full disk) is a clear
 //! error that leaves the previous file as it was, and no temporary file.
+#![cfg(unix)]
 
 mod common;
 
@@ -106,7 +107,7 @@ fn a_file_size_limit_keeps_the_previous_checkpoint() {
         sgd(3, "checkpoint=\"ck.safetensors\"", "m.safetensors"),
     )
     .expect("write");
-    let limited = format!("trap '' XFSZ; ulimit -f 1 || exit 99; exec {BIN} run s.cnn");
+    let limited = format!("trap '' XFSZ; ulimit -f 1 || exit 99; exec '{BIN}' run s.cnn");
     let (code, out, err) = run_file(d, Command::new("sh").args(["-c", &limited]));
     if code == 99 {
         eprintln!("SKIPPED: this shell cannot set a file-size limit");
@@ -142,6 +143,16 @@ fn on_a_small_disk(dir: &Path, size: u64, script: &str) -> Option<(i32, String, 
     Some(result)
 }
 
+/// The memory page size, from `getconf` (4096 where it cannot say).
+fn page_size() -> u64 {
+    Command::new("getconf")
+        .arg("PAGESIZE")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(4096)
+}
+
 #[test]
 fn a_full_disk_keeps_the_previous_checkpoint_and_saved_file() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -150,14 +161,14 @@ fn a_full_disk_keeps_the_previous_checkpoint_and_saved_file() {
     let ck = "checkpoint=\"small/ck.safetensors\"";
     // outside the tmpfs (which hides it), to learn the checkpoint's size
     ok(d, &sgd_width(1024, 2, ck, "m.safetensors"));
-    const PAGE: u64 = 4096;
+    // tmpfs counts whole pages (4 KiB on x86-64, up to 64 KiB on aarch64)
+    let page = page_size();
     let len = std::fs::metadata(d.join("small/ck.safetensors"))
         .expect("checkpoint")
         .len();
-    let pages = len.div_ceil(PAGE);
-    assert!(pages >= 4, "a checkpoint of several pages: {len} bytes");
+    let pages = len.div_ceil(page);
     // room for one checkpoint and most of a second
-    let size = (2 * pages - 1) * PAGE;
+    let size = (2 * pages - 1) * page;
     std::fs::write(d.join("first.cnn"), sgd_width(1024, 2, ck, "m.safetensors")).expect("write");
     std::fs::write(
         d.join("second.cnn"),
@@ -165,17 +176,17 @@ fn a_full_disk_keeps_the_previous_checkpoint_and_saved_file() {
     )
     .expect("write");
     // a tensor of a checkpoint's size saved over it: no room for it either
-    let floats = pages * PAGE / 4;
+    let floats = pages * page / 4;
     std::fs::write(
         d.join("third.cnn"),
         format!("save randn({floats}) \"small/ck.safetensors\"\n"),
     )
     .expect("write");
     let script = format!(
-        "{BIN} run first.cnn > /dev/null || exit 98\n\
+        "'{BIN}' run first.cnn > /dev/null || exit 98\n\
          cp small/ck.safetensors before.safetensors\n\
-         {BIN} run second.cnn; second=$?\n\
-         {BIN} run third.cnn; third=$?\n\
+         '{BIN}' run second.cnn; second=$?\n\
+         '{BIN}' run third.cnn; third=$?\n\
          cp small/ck.safetensors after.safetensors\n\
          ls -A small > listing.txt\n\
          echo \"second $second third $third\"\n"
