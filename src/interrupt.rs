@@ -93,7 +93,7 @@ pub fn request() {
     let mode = mode();
     if ACTIVE.load(Ordering::SeqCst) == 0 {
         if mode == Mode::Exit {
-            std::process::exit(EXIT_INTERRUPTED.into());
+            end_now();
         }
         return;
     }
@@ -102,10 +102,17 @@ pub fn request() {
         (Mode::Kernel, _) => {}
         (_, true) => {
             say("\ninterrupted again: ending at once\n");
-            std::process::exit(EXIT_INTERRUPTED.into());
+            end_now();
         }
         (_, false) => say("\nstopping at the next safe point (Ctrl-C again ends at once)\n"),
     }
+}
+
+/// End the process (status 130) without a half-written temporary file:
+/// the files being written keep their previous contents.
+fn end_now() -> ! {
+    crate::io::remove_temporaries();
+    std::process::exit(EXIT_INTERRUPTED.into())
 }
 
 /// Write to stderr without taking its lock: the interrupted thread may hold

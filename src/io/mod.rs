@@ -13,7 +13,7 @@ mod walk;
 
 use std::path::Path;
 
-pub use atomic::atomic_write;
+pub use atomic::{atomic_write, remove_temporaries};
 pub use budget::{check_alloc, check_alloc_bytes, human_bytes, memory_limit, MAX_ARRAY_BYTES};
 pub use error::IoError;
 pub use safetensors::Metadata;
