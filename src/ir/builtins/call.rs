@@ -209,7 +209,7 @@ fn literal_message(spec: &BuiltinSpec, param: &Param, arg: &Expr) -> Option<Stri
         (ExprKind::Str(_), _) => must("a string"),
         (ExprKind::Dims(_), _) => must("dims"),
         (_, Path) => Some(format!("`{dot}{name}` takes a file name in quotes")),
-        (ExprKind::Number(n), Int) if n.as_int().is_none() => must(&format!("{}", n.text)),
+        (ExprKind::Number(n), Int) if n.as_int().is_none() => must(&n.text),
         (ExprKind::Number(n), Bool) => must(&n.text),
         (ExprKind::Name(id), Bool) if bool_word(&id.name).is_none() => {
             // a tensor or other name: only the words are booleans
