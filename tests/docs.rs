@@ -426,6 +426,63 @@ fn every_example_in_the_docs_runs_and_shows_its_output() {
     );
 }
 
+/// The targets of the markdown links in `markdown`, outside code.
+fn links(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        // text outside `inline code`
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut rest = prose.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let end = rest.find(')').unwrap_or(rest.len());
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn links_in_the_docs_point_at_files_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut broken = Vec::new();
+    for file in markdown_files(root) {
+        let markdown = std::fs::read_to_string(&file).expect("markdown readable");
+        let folder = file.parent().expect("a folder");
+        for link in links(&markdown) {
+            if link.starts_with("http://") || link.starts_with("https://") || link.starts_with('#')
+            {
+                continue;
+            }
+            let path = link.split('#').next().unwrap_or_default();
+            let target = folder.join(path);
+            let inside = target
+                .canonicalize()
+                .is_ok_and(|t| t.starts_with(root.canonicalize().expect("root")));
+            if !inside {
+                broken.push(format!("{}: {link}", file.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to nothing in the repository:\n{}",
+        broken.join("\n")
+    );
+    assert!(
+        links("[a](b.md) `x[0](y)` [c](../d.md#e)\n```\n[f](g)\n```\n") == ["b.md", "../d.md#e"]
+    );
+}
+
 #[test]
 fn the_matcher_accepts_rounding_and_ellipses_and_nothing_else() {
     assert!(compare("tensor([ 0.9876, -0.9874])\n", "tensor([ 0.9877, -0.9874])").is_ok());
