@@ -178,6 +178,22 @@ pub fn run(path: &Path) -> u8 {
     crate::run::run_checked(&src, &script, &checked)
 }
 
+/// `cnnscript export FILE --torch DIR [--force]`
+pub fn export(path: &Path, torch: Option<&Path>, force: bool) -> u8 {
+    match torch {
+        Some(dir) => emit(&crate::export::torch::export(
+            path,
+            dir,
+            force,
+            Style::for_stderr(),
+        )),
+        None => {
+            eprintln!("error: `export` needs a target: --torch DIR");
+            EXIT_USAGE
+        }
+    }
+}
+
 /// `cnnscript repl`
 pub fn repl() -> u8 {
     crate::repl::run()

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod export;
 pub mod io;
 pub mod ir;
 pub mod ops;

@@ -38,6 +38,17 @@ enum Command {
     },
     /// Interactive session: statements and shape questions
     Repl,
+    /// Write a script as a project for another framework
+    Export {
+        /// The .cnn script
+        file: std::path::PathBuf,
+        /// Write the whole script as a PyTorch project in this folder
+        #[arg(long, value_name = "DIR")]
+        torch: Option<std::path::PathBuf>,
+        /// Replace the project's files in a folder that is not empty
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -83,6 +94,9 @@ fn run_cli() -> ExitCode {
         }
         Command::Run { file } => cnnscript::cli::run(&file),
         Command::Repl => cnnscript::cli::repl(),
+        Command::Export { file, torch, force } => {
+            cnnscript::cli::export(&file, torch.as_deref(), force)
+        }
     };
     ExitCode::from(code)
 }

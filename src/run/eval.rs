@@ -4,6 +4,7 @@ use ndarray::{ArrayD, Axis, IxDyn, SliceInfoElem};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::draws::{shuffle, Draw};
 use super::error::{RunError, RunResult};
 use super::Interp;
 use crate::syntax::ast::*;
@@ -347,13 +348,17 @@ impl Interp {
                 match name {
                     "ones" => ArrayD::ones(IxDyn(&dims)),
                     "zeros" => ArrayD::zeros(IxDyn(&dims)),
-                    "rand" => {
-                        let rng = &mut self.rng;
-                        ArrayD::from_shape_simple_fn(IxDyn(&dims), || rng.random::<f32>())
-                    }
                     _ => {
                         let rng = &mut self.rng;
-                        ArrayD::from_shape_simple_fn(IxDyn(&dims), || StandardNormal.sample(rng))
+                        let t = if name == "rand" {
+                            ArrayD::from_shape_simple_fn(IxDyn(&dims), || rng.random::<f32>())
+                        } else {
+                            ArrayD::from_shape_simple_fn(IxDyn(&dims), || {
+                                StandardNormal.sample(rng)
+                            })
+                        };
+                        self.note_draw(span, || Draw::Tensor(t.clone()));
+                        t
                     }
                 }
             }
@@ -484,12 +489,13 @@ impl Interp {
             }
         }
         let mut order: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = self.rng.random_range(0..=i);
-            order.swap(i, j);
-        }
+        shuffle(&mut self.rng, &mut order);
         let cut = ((n as f64) * frac as f64).round() as usize;
         let (a, b) = order.split_at(cut.min(n));
+        self.note_draw(span, || Draw::Split {
+            first: a.to_vec(),
+            rest: b.to_vec(),
+        });
         Ok(vec![take_rows(&v, a), take_rows(&v, b)])
     }
 

@@ -1,5 +1,6 @@
 //! The interpreter: environment, autograd tape, optimizers, training, files.
 
+pub mod draws;
 pub mod error;
 pub mod eval;
 pub mod params;
@@ -50,6 +51,8 @@ pub struct Interp {
     pub base_dir: PathBuf,
     /// Draw progress bars (stdout is a terminal).
     pub progress: bool,
+    /// When set, every random draw is noted here (for `export --torch`).
+    pub draws: Option<draws::DrawLog>,
     tape: Tape,
 }
 
@@ -73,6 +76,7 @@ impl Interp {
             history: None,
             base_dir: PathBuf::from("."),
             progress: std::io::stdout().is_terminal(),
+            draws: None,
             tape: Tape::new(),
         }
     }

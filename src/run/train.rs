@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::time::Instant;
 
-use rand::Rng;
-
 use super::error::{RunError, RunResult};
 use super::params::ModelState;
 use super::tape::Mode;
@@ -417,10 +415,8 @@ impl Interp {
                 let bar = self.progress_bar(epochs * n.div_ceil(batch));
                 for epoch in 1..=epochs {
                     let started = Instant::now();
-                    for i in (1..n).rev() {
-                        let j = self.rng.random_range(0..=i);
-                        order.swap(i, j);
-                    }
+                    super::draws::shuffle(&mut self.rng, &mut order);
+                    self.note_draw(span, || super::draws::Draw::Order(order.clone()));
                     let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
                     for chunk in order.chunks(batch) {
                         global_step += 1;

@@ -1,0 +1,3 @@
+//! Models and scripts leaving cnnscript: a PyTorch project (`--torch`).
+
+pub mod torch;

@@ -1,0 +1,348 @@
+//! The statements of train.py's `main()`: one block per script statement,
+//! in order, each under a comment quoting the script's line.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::expr::{makes_new, names_read, Py, Ty};
+use super::keys::Keys;
+use super::py::{self, Code, Names};
+use super::record::{default_loss, target_model};
+use crate::ir::check::StmtInfo;
+use crate::run::error::RunResult;
+use crate::run::train::{plan, Loss, Schedule};
+use crate::run::Interp;
+use crate::syntax::ast::{ArgValue, Expr, ExprKind, Ident, KeyValue, Span, Stmt, StmtKind};
+
+/// Builds train.py's `main()` statement by statement.
+pub struct Translator<'a> {
+    pub text: &'a str,
+    /// The script's file name, for the comments.
+    pub file: &'a str,
+    pub keys: &'a Keys,
+    /// Python names of the script's names.
+    pub names: Names,
+    /// The class of each model declaration, by the statement's start.
+    pub classes: &'a HashMap<usize, String>,
+    /// The helper sections the code calls.
+    pub helpers: BTreeSet<&'static str>,
+    /// The body of `main()`.
+    pub body: Code,
+    /// Texts cnnscript computes without running (`summary`, `shape`): (constant, text).
+    pub texts: Vec<(String, String)>,
+    /// Python names whose tensor may be shared with another name or a view
+    /// of one: copied before an element is assigned.
+    shared: HashSet<String>,
+}
+
+impl<'a> Translator<'a> {
+    pub fn new(
+        text: &'a str,
+        file: &'a str,
+        keys: &'a Keys,
+        names: Names,
+        classes: &'a HashMap<usize, String>,
+    ) -> Translator<'a> {
+        Translator {
+            text,
+            file,
+            keys,
+            names,
+            classes,
+            helpers: BTreeSet::new(),
+            body: Code::new(),
+            texts: Vec::new(),
+            shared: HashSet::new(),
+        }
+    }
+
+    fn source(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// Translate one statement; `interp` holds the state before it.
+    pub fn stmt(&mut self, stmt: &Stmt, info: &StmtInfo, interp: &Interp) -> RunResult<()> {
+        let (line, _) = py::line_col(self.text, stmt.span.start);
+        let quoted = match &stmt.kind {
+            StmtKind::Model(decl) => format!(
+                "model {}({}: {})",
+                decl.name.name,
+                decl.input_name.name,
+                py::one_line(self.source(decl.input.span), 40)
+            ),
+            _ => py::one_line(self.source(stmt.span), 90),
+        };
+        self.body.line(format!("# {}:{line}  {quoted}", self.file));
+        match &stmt.kind {
+            StmtKind::Let { name, value } => {
+                let v = self.expr(value, interp)?;
+                let target = self.names.get(&name.name);
+                self.alias(&target, value);
+                self.body.line(format!("{target} = {}", tensor(&v)));
+            }
+            StmtKind::LetTuple { names, value } => {
+                let v = self.expr(value, interp)?;
+                let targets: Vec<String> = names.iter().map(|n| self.names.get(&n.name)).collect();
+                for t in &targets {
+                    self.alias(t, value);
+                }
+                self.body
+                    .line(format!("{} = {}", targets.join(", "), v.code));
+            }
+            StmtKind::Assign {
+                target,
+                index,
+                value,
+                ..
+            } => {
+                let t = self.names.get(&target.name);
+                if self.shared.remove(&t) {
+                    self.body.line(format!(
+                        "{t} = {t}.clone()  # a copy: cnnscript's tensors are values, not views"
+                    ));
+                }
+                let items = self.index(index, interp)?;
+                let v = self.expr(value, interp)?;
+                self.body
+                    .line(format!("{t}[{}] = {}", items.join(", "), v.code));
+            }
+            StmtKind::Print(e) => {
+                self.helpers.insert("print0");
+                match self.model_named(e, interp) {
+                    Some(name) => {
+                        let text = crate::ir::report::summary(&interp.models[&name].ir);
+                        let constant = self.text_constant("SUMMARY", line, &text);
+                        self.body.line(format!("print0({constant})"));
+                    }
+                    None => {
+                        let v = self.expr(e, interp)?;
+                        self.body.line(format!("print0({})", tensor(&v)));
+                    }
+                }
+            }
+            StmtKind::Save { value, path } => {
+                self.helpers.insert("save");
+                let v = self.expr(value, interp)?;
+                self.body.line(format!(
+                    "save({}, {})",
+                    tensor(&v),
+                    py::str_lit(&path.value)
+                ));
+            }
+            StmtKind::LoadModel { model, path } => {
+                self.helpers.insert("load_weights");
+                let m = self.names.get(&model.name);
+                self.body
+                    .line(format!("load_weights({m}, {})", py::str_lit(&path.value)));
+            }
+            StmtKind::Seed { value } => {
+                self.body.line(format!(
+                    "torch.manual_seed({})  # PyTorch's own draws (dropout); cnnscript's are in init.safetensors",
+                    value.text
+                ));
+            }
+            StmtKind::Model(decl) => {
+                self.helpers.insert("initial");
+                let m = self.names.get(&decl.name.name);
+                self.shared.remove(&m);
+                let class = self
+                    .classes
+                    .get(&stmt.span.start)
+                    .cloned()
+                    .unwrap_or_else(|| py::camel(&decl.name.name));
+                let key = self.keys.model(&decl.name.name, stmt.span);
+                self.body.line(format!("{m} = {class}().to(DEVICE)"));
+                self.body.line(format!(
+                    "{m}.load_state_dict(initial({}))  # cnnscript's seeded initial weights",
+                    py::str_lit(&key)
+                ));
+            }
+            StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
+                self.helpers.insert("print0");
+                let kind = if matches!(stmt.kind, StmtKind::Shape { .. }) {
+                    "SHAPE"
+                } else {
+                    "SUMMARY"
+                };
+                let text = info.output.clone().unwrap_or_default();
+                let constant = self.text_constant(kind, line, &text);
+                self.body.line(format!("print0({constant})"));
+            }
+            StmtKind::Data { role, x, y } => {
+                let (xv, yv) = (self.expr(x, interp)?, self.expr(y, interp)?);
+                for e in [x, y] {
+                    self.alias("", e);
+                }
+                let pair = match role.as_ref().map(|r| r.name.as_str()) {
+                    Some("test") => "test_data",
+                    _ => "train_data",
+                };
+                self.body
+                    .line(format!("{pair} = ({}, {})", tensor(&xv), tensor(&yv)));
+            }
+            StmtKind::Train {
+                model,
+                optimizer,
+                options,
+            } => self.train(model.as_ref(), optimizer, options, stmt.span, interp)?,
+            StmtKind::Eval { model } => {
+                self.helpers.insert("evaluate");
+                let name = target_model(interp, model.as_ref(), stmt.span)?;
+                let m = self.names.get(&name);
+                self.body
+                    .line(format!("evaluate({m}, test_data, train_data)"));
+            }
+            StmtKind::Plot { .. } | StmtKind::Show { .. } => {
+                self.body.line(
+                    "# not run here: cnnscript draws the pictures (plot, show); see README.md",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The model an expression names, when it is just a model's name.
+    fn model_named(&self, e: &Expr, interp: &Interp) -> Option<String> {
+        match &e.kind {
+            ExprKind::Name(id) if interp.models.contains_key(&id.name) => Some(id.name.clone()),
+            _ => None,
+        }
+    }
+
+    /// Note that `target` (and what `value` reads) may share a tensor unless
+    /// `value` makes a new one.
+    fn alias(&mut self, target: &str, value: &Expr) {
+        if makes_new(value) {
+            self.shared.remove(target);
+        } else {
+            if !target.is_empty() {
+                self.shared.insert(target.to_string());
+            }
+            for n in names_read(value) {
+                let p = self.names.get(&n);
+                self.shared.insert(p);
+            }
+        }
+    }
+
+    /// A module-level constant holding a text cnnscript prints.
+    fn text_constant(&mut self, kind: &str, line: usize, text: &str) -> String {
+        let base = format!("{kind}_{line}");
+        let mut name = base.clone();
+        let mut k = 2;
+        while self.texts.iter().any(|(n, _)| *n == name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        self.texts.push((name.clone(), text.to_string()));
+        name
+    }
+
+    fn train(
+        &mut self,
+        named: Option<&Ident>,
+        optimizer: &Ident,
+        options: &[KeyValue],
+        span: Span,
+        interp: &Interp,
+    ) -> RunResult<()> {
+        let name = target_model(interp, named, span)?;
+        let plan = plan(optimizer, options, default_loss(interp))?;
+        let m = self.names.get(&name);
+        let learnable = interp.models[&name].ir.total_params() > 0;
+        let opt = if learnable {
+            optimizer_code(&m, optimizer, options)
+        } else {
+            "None".to_string()
+        };
+        let loss = match plan.loss {
+            Loss::Sse => "sse",
+            Loss::Mse => "mse",
+            Loss::Xent => "xent",
+        };
+        let log = plan.log.map(|k| format!(", log={k}")).unwrap_or_default();
+        self.helpers.insert("train");
+        let call = match plan.schedule {
+            Schedule::Steps(steps) => call(
+                "train_steps",
+                &[
+                    format!("{m}, train_data"),
+                    opt,
+                    format!("loss=\"{loss}\", steps={steps}{log}"),
+                ],
+            ),
+            Schedule::Epochs { batch, .. } => {
+                self.helpers.insert("drawn");
+                let orders = py::str_lit(&self.keys.order(span));
+                call(
+                    "train_epochs",
+                    &[
+                        format!("{m}, train_data, test_data"),
+                        opt,
+                        format!("loss=\"{loss}\", batch={batch}, orders=drawn({orders}){log}"),
+                    ],
+                )
+            }
+        };
+        self.body.line(call);
+        Ok(())
+    }
+}
+
+/// A value as a tensor: a Python number becomes a 0-d float32 tensor.
+fn tensor(v: &Py) -> String {
+    match v.ty {
+        Ty::Num => v.float(),
+        _ => v.code.clone(),
+    }
+}
+
+/// `torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)` with the options
+/// the script gives, as written (PyTorch's defaults are cnnscript's).
+fn optimizer_code(model: &str, optimizer: &Ident, options: &[KeyValue]) -> String {
+    let get = |key: &str| {
+        options
+            .iter()
+            .find(|o| o.key.name == key)
+            .and_then(|o| match &o.value {
+                ArgValue::Number(n) => Some(n.text.clone()),
+                _ => None,
+            })
+    };
+    let adam = optimizer.name == "adam";
+    let order: &[&str] = if adam {
+        &["lr", "betas", "eps", "weight_decay"]
+    } else {
+        &["lr", "momentum", "weight_decay"]
+    };
+    let mut args = vec![format!("{model}.parameters()")];
+    for key in order {
+        let value = match *key {
+            "betas" => (get("b1").is_some() || get("b2").is_some()).then(|| {
+                let b1 = get("b1").unwrap_or_else(|| "0.9".into());
+                let b2 = get("b2").unwrap_or_else(|| "0.999".into());
+                format!("({b1}, {b2})")
+            }),
+            key => get(key),
+        };
+        if let Some(v) = value {
+            args.push(format!("{key}={v}"));
+        }
+    }
+    let class = if adam { "Adam" } else { "SGD" };
+    format!("torch.optim.{class}({})", args.join(", "))
+}
+
+/// `f(a, b)` on one line when it fits, else one argument per line.
+fn call(name: &str, args: &[String]) -> String {
+    let one = format!("{name}({})", args.join(", "));
+    if one.len() <= 92 {
+        return one;
+    }
+    let mut out = format!("{name}(\n");
+    for a in args {
+        out.push_str(&format!("    {a},\n"));
+    }
+    out.push(')');
+    out
+}
