@@ -221,11 +221,18 @@ def save_csv(f, value):
         x, y = value["x"], value["y"]
         x = x.reshape(len(x), -1)
         lines = [",".join([f"x{i}" for i in range(x.shape[1])] + ["label"])]
-        lines += [",".join([str(v) for v in r.tolist()] + [str(int(l))]) for r, l in zip(x, y)]
+        lines += [",".join([cell(v) for v in r] + [str(int(l))]) for r, l in zip(x, y)]
     else:
         table = value.reshape(len(value), -1) if value.dim() else value.reshape(1, 1)
-        lines = [",".join(str(v) for v in r.tolist()) for r in table]
+        lines = [",".join(cell(v) for v in r) for r in table]
     f.write(("\n".join(lines) + "\n").encode())
+
+
+def cell(v):
+    """A CSV cell as cnnscript writes it: the shortest text that reads back the same."""
+    if not v.is_floating_point():
+        return str(int(v))
+    return np.format_float_positional(np.float32(v.item()), trim="-")
 
 
 # @helper load_weights: load
@@ -249,15 +256,25 @@ def prepare(model, data, loss):
     x, y = data
     x = as_input(model, x)
     if loss == "xent":
-        return x, y.reshape(-1).long()
+        y = y.reshape(-1).long()
+        if len(y) != len(x):
+            fail(f"{len(x)} inputs but {len(y)} labels")
+        return x, y
+    if y.numel() % max(len(x), 1):
+        fail(f"{len(x)} inputs but {y.numel()} target values")
     return x, y.float().reshape(len(x), -1)
 
 
 def loss_sum(out, y, loss):
     """The sum of the items' losses, and the number of correct predictions (xent)."""
     if loss == "xent":
+        if out.dim() != 2:
+            fail(f"xent needs a model whose output is NxC (class scores), not {dims(out)}")
         return F.cross_entropy(out, y, reduction="sum"), (out.argmax(1) == y).sum()
-    err = out.reshape(len(out), -1) - y
+    out = out.reshape(len(out), -1)
+    if out.shape != y.shape:
+        fail(f"the targets have {y.shape[1]} values per item but the model gives {out.shape[1]}")
+    err = out - y
     return (err * err).sum(), torch.zeros((), dtype=torch.long, device=out.device)
 
 

@@ -25,9 +25,9 @@ pub fn model_py(file: &str, text: &str, models: &[ModelClass]) -> Result<String,
         check_names(m.ir)?;
         ordered |= !m.ir.is_graph && m.ir.layers().any(|(_, l)| l.label.is_some());
         bodies.push(if m.ir.is_graph {
-            graph_class(m, text, &mut needs)
+            graph_class(m, file, text, &mut needs)
         } else {
-            sequential_class(m, text, &mut needs)
+            sequential_class(m, file, text, &mut needs)
         });
     }
     let mut c = Code::new();
@@ -78,16 +78,27 @@ fn shape_tuple(s: &Shape) -> String {
     }
 }
 
-fn header(c: &mut Code, m: &ModelClass, base: &str) {
+fn header(c: &mut Code, m: &ModelClass, file: &str, base: &str) {
     let ir = m.ir;
     c.line(format!("class {}({base}):", m.class));
     c.indent();
     c.line(format!(
-        "\"\"\"model {}({}: {}), line {} of the script.\"\"\"",
+        "\"\"\"model {}({}: {}), {file}:{}.\"\"\"",
         ir.name, ir.input_name, ir.declared_input, m.line
     ));
     c.blank();
     c.line(format!("input_shape = {}", shape_tuple(&ir.input)));
+}
+
+/// A line of code with a comment quoting the script: at the end of the line,
+/// or above it when the line would be long.
+fn commented(c: &mut Code, code: &str, comment: &str) {
+    if c.width() + code.len() + comment.len() + 4 <= 99 {
+        c.line(format!("{code}  # {comment}"));
+    } else {
+        c.line(format!("# {comment}"));
+        c.line(code);
+    }
 }
 
 /// The layer's text in the script, for a comment.
@@ -95,10 +106,10 @@ fn source_of(text: &str, layer: &Layer) -> String {
     py::one_line(text.get(layer.span.start..layer.span.end).unwrap_or(""), 60)
 }
 
-fn sequential_class(m: &ModelClass, text: &str, needs: &mut Needs) -> String {
+fn sequential_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -> String {
     let ir = m.ir;
     let mut c = Code::new();
-    header(&mut c, m, "nn.Sequential");
+    header(&mut c, m, file, "nn.Sequential");
     c.blank();
     c.line("def __init__(self):");
     c.indent();
@@ -121,7 +132,7 @@ fn sequential_class(m: &ModelClass, text: &str, needs: &mut Needs) -> String {
             } else {
                 format!("{module},")
             };
-            c.line(format!("{entry}  # {}", source_of(text, layer)));
+            commented(&mut c, &entry, &source_of(text, layer));
         }
         c.dedent();
         c.line(if labelled { "]))" } else { ")" });
@@ -178,10 +189,10 @@ fn whole_chain(ir: &Model, node: &Node) -> bool {
             .all(|l| matches!(home(ir, node, l), Home::InNode(..)))
 }
 
-fn graph_class(m: &ModelClass, text: &str, needs: &mut Needs) -> String {
+fn graph_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -> String {
     let ir = m.ir;
     let mut c = Code::new();
-    header(&mut c, m, "nn.Module");
+    header(&mut c, m, file, "nn.Module");
     let unused = unused_nodes(ir);
     if !unused.is_empty() {
         let names: Vec<String> = unused.iter().map(|n| py::str_lit(n)).collect();
@@ -210,7 +221,7 @@ fn init_node(c: &mut Code, ir: &Model, node: &Node, text: &str, needs: &mut Need
         c.indent();
         for layer in &node.layers {
             let module = layers::module(layer, needs);
-            c.line(format!("{module},  # {}", source_of(text, layer)));
+            commented(c, &format!("{module},"), &source_of(text, layer));
         }
         c.dedent();
         c.line(")");
@@ -221,17 +232,17 @@ fn init_node(c: &mut Code, ir: &Model, node: &Node, text: &str, needs: &mut Need
         let module = layers::module(layer, needs);
         let comment = source_of(text, layer);
         match home(ir, node, layer) {
-            Home::Own(n) => c.line(format!("{}  # {comment}", set_attr(&n, &module))),
+            Home::Own(n) => commented(c, &set_attr(&n, &module), &comment),
             Home::InNode(_, i) => {
-                entries.push(format!("{}: {module},  # {comment}", py::str_lit(&i)))
+                entries.push((format!("{}: {module},", py::str_lit(&i)), comment))
             }
         }
     }
     if !entries.is_empty() {
         c.line(set_attr(name, "nn.ModuleDict({"));
         c.indent();
-        for e in entries {
-            c.line(e);
+        for (entry, comment) in entries {
+            commented(c, &entry, &comment);
         }
         c.dedent();
         c.line("})");
@@ -321,7 +332,11 @@ fn unused_nodes(ir: &Model) -> Vec<String> {
         .iter()
         .enumerate()
         .filter(|(i, n)| !read[*i] && *i != last && n.layers.iter().any(|l| l.params > 0))
-        .filter_map(|(_, n)| n.name.clone())
+        .map(|(_, n)| match (&n.name, n.layers.first()) {
+            (Some(name), _) => name.clone(),
+            (None, Some(l)) => ir.param_prefix(n, l),
+            (None, None) => String::new(),
+        })
         .collect()
 }
 

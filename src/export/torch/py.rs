@@ -340,6 +340,10 @@ impl Code {
     pub fn blank(&mut self) {
         self.text.push('\n');
     }
+    /// Columns taken by the current indentation.
+    pub fn width(&self) -> usize {
+        4 * self.indent
+    }
     pub fn indent(&mut self) {
         self.indent += 1;
     }

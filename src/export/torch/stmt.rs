@@ -110,7 +110,8 @@ impl<'a> Translator<'a> {
                 match self.model_named(e, interp) {
                     Some(name) => {
                         let text = crate::ir::report::summary(&interp.models[&name].ir);
-                        let constant = self.text_constant("SUMMARY", line, &text);
+                        // `print m` writes the summary and a newline
+                        let constant = self.text_constant("SUMMARY", line, &format!("{text}\n"));
                         self.body.line(format!("print0({constant})"));
                     }
                     None => {
