@@ -38,9 +38,9 @@ def finish():
 
 
 def fail(message):
-    """Stop every process with cnnscript's message (printed once)."""
-    if RANK == 0:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+    """Stop with cnnscript's message (naming the process when there are several)."""
+    where = f" (process {RANK} of {WORLD})" if WORLD > 1 else ""
+    print(f"error{where}: {message}", file=sys.stderr, flush=True)
     sys.exit(1)
 
 
@@ -271,7 +271,7 @@ def loss_sum(out, y, loss):
         if out.dim() != 2:
             fail(f"xent needs a model whose output is NxC (class scores), not {dims(out)}")
         return F.cross_entropy(out, y, reduction="sum"), (out.argmax(1) == y).sum()
-    out = out.reshape(len(out), -1)
+    out = out.flatten(1)
     if out.shape != y.shape:
         fail(f"the targets have {y.shape[1]} values per item but the model gives {out.shape[1]}")
     err = out - y

@@ -220,3 +220,73 @@ pub fn draw_tensors(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::check::check_script;
+    use crate::syntax::parse::parse_script;
+
+    /// The dry run draws exactly what a real run draws, in the same order,
+    /// and leaves the generator in the same state: shuffles, dropout masks
+    /// (known sizes and symbolic ones), splits and later draws.
+    #[test]
+    fn the_dry_run_draws_what_the_real_run_draws() {
+        let text = "seed 3
+let X = randn(10x1x5x5)
+let Y = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+model a(x: Nx1x5x5) = conv(out=2, k=3) -> dropout(p=0.3) -> flatten -> linear(out=3) -> dropout(p=0.2)
+let (u, v) = split(X, 0.7)
+data X -> Y
+train a sgd lr=0.1 epochs=3 batch=4 loss=xent
+train a sgd lr=0.1 steps=2 loss=xent
+model b(x: Nx1xHxW) = conv(out=2, k=3) -> dropout -> gap -> flatten -> linear(out=3)
+train b adam lr=0.01 epochs=2 batch=3 loss=xent
+let R = rand(2x2)
+";
+        let script = parse_script(text).unwrap();
+        let checked = check_script(&script);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let keys = Keys::new(&script, text);
+        let (mut real, mut dry) = (Interp::new(), Interp::new());
+        real.draws = Some(Vec::new());
+        dry.draws = Some(Vec::new());
+        let mut init = Vec::new();
+        for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
+            real.exec_stmt(stmt, info, &mut std::io::sink()).unwrap();
+            exec(&mut dry, stmt, info, &keys, &mut init).unwrap();
+        }
+        let orders = |i: &Interp| {
+            i.draws
+                .as_ref()
+                .unwrap()
+                .iter()
+                .filter(|(_, d)| matches!(d, Draw::Order(_)))
+                .count()
+        };
+        assert_eq!(orders(&real), 5, "3 + 2 epochs");
+        assert_eq!(real.draws, dry.draws);
+        assert_eq!(real.rng, dry.rng);
+        let names: Vec<&str> = init.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names[0], "a@4/0.weight");
+        assert!(names.contains(&"b@9/4.bias"), "{names:?}");
+        let tensors = draw_tensors(dry.draws.as_ref().unwrap(), text, &keys).unwrap();
+        let shapes: Vec<(String, String)> = tensors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.dims_string()))
+            .collect();
+        let want = [
+            ("randn@2", "10x1x5x5"),
+            ("split@5.first", "7"),
+            ("split@5.rest", "3"),
+            ("rand@11", "2x2"),
+            ("order@7", "3x10"),
+            ("order@10", "2x10"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.to_string()))
+            .collect();
+        assert_eq!(shapes, want);
+    }
+}
