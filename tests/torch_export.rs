@@ -55,12 +55,12 @@ fn snapshot_project(path: &Path) {
 
 #[test]
 fn every_example_exports_as_pinned() {
-    insta::glob!("../examples", "*.cnn", |path| snapshot_project(path));
+    insta::glob!("../examples", "*.cnn", snapshot_project);
 }
 
 #[test]
 fn torch_scripts_export_as_pinned() {
-    insta::glob!("scripts/torch", "*.cnn", |path| snapshot_project(path));
+    insta::glob!("scripts/torch", "*.cnn", snapshot_project);
 }
 
 /// Every generated file parses as Python (python3 is already needed by the

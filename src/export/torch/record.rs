@@ -126,6 +126,12 @@ fn dry_train(
     let Some(dropouts) = dropouts else {
         return interp.train(&name, optimizer, options, span, &mut std::io::sink());
     };
+    let largest = dropouts.iter().map(|d| d.1).max().unwrap_or(0);
+    crate::io::check_alloc(
+        3u64.saturating_mul((n * largest) as u64),
+        "dropout masks for training",
+    )
+    .map_err(|e| RunError::io(&e, span))?;
     let mut scratch = Scratch::default();
     let mut draw_masks = |interp: &mut Interp, batch: usize| {
         for &(p, per) in &dropouts {

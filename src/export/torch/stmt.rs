@@ -11,7 +11,9 @@ use crate::ir::check::StmtInfo;
 use crate::run::error::RunResult;
 use crate::run::train::{plan, Loss, Schedule};
 use crate::run::Interp;
-use crate::syntax::ast::{ArgValue, Expr, ExprKind, Ident, KeyValue, Span, Stmt, StmtKind};
+use crate::syntax::ast::{
+    ArgValue, Expr, ExprKind, Ident, IndexItem, KeyValue, Span, Stmt, StmtKind,
+};
 
 /// Builds train.py's `main()` statement by statement.
 pub struct Translator<'a> {
@@ -72,114 +74,37 @@ impl<'a> Translator<'a> {
             _ => py::one_line(self.source(stmt.span), 90),
         };
         self.body.line(format!("# {}:{line}  {quoted}", self.file));
-        match &stmt.kind {
-            StmtKind::Let { name, value } => {
-                let v = self.expr(value, interp)?;
-                let target = self.names.get(&name.name);
-                self.alias(&target, value);
-                self.body.line(format!("{target} = {}", tensor(&v)));
-            }
+        let code = match &stmt.kind {
+            StmtKind::Let { name, value } => self.bind(&[name], value, interp)?,
             StmtKind::LetTuple { names, value } => {
-                let v = self.expr(value, interp)?;
-                let targets: Vec<String> = names.iter().map(|n| self.names.get(&n.name)).collect();
-                for t in &targets {
-                    self.alias(t, value);
-                }
-                self.body
-                    .line(format!("{} = {}", targets.join(", "), v.code));
+                let names: Vec<&Ident> = names.iter().collect();
+                self.bind(&names, value, interp)?
             }
             StmtKind::Assign {
                 target,
                 index,
                 value,
                 ..
-            } => {
-                let t = self.names.get(&target.name);
-                if self.shared.remove(&t) {
-                    self.body.line(format!(
-                        "{t} = {t}.clone()  # a copy: cnnscript's tensors are values, not views"
-                    ));
-                }
-                let items = self.index(index, interp)?;
-                let v = self.expr(value, interp)?;
-                self.body
-                    .line(format!("{t}[{}] = {}", items.join(", "), v.code));
-            }
-            StmtKind::Print(e) => {
-                self.helpers.insert("print0");
-                match self.model_named(e, interp) {
-                    Some(name) => {
-                        let text = crate::ir::report::summary(&interp.models[&name].ir);
-                        // `print m` writes the summary and a newline
-                        let constant = self.text_constant("SUMMARY", line, &format!("{text}\n"));
-                        self.body.line(format!("print0({constant})"));
-                    }
-                    None => {
-                        let v = self.expr(e, interp)?;
-                        self.body.line(format!("print0({})", tensor(&v)));
-                    }
-                }
-            }
+            } => self.assign(target, index, value, interp)?,
+            StmtKind::Print(e) => self.print(e, line, interp)?,
             StmtKind::Save { value, path } => {
                 self.helpers.insert("save");
                 let v = self.expr(value, interp)?;
-                self.body.line(format!(
-                    "save({}, {})",
-                    tensor(&v),
-                    py::str_lit(&path.value)
-                ));
+                format!("save({}, {})", tensor(&v), py::str_lit(&path.value))
             }
             StmtKind::LoadModel { model, path } => {
                 self.helpers.insert("load_weights");
                 let m = self.names.get(&model.name);
-                self.body
-                    .line(format!("load_weights({m}, {})", py::str_lit(&path.value)));
+                format!("load_weights({m}, {})", py::str_lit(&path.value))
             }
-            StmtKind::Seed { value } => {
-                self.body.line(format!(
-                    "torch.manual_seed({})  # PyTorch's own draws (dropout); cnnscript's are in init.safetensors",
-                    value.text
-                ));
-            }
-            StmtKind::Model(decl) => {
-                self.helpers.insert("initial");
-                let m = self.names.get(&decl.name.name);
-                self.shared.remove(&m);
-                let class = self
-                    .classes
-                    .get(&stmt.span.start)
-                    .cloned()
-                    .unwrap_or_else(|| py::camel(&decl.name.name));
-                let key = self.keys.model(&decl.name.name, stmt.span);
-                self.body.line(format!("{m} = {class}().to(DEVICE)"));
-                self.body.line(format!(
-                    "{m}.load_state_dict(initial({}))  # cnnscript's seeded initial weights",
-                    py::str_lit(&key)
-                ));
-            }
-            StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
-                self.helpers.insert("print0");
-                let kind = if matches!(stmt.kind, StmtKind::Shape { .. }) {
-                    "SHAPE"
-                } else {
-                    "SUMMARY"
-                };
-                let text = info.output.clone().unwrap_or_default();
-                let constant = self.text_constant(kind, line, &text);
-                self.body.line(format!("print0({constant})"));
-            }
-            StmtKind::Data { role, x, y } => {
-                let (xv, yv) = (self.expr(x, interp)?, self.expr(y, interp)?);
-                for e in [x, y] {
-                    self.alias("", e);
-                }
-                let pair = match role.as_ref().map(|r| r.name.as_str()) {
-                    Some("test") => "test_data",
-                    _ => "train_data",
-                };
-                self.body
-                    .line(format!("{pair} = ({}, {})", tensor(&xv), tensor(&yv)));
-            }
+            StmtKind::Seed { value } => format!(
+                "torch.manual_seed({})  # PyTorch's own draws (dropout); cnnscript's are in init.safetensors",
+                value.text
+            ),
+            StmtKind::Model(decl) => self.model(&decl.name.name, stmt.span),
+            StmtKind::Shape { .. } => self.print_text("SHAPE", line, info),
+            StmtKind::Summary { .. } => self.print_text("SUMMARY", line, info),
+            StmtKind::Data { role, x, y } => self.data(role.as_ref(), x, y, interp)?,
             StmtKind::Train {
                 model,
                 optimizer,
@@ -187,26 +112,104 @@ impl<'a> Translator<'a> {
             } => self.train(model.as_ref(), optimizer, options, stmt.span, interp)?,
             StmtKind::Eval { model } => {
                 self.helpers.insert("evaluate");
-                let name = target_model(interp, model.as_ref(), stmt.span)?;
-                let m = self.names.get(&name);
-                self.body
-                    .line(format!("evaluate({m}, test_data, train_data)"));
+                let m = self.names.get(&target_model(interp, model.as_ref(), stmt.span)?);
+                format!("evaluate({m}, test_data, train_data)")
             }
             StmtKind::Plot { .. } | StmtKind::Show { .. } => {
-                self.body.line(
-                    "# not run here: cnnscript draws the pictures (plot, show); see README.md",
-                );
+                "# not run here: cnnscript draws the pictures (plot, show); see README.md".into()
             }
-        }
+        };
+        self.body.line(code);
         Ok(())
     }
 
-    /// The model an expression names, when it is just a model's name.
-    fn model_named(&self, e: &Expr, interp: &Interp) -> Option<String> {
-        match &e.kind {
-            ExprKind::Name(id) if interp.models.contains_key(&id.name) => Some(id.name.clone()),
-            _ => None,
+    /// `let X = ...` and `let (a, b) = ...`.
+    fn bind(&mut self, names: &[&Ident], value: &Expr, interp: &Interp) -> RunResult<String> {
+        let v = self.expr(value, interp)?;
+        let targets: Vec<String> = names.iter().map(|n| self.names.get(&n.name)).collect();
+        for t in &targets {
+            self.alias(t, value);
         }
+        Ok(format!("{} = {}", targets.join(", "), tensor(&v)))
+    }
+
+    /// `X[i, a:b] = value`, on a copy when X may share its tensor.
+    fn assign(
+        &mut self,
+        target: &Ident,
+        index: &[IndexItem],
+        value: &Expr,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let t = self.names.get(&target.name);
+        let mut code = String::new();
+        if self.shared.remove(&t) {
+            code =
+                format!("{t} = {t}.clone()  # a copy: cnnscript's tensors are values, not views\n");
+        }
+        let items = self.index(index, interp)?;
+        let v = self.expr(value, interp)?;
+        code.push_str(&format!("{t}[{}] = {}", items.join(", "), v.code));
+        Ok(code)
+    }
+
+    /// `print X`; `print m` prints the model's summary, as cnnscript does.
+    fn print(&mut self, e: &Expr, line: usize, interp: &Interp) -> RunResult<String> {
+        self.helpers.insert("print0");
+        if let ExprKind::Name(id) = &e.kind {
+            if let Some(m) = interp.models.get(&id.name) {
+                let text = crate::ir::report::summary(&m.ir);
+                // `print m` writes the summary and a newline
+                let constant = self.text_constant("SUMMARY", line, &format!("{text}\n"));
+                return Ok(format!("print0({constant})"));
+            }
+        }
+        let v = self.expr(e, interp)?;
+        Ok(format!("print0({})", tensor(&v)))
+    }
+
+    /// A model declared: its module, with cnnscript's initial weights.
+    fn model(&mut self, name: &str, span: Span) -> String {
+        self.helpers.insert("initial");
+        let m = self.names.get(name);
+        self.shared.remove(&m);
+        let class = self
+            .classes
+            .get(&span.start)
+            .cloned()
+            .unwrap_or_else(|| py::camel(name));
+        let key = py::str_lit(&self.keys.model(name, span));
+        format!(
+            "{m} = {class}().to(DEVICE)\n\
+             {m}.load_state_dict(initial({key}))  # cnnscript's seeded initial weights"
+        )
+    }
+
+    /// `shape` and `summary`: the text cnnscript's checker computed.
+    fn print_text(&mut self, kind: &str, line: usize, info: &StmtInfo) -> String {
+        self.helpers.insert("print0");
+        let text = info.output.clone().unwrap_or_default();
+        let constant = self.text_constant(kind, line, &text);
+        format!("print0({constant})")
+    }
+
+    /// `data [role =] X -> Y`.
+    fn data(
+        &mut self,
+        role: Option<&Ident>,
+        x: &Expr,
+        y: &Expr,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let (xv, yv) = (self.expr(x, interp)?, self.expr(y, interp)?);
+        for e in [x, y] {
+            self.alias("", e);
+        }
+        let pair = match role.map(|r| r.name.as_str()) {
+            Some("test") => "test_data",
+            _ => "train_data",
+        };
+        Ok(format!("{pair} = ({}, {})", tensor(&xv), tensor(&yv)))
     }
 
     /// Note that `target` (and what `value` reads) may share a tensor unless
@@ -246,7 +249,7 @@ impl<'a> Translator<'a> {
         options: &[KeyValue],
         span: Span,
         interp: &Interp,
-    ) -> RunResult<()> {
+    ) -> RunResult<String> {
         let name = target_model(interp, named, span)?;
         let plan = plan(optimizer, options, default_loss(interp))?;
         let m = self.names.get(&name);
@@ -285,8 +288,7 @@ impl<'a> Translator<'a> {
                 )
             }
         };
-        self.body.line(call);
-        Ok(())
+        Ok(call)
     }
 }
 
