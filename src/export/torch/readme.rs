@@ -34,8 +34,9 @@ pub fn readme(file: &str, dir: &str, models: &[ModelClass], script: &Script) -> 
          torchrun --nproc_per_node=2 {dir}/train.py     # DistributedDataParallel, 2 processes\n\
          ```\n\n\
          One process prints what `cnnscript run {file}` prints (the `Step`, `Epoch` and\n\
-         `eval` lines equal within float tolerance; `print` is PyTorch's own) and writes\n\
-         the same files.\n\n\
+         `eval` lines equal within float tolerance, though over long training the two\n\
+         implementations' rounding differences compound; `print` is PyTorch's own) and\n\
+         writes the same files.\n\n\
          Under `torchrun` each process trains on its share of every batch (a\n\
          `DistributedSampler`-style shard: rows `rank`, `rank + K`, ...), the script's\n\
          `batch` stays the global batch (the process count must divide it) and the\n\
