@@ -71,10 +71,21 @@ pub fn generate(src: &Source, opts: &Options) -> Result<Project, String> {
 
     let mut models = Vec::new();
     let mut classes: HashMap<usize, String> = HashMap::new();
-    let mut class_names = Names::new(support::MODULE_NAMES.iter().copied());
+    let mut taken: Vec<String> = support::MODULE_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
         if let (StmtKind::Model(_), Some(ir)) = (&stmt.kind, &info.model) {
-            let class = class_names.get(&py::camel(&ir.name));
+            // a model declared again is a class of its own: `M`, `M2`
+            let base = py::camel(&ir.name);
+            let mut class = base.clone();
+            let mut k = 2;
+            while taken.contains(&class) || py::is_keyword(&class) {
+                class = format!("{base}{k}");
+                k += 1;
+            }
+            taken.push(class.clone());
             let line = py::line_col(&src.text, stmt.span.start).0;
             classes.insert(stmt.span.start, class.clone());
             models.push(ModelClass { ir, class, line });
@@ -131,8 +142,9 @@ fn train_py(file: &str, dir: &str, tr: Translator, classes: &[&str], uses_data: 
     let (imports, helpers) = support::select(&tr.helpers);
     let mut c = Code::new();
     c.line(format!(
-        "#!/usr/bin/env python3\n\"\"\"{file} in PyTorch: the script's statements in order, written by `cnnscript export --torch`.\n\n\
-         Run it from the script's folder, where the files it reads and writes are (see README.md):\n\n    \
+        "#!/usr/bin/env python3\n\"\"\"{file} in PyTorch: the script's statements in order.\n\n\
+         Written by `cnnscript export --torch`. Run it from the script's folder, where the\n\
+         files it reads and writes are (see README.md):\n\n    \
          python {dir}/train.py [--device cpu|cuda]\n    \
          torchrun --nproc_per_node=2 {dir}/train.py\n\"\"\""
     ));
@@ -141,8 +153,6 @@ fn train_py(file: &str, dir: &str, tr: Translator, classes: &[&str], uses_data: 
         c.blank();
         c.line(format!("from model import {}", classes.join(", ")));
     }
-    c.blank();
-    c.line(helpers);
     c.blank();
     c.blank();
     c.line("def main():");
@@ -154,6 +164,11 @@ fn train_py(file: &str, dir: &str, tr: Translator, classes: &[&str], uses_data: 
     c.line(tr.body.finish().trim_end());
     c.line("finish()");
     c.dedent();
+    c.blank();
+    c.blank();
+    c.line("# ---- cnnscript's statements in PyTorch terms: the helpers main() calls");
+    c.blank();
+    c.line(helpers);
     if !tr.texts.is_empty() {
         c.blank();
         c.blank();
