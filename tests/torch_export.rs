@@ -433,14 +433,20 @@ fn exported_torch_scripts_print_and_save_what_cnnscript_does() {
     let Some(py) = python("comparing exported scripts with cnnscript run") else {
         return;
     };
-    for entry in std::fs::read_dir(repo().join("tests/scripts/torch")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".cnn") {
-            let script = format!("tests/scripts/torch/{name}");
-            compare(&py, &[&script, "tests/scripts/torch/labels.npy"], &|t| {
-                t.to_string()
-            });
-        }
+    // every script with every data file of the folder
+    let folder: Vec<String> = std::fs::read_dir(repo().join("tests/scripts/torch"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            format!("tests/scripts/torch/{name}")
+        })
+        .collect();
+    let (scripts, data): (Vec<&String>, Vec<&String>) =
+        folder.iter().partition(|f| f.ends_with(".cnn"));
+    for script in scripts {
+        let mut files = vec![script.as_str()];
+        files.extend(data.iter().map(|f| f.as_str()));
+        compare(&py, &files, &|t| t.to_string());
     }
 }
 
