@@ -371,7 +371,11 @@ fn written(dir: &Path, inputs: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !inputs.iter().any(|i| i.ends_with(n.as_str())))
+        .filter(|n| {
+            !inputs
+                .iter()
+                .any(|i| Path::new(i).file_name() == Some(n.as_ref()))
+        })
         .filter(|n| !n.ends_with(".png") && n != "torch_out")
         .collect();
     v.sort();
