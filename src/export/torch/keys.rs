@@ -19,6 +19,7 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// The tags of a script's sites.
     pub fn new(script: &Script, text: &str) -> Keys {
         let mut sites: Vec<Span> = script
             .stmts

@@ -35,8 +35,11 @@ pub use write::write_project;
 /// The generated project, in memory.
 #[derive(Debug)]
 pub struct Project {
+    /// model.py: the models.
     pub model_py: String,
+    /// train.py: the statements.
     pub train_py: String,
+    /// README.md: the commands.
     pub readme: String,
     /// The tensors of init.safetensors: initial weights and random draws.
     pub init: Vec<(String, Value)>,
@@ -49,6 +52,7 @@ pub struct Options<'a> {
     /// DIR as a user types it from the script's folder (for the commands
     /// the project documents).
     pub dir: &'a str,
+    /// How diagnostics are rendered.
     pub style: Style,
 }
 

@@ -322,6 +322,7 @@ pub struct Code {
 }
 
 impl Code {
+    /// Empty source.
     pub fn new() -> Code {
         Code::default()
     }
@@ -344,12 +345,15 @@ impl Code {
     pub fn width(&self) -> usize {
         4 * self.indent
     }
+    /// Lines after this are one level deeper.
     pub fn indent(&mut self) {
         self.indent += 1;
     }
+    /// Back one level.
     pub fn dedent(&mut self) {
         self.indent = self.indent.saturating_sub(1);
     }
+    /// The source text.
     pub fn finish(self) -> String {
         self.text
     }

@@ -37,6 +37,7 @@ pub struct Translator<'a> {
 }
 
 impl<'a> Translator<'a> {
+    /// A translator for one script.
     pub fn new(
         text: &'a str,
         file: &'a str,
