@@ -140,3 +140,13 @@ fn weights(
     })?;
     Ok(state)
 }
+
+/// `cnnscript export FILE --torch DIR [--force]`
+pub fn torch(path: &Path, dir: &Path, force: bool) -> u8 {
+    super::emit(&crate::export::torch::export(
+        path,
+        dir,
+        force,
+        Style::for_stderr(),
+    ))
+}

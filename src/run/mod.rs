@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod builtins;
+pub mod draws;
 pub mod error;
 pub mod eval;
 pub mod export;
@@ -56,6 +57,8 @@ pub struct Interp {
     pub base_dir: PathBuf,
     /// Draw progress bars (stdout is a terminal).
     pub progress: bool,
+    /// When set, every random draw is noted here (for `export --torch`).
+    pub draws: Option<draws::DrawLog>,
     tape: Tape,
 }
 
@@ -79,6 +82,7 @@ impl Interp {
             history: None,
             base_dir: PathBuf::from("."),
             progress: std::io::stdout().is_terminal(),
+            draws: None,
             tape: Tape::new(),
         }
     }

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use ndarray::ArrayD;
-use rand::Rng;
 
+use super::super::draws::{shuffle, Draw};
 use super::super::error::{RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
@@ -159,10 +159,8 @@ impl Interp {
         let bar = self.progress_bar(epochs * n.div_ceil(batch));
         for epoch in 1..=epochs {
             let started = Instant::now();
-            for i in (1..n).rev() {
-                let j = self.rng.random_range(0..=i);
-                order.swap(i, j);
-            }
+            shuffle(&mut self.rng, &mut order);
+            self.note_draw(run.span, || Draw::Order(order.clone()));
             let mut sums = EpochSums::default();
             for chunk in order.chunks(batch) {
                 global_step += 1;

@@ -1,0 +1,355 @@
+//! The statements of train.py's `main()`: one block per script statement,
+//! in order, each under a comment quoting the script's line.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::expr::{makes_new, names_read, Py, Ty};
+use super::keys::Keys;
+use super::py::{self, Code, Names};
+use super::record::{default_loss, target_model};
+use crate::ir::check::StmtInfo;
+use crate::run::error::RunResult;
+use crate::run::train::{plan, Loss, Schedule};
+use crate::run::Interp;
+use crate::syntax::ast::{
+    ArgValue, Expr, ExprKind, Ident, IndexItem, KeyValue, Span, Stmt, StmtKind,
+};
+
+/// Builds train.py's `main()` statement by statement.
+pub struct Translator<'a> {
+    pub text: &'a str,
+    /// The script's file name, for the comments.
+    pub file: &'a str,
+    pub keys: &'a Keys,
+    /// Python names of the script's names.
+    pub names: Names,
+    /// The class of each model declaration, by the statement's start.
+    pub classes: &'a HashMap<usize, String>,
+    /// The helper sections the code calls.
+    pub helpers: BTreeSet<&'static str>,
+    /// The body of `main()`.
+    pub body: Code,
+    /// Texts cnnscript computes without running (`summary`, `shape`): (constant, text).
+    pub texts: Vec<(String, String)>,
+    /// Python names whose tensor may be shared with another name or a view
+    /// of one: copied before an element is assigned.
+    shared: HashSet<String>,
+}
+
+impl<'a> Translator<'a> {
+    /// A translator for one script.
+    pub fn new(
+        text: &'a str,
+        file: &'a str,
+        keys: &'a Keys,
+        names: Names,
+        classes: &'a HashMap<usize, String>,
+    ) -> Translator<'a> {
+        Translator {
+            text,
+            file,
+            keys,
+            names,
+            classes,
+            helpers: BTreeSet::new(),
+            body: Code::new(),
+            texts: Vec::new(),
+            shared: HashSet::new(),
+        }
+    }
+
+    fn source(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// Translate one statement; `interp` holds the state before it.
+    pub fn stmt(&mut self, stmt: &Stmt, info: &StmtInfo, interp: &Interp) -> RunResult<()> {
+        let (line, _) = py::line_col(self.text, stmt.span.start);
+        let quoted = match &stmt.kind {
+            StmtKind::Model(decl) => format!(
+                "model {}({}: {})",
+                decl.name.name,
+                decl.input_name.name,
+                py::one_line(self.source(decl.input.span), 40)
+            ),
+            _ => py::one_line(self.source(stmt.span), 90),
+        };
+        self.body.line(format!("# {}:{line}  {quoted}", self.file));
+        let code = match &stmt.kind {
+            StmtKind::Let { name, value } => self.bind(&[name], value, interp)?,
+            StmtKind::LetTuple { names, value } => {
+                let names: Vec<&Ident> = names.iter().collect();
+                self.bind(&names, value, interp)?
+            }
+            StmtKind::Assign {
+                target,
+                index,
+                value,
+                ..
+            } => self.assign(target, index, value, interp)?,
+            StmtKind::Print(e) => self.print(e, line, interp)?,
+            StmtKind::Save { value, path } => {
+                self.helpers.insert("save");
+                let v = self.expr(value, interp)?;
+                format!("save({}, {})", tensor(&v), py::str_lit(&path.value))
+            }
+            StmtKind::LoadModel { model, path } => {
+                self.helpers.insert("load_weights");
+                let m = self.names.get(&model.name);
+                format!("load_weights({m}, {})", py::str_lit(&path.value))
+            }
+            StmtKind::Seed { value } => format!(
+                "torch.manual_seed({})  # PyTorch's own draws (dropout); cnnscript's are in init.safetensors",
+                value.text
+            ),
+            StmtKind::Model(decl) => self.model(&decl.name.name, stmt.span),
+            StmtKind::Shape { .. } => self.print_text("SHAPE", line, info),
+            StmtKind::Summary { .. } => self.print_text("SUMMARY", line, info),
+            StmtKind::Data { role, x, y } => self.data(role.as_ref(), x, y, interp)?,
+            StmtKind::Train {
+                model,
+                optimizer,
+                options,
+            } => self.train(model.as_ref(), optimizer, options, stmt.span, interp)?,
+            StmtKind::Eval { model } => {
+                self.helpers.insert("evaluate");
+                let m = self.names.get(&target_model(interp, model.as_ref(), stmt.span)?);
+                format!("evaluate({m}, test_data, train_data)")
+            }
+            StmtKind::Export { .. } | StmtKind::Assert { .. } => {
+                "# not translated yet".into()
+            }
+            StmtKind::Plot { .. } | StmtKind::Show { .. } => {
+                "# not run here: cnnscript draws the pictures (plot, show); see README.md".into()
+            }
+        };
+        self.body.line(code);
+        Ok(())
+    }
+
+    /// `let X = ...` and `let (a, b) = ...`.
+    fn bind(&mut self, names: &[&Ident], value: &Expr, interp: &Interp) -> RunResult<String> {
+        let v = self.expr(value, interp)?;
+        let targets: Vec<String> = names.iter().map(|n| self.names.get(&n.name)).collect();
+        for t in &targets {
+            self.alias(t, value);
+        }
+        Ok(format!("{} = {}", targets.join(", "), tensor(&v)))
+    }
+
+    /// `X[i, a:b] = value`, on a copy when X may share its tensor.
+    fn assign(
+        &mut self,
+        target: &Ident,
+        index: &[IndexItem],
+        value: &Expr,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let t = self.names.get(&target.name);
+        let mut code = String::new();
+        if self.shared.remove(&t) {
+            code =
+                format!("{t} = {t}.clone()  # a copy: cnnscript's tensors are values, not views\n");
+        }
+        let items = self.index(index, interp)?;
+        let v = self.expr(value, interp)?;
+        code.push_str(&format!("{t}[{}] = {}", items.join(", "), v.code));
+        Ok(code)
+    }
+
+    /// `print X`; `print m` prints the model's summary, as cnnscript does.
+    fn print(&mut self, e: &Expr, line: usize, interp: &Interp) -> RunResult<String> {
+        self.helpers.insert("print0");
+        if let ExprKind::Name(id) = &e.kind {
+            if let Some(m) = interp.models.get(&id.name) {
+                let text = crate::ir::report::summary(&m.ir);
+                // `print m` writes the summary and a newline
+                let constant = self.text_constant("SUMMARY", line, &format!("{text}\n"));
+                return Ok(format!("print0({constant})"));
+            }
+        }
+        let v = self.expr(e, interp)?;
+        Ok(format!("print0({})", tensor(&v)))
+    }
+
+    /// A model declared: its module, with cnnscript's initial weights.
+    fn model(&mut self, name: &str, span: Span) -> String {
+        self.helpers.insert("initial");
+        let m = self.names.get(name);
+        self.shared.remove(&m);
+        let class = self
+            .classes
+            .get(&span.start)
+            .cloned()
+            .unwrap_or_else(|| py::camel(name));
+        let key = py::str_lit(&self.keys.model(name, span));
+        format!(
+            "{m} = {class}().to(DEVICE)\n\
+             {m}.load_state_dict(initial({key}))  # cnnscript's seeded initial weights"
+        )
+    }
+
+    /// `shape` and `summary`: the text cnnscript's checker computed.
+    fn print_text(&mut self, kind: &str, line: usize, info: &StmtInfo) -> String {
+        self.helpers.insert("print0");
+        let text = info.output.clone().unwrap_or_default();
+        let constant = self.text_constant(kind, line, &text);
+        format!("print0({constant})")
+    }
+
+    /// `data [role =] X -> Y`.
+    fn data(
+        &mut self,
+        role: Option<&Ident>,
+        x: &Expr,
+        y: &Expr,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let (xv, yv) = (self.expr(x, interp)?, self.expr(y, interp)?);
+        for e in [x, y] {
+            self.alias("", e);
+        }
+        let pair = match role.map(|r| r.name.as_str()) {
+            Some("test") => "test_data",
+            _ => "train_data",
+        };
+        Ok(format!("{pair} = ({}, {})", tensor(&xv), tensor(&yv)))
+    }
+
+    /// Note that `target` (and what `value` reads) may share a tensor unless
+    /// `value` makes a new one.
+    fn alias(&mut self, target: &str, value: &Expr) {
+        if makes_new(value) {
+            self.shared.remove(target);
+        } else {
+            if !target.is_empty() {
+                self.shared.insert(target.to_string());
+            }
+            for n in names_read(value) {
+                let p = self.names.get(&n);
+                self.shared.insert(p);
+            }
+        }
+    }
+
+    /// A module-level constant holding a text cnnscript prints.
+    fn text_constant(&mut self, kind: &str, line: usize, text: &str) -> String {
+        let base = format!("{kind}_{line}");
+        let mut name = base.clone();
+        let mut k = 2;
+        while self.texts.iter().any(|(n, _)| *n == name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        self.texts.push((name.clone(), text.to_string()));
+        name
+    }
+
+    fn train(
+        &mut self,
+        named: Option<&Ident>,
+        optimizer: &Ident,
+        options: &[KeyValue],
+        span: Span,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let name = target_model(interp, named, span)?;
+        let plan = plan(optimizer, options, default_loss(interp))?;
+        let m = self.names.get(&name);
+        let learnable = interp.models[&name].ir.total_params() > 0;
+        let opt = if learnable {
+            optimizer_code(&m, optimizer, options)
+        } else {
+            "None".to_string()
+        };
+        let loss = match plan.loss {
+            Loss::Sse => "sse",
+            Loss::Mse => "mse",
+            Loss::Xent => "xent",
+        };
+        let log = plan.log.map(|k| format!(", log={k}")).unwrap_or_default();
+        self.helpers.insert("train");
+        let call = match plan.schedule {
+            Schedule::Steps(steps) => call(
+                "train_steps",
+                &[
+                    format!("{m}, train_data"),
+                    opt,
+                    format!("loss=\"{loss}\", steps={steps}{log}"),
+                ],
+            ),
+            Schedule::Epochs { batch, .. } => {
+                self.helpers.insert("drawn");
+                let orders = py::str_lit(&self.keys.order(span));
+                call(
+                    "train_epochs",
+                    &[
+                        format!("{m}, train_data, test_data"),
+                        opt,
+                        format!("loss=\"{loss}\", batch={batch}, orders=drawn({orders}){log}"),
+                    ],
+                )
+            }
+        };
+        Ok(call)
+    }
+}
+
+/// A value as a tensor: a Python number becomes a 0-d float32 tensor.
+fn tensor(v: &Py) -> String {
+    match v.ty {
+        Ty::Num => v.float(),
+        _ => v.code.clone(),
+    }
+}
+
+/// `torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)` with the options
+/// the script gives, as written (PyTorch's defaults are cnnscript's).
+fn optimizer_code(model: &str, optimizer: &Ident, options: &[KeyValue]) -> String {
+    let get = |key: &str| {
+        options
+            .iter()
+            .find(|o| o.key.name == key)
+            .and_then(|o| match &o.value {
+                ArgValue::Number(n) => Some(n.text.clone()),
+                _ => None,
+            })
+    };
+    let adam = optimizer.name == "adam";
+    let order: &[&str] = if adam {
+        &["lr", "betas", "eps", "weight_decay"]
+    } else {
+        &["lr", "momentum", "weight_decay"]
+    };
+    let mut args = vec![format!("{model}.parameters()")];
+    for key in order {
+        let value = match *key {
+            "betas" => (get("b1").is_some() || get("b2").is_some()).then(|| {
+                let b1 = get("b1").unwrap_or_else(|| "0.9".into());
+                let b2 = get("b2").unwrap_or_else(|| "0.999".into());
+                format!("({b1}, {b2})")
+            }),
+            key => get(key),
+        };
+        if let Some(v) = value {
+            args.push(format!("{key}={v}"));
+        }
+    }
+    let class = if adam { "Adam" } else { "SGD" };
+    format!("torch.optim.{class}({})", args.join(", "))
+}
+
+/// `f(a, b)` on one line when it fits, else one argument per line.
+fn call(name: &str, args: &[String]) -> String {
+    let one = format!("{name}({})", args.join(", "));
+    if one.len() <= 92 {
+        return one;
+    }
+    let mut out = format!("{name}(\n");
+    for a in args {
+        out.push_str(&format!("    {a},\n"));
+    }
+    out.push(')');
+    out
+}
