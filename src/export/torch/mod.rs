@@ -8,7 +8,6 @@
 
 mod expr;
 mod keys;
-mod layers;
 mod model;
 mod py;
 mod readme;

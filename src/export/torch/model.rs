@@ -3,7 +3,6 @@
 //! keys); a graph model gets a module per node and a `forward` that reads
 //! like the script's lines.
 
-use super::layers::{self, Needs};
 use super::py::{self, Code, Names};
 use crate::ir::model::{Layer, Model, Node, NodeInput, NodeSource};
 use crate::ir::shape::{Dim, Shape};
@@ -18,7 +17,7 @@ pub struct ModelClass<'a> {
 
 /// The whole of model.py.
 pub fn model_py(file: &str, text: &str, models: &[ModelClass]) -> Result<String, RunError> {
-    let mut needs = Needs::default();
+    let mut needs = Helpers::default();
     let mut ordered = false;
     let mut bodies = Vec::new();
     for m in models {
@@ -44,7 +43,7 @@ pub fn model_py(file: &str, text: &str, models: &[ModelClass]) -> Result<String,
     c.blank();
     c.blank();
     c.line(AS_NCHW);
-    for helper in layers::helper_classes(needs) {
+    for helper in needs.0 {
         c.blank();
         c.blank();
         c.line(helper);
@@ -55,6 +54,22 @@ pub fn model_py(file: &str, text: &str, models: &[ModelClass]) -> Result<String,
         c.line(body.trim_end());
     }
     Ok(c.finish())
+}
+
+/// The helper classes model.py defines (`ScriptConv2d`...), in order of first use.
+#[derive(Default)]
+struct Helpers(Vec<&'static str>);
+
+/// A layer's module constructor, e.g. `nn.Conv2d(1, 6, kernel_size=5, padding=2)`,
+/// noting the helper class it needs.
+fn module(layer: &Layer, needs: &mut Helpers) -> String {
+    let m = layer.kind.torch(&layer.in_shape);
+    if let Some(h) = m.helper {
+        if !needs.0.contains(&h) {
+            needs.0.push(h);
+        }
+    }
+    m.call()
 }
 
 const AS_NCHW: &str = r#"def as_nchw(x):
@@ -106,7 +121,7 @@ fn source_of(text: &str, layer: &Layer) -> String {
     py::one_line(text.get(layer.span.start..layer.span.end).unwrap_or(""), 60)
 }
 
-fn sequential_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -> String {
+fn sequential_class(m: &ModelClass, file: &str, text: &str, needs: &mut Helpers) -> String {
     let ir = m.ir;
     let mut c = Code::new();
     header(&mut c, m, file, "nn.Sequential");
@@ -125,7 +140,7 @@ fn sequential_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -
         });
         c.indent();
         for (node, layer) in ir.layers() {
-            let module = layers::module(layer, needs);
+            let module = module(layer, needs);
             let entry = if labelled {
                 let key = ir.param_prefix(node, layer);
                 format!("({}, {module}),", py::str_lit(&key))
@@ -189,7 +204,7 @@ fn whole_chain(ir: &Model, node: &Node) -> bool {
             .all(|l| matches!(home(ir, node, l), Home::InNode(..)))
 }
 
-fn graph_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -> String {
+fn graph_class(m: &ModelClass, file: &str, text: &str, needs: &mut Helpers) -> String {
     let ir = m.ir;
     let mut c = Code::new();
     header(&mut c, m, file, "nn.Module");
@@ -214,13 +229,13 @@ fn graph_class(m: &ModelClass, file: &str, text: &str, needs: &mut Needs) -> Str
     c.finish()
 }
 
-fn init_node(c: &mut Code, ir: &Model, node: &Node, text: &str, needs: &mut Needs) {
+fn init_node(c: &mut Code, ir: &Model, node: &Node, text: &str, needs: &mut Helpers) {
     let name = node.name.as_deref().unwrap_or("");
     if whole_chain(ir, node) {
         c.line(set_attr(name, "nn.Sequential("));
         c.indent();
         for layer in &node.layers {
-            let module = layers::module(layer, needs);
+            let module = module(layer, needs);
             commented(c, &format!("{module},"), &source_of(text, layer));
         }
         c.dedent();
@@ -229,7 +244,7 @@ fn init_node(c: &mut Code, ir: &Model, node: &Node, text: &str, needs: &mut Need
     }
     let mut entries = Vec::new();
     for layer in &node.layers {
-        let module = layers::module(layer, needs);
+        let module = module(layer, needs);
         let comment = source_of(text, layer);
         match home(ir, node, layer) {
             Home::Own(n) => commented(c, &set_attr(&n, &module), &comment),

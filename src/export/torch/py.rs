@@ -236,31 +236,6 @@ pub fn text_block(s: &str) -> String {
     format!("\"\"\"\\\n{body}\"\"\"")
 }
 
-/// A float as a Python literal (`0.1`, `1e-05`, `float("inf")`).
-pub fn float(v: f64) -> String {
-    if v.is_nan() {
-        "float(\"nan\")".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "float(\"inf\")".into()
-        } else {
-            "-float(\"inf\")".into()
-        }
-    } else {
-        // Debug keeps a `.0` or an exponent: always a float literal in Python
-        format!("{v:?}")
-    }
-}
-
-/// A size pair as PyTorch takes it: `3` when square, `(3, 5)` otherwise.
-pub fn pair(p: [u64; 2]) -> String {
-    if p[0] == p[1] {
-        p[0].to_string()
-    } else {
-        format!("({}, {})", p[0], p[1])
-    }
-}
-
 /// A model's class name: `resnet_block` → `ResnetBlock`.
 pub fn camel(name: &str) -> String {
     let mut out = String::new();
@@ -413,12 +388,6 @@ mod tests {
     #[test]
     fn literals() {
         assert_eq!(str_lit("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
-        assert_eq!(float(1e-5), "1e-5");
-        assert_eq!(float(0.5), "0.5");
-        assert_eq!(float(2.0), "2.0");
-        assert_eq!(float(f64::INFINITY), "float(\"inf\")");
-        assert_eq!(pair([3, 3]), "3");
-        assert_eq!(pair([3, 5]), "(3, 5)");
         assert_eq!(
             text_block("a\\b\"\"\"c\""),
             "\"\"\"\\\na\\\\b\\\"\\\"\\\"c\\\"\"\"\""
