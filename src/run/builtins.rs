@@ -186,12 +186,12 @@ impl Interp {
             Function::Full => tensor(ArrayD::from_elem(IxDyn(args.dims(0)?), args.number(1)?)),
             Function::Rand => {
                 let t = self.rand(args.dims(0)?);
-                self.note_draw(span, || Draw::Tensor(t.clone()));
+                self.note_draw(span, || Draw::Uniform(t.clone()));
                 tensor(t)
             }
             Function::Randn => {
                 let t = self.randn(args.dims(0)?);
-                self.note_draw(span, || Draw::Tensor(t.clone()));
+                self.note_draw(span, || Draw::Normal(t.clone()));
                 tensor(t)
             }
             Function::Arange => tensor(arange(&args)?),

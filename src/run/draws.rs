@@ -1,6 +1,7 @@
 //! The script's random draws that other tools must reproduce: shuffles
 //! (`split`, epoch orders) share one routine, and while an `Interp` records
-//! (`export --torch`), every draw is noted with the span that made it.
+//! (the exporters' dry run, `run/dryrun.rs`), every draw is noted with the
+//! span that made it.
 
 use ndarray::ArrayD;
 use rand::Rng;
@@ -10,8 +11,10 @@ use crate::syntax::ast::Span;
 /// One noted draw.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Draw {
-    /// The values of `rand(D)` / `randn(D)`.
-    Tensor(ArrayD<f32>),
+    /// The values of `rand(D)`.
+    Uniform(ArrayD<f32>),
+    /// The values of `randn(D)`.
+    Normal(ArrayD<f32>),
     /// The rows `split(D, f)` puts first and the rest.
     Split { first: Vec<usize>, rest: Vec<usize> },
     /// One epoch's shuffled order of the training rows.

@@ -4,11 +4,11 @@
 pub mod apply;
 pub mod builtins;
 pub mod draws;
+pub mod dryrun;
 pub mod error;
 pub mod eval;
 pub mod export;
 pub mod index;
-pub mod initial;
 pub mod methods;
 pub mod params;
 pub mod pictures;

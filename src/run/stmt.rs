@@ -242,7 +242,7 @@ impl Interp {
     }
 
     /// The model a `train`/`eval` means: the named one, or the last declared.
-    fn model_for(&self, named: Option<&Ident>, span: Span) -> RunResult<String> {
+    pub fn model_for(&self, named: Option<&Ident>, span: Span) -> RunResult<String> {
         match named {
             Some(id) if self.models.contains_key(&id.name) => Ok(id.name.clone()),
             Some(id) => Err(RunError::new(

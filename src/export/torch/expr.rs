@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::keys;
 use super::py;
 use super::stmt::Translator;
 use crate::run::error::{RunError, RunResult};
@@ -496,7 +495,7 @@ fn is_param_path(e: &Expr) -> bool {
 /// The names an expression reads.
 pub fn names_read(e: &Expr) -> Vec<String> {
     let mut out = Vec::new();
-    keys::walk(e, &mut |x| {
+    crate::syntax::visit::walk(e, &mut |x| {
         if let ExprKind::Name(id) = &x.kind {
             out.push(id.name.clone());
         }

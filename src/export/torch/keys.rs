@@ -6,10 +6,9 @@
 use std::collections::HashMap;
 
 use super::py;
-use crate::syntax::ast::{Expr, ExprKind, IndexItem, Script, Span, Stmt, StmtKind};
-
-/// The builtins that draw random numbers.
-pub const DRAWING_BUILTINS: &[&str] = &["rand", "randn", "split"];
+use crate::run::dryrun::drawing_call;
+use crate::syntax::ast::{Script, Span, StmtKind};
+use crate::syntax::visit;
 
 /// Tags (`11`, `4:9`) for every site of a script that draws: `model` and
 /// `train` statements and drawing calls.
@@ -28,11 +27,13 @@ impl Keys {
             .map(|s| s.span)
             .collect();
         for stmt in &script.stmts {
-            for_each_expr(stmt, &mut |e| {
-                if drawing_call(e).is_some() {
-                    sites.push(e.span);
-                }
-            });
+            for e in visit::stmt_exprs(&stmt.kind) {
+                visit::walk(e, &mut |x| {
+                    if drawing_call(x).is_some() {
+                        sites.push(x.span);
+                    }
+                });
+            }
         }
         let mut per_line: HashMap<usize, usize> = HashMap::new();
         let located: Vec<(usize, usize, usize)> = sites
@@ -81,92 +82,10 @@ impl Keys {
     }
 }
 
-/// `rand`, `randn` or `split` when the expression calls one of them by name.
-pub fn drawing_call(e: &Expr) -> Option<&str> {
-    match &e.kind {
-        ExprKind::Call { callee, .. } => match &callee.kind {
-            ExprKind::Name(id) if DRAWING_BUILTINS.contains(&id.name.as_str()) => {
-                Some(id.name.as_str())
-            }
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Whether an expression draws random numbers (a drawing builtin anywhere in it).
-pub fn draws(e: &Expr) -> bool {
-    let mut found = false;
-    walk(e, &mut |x| found |= drawing_call(x).is_some());
-    found
-}
-
-/// Visit every expression of a statement.
-pub fn for_each_expr(stmt: &Stmt, f: &mut dyn FnMut(&Expr)) {
-    match &stmt.kind {
-        StmtKind::Let { value, .. } | StmtKind::LetTuple { value, .. } => walk(value, f),
-        StmtKind::Assign { index, value, .. } => {
-            walk_items(index, f);
-            walk(value, f);
-        }
-        StmtKind::Print(e) => walk(e, f),
-        StmtKind::Save { value, .. } | StmtKind::Show { value, .. } => walk(value, f),
-        StmtKind::Data { x, y, .. } => {
-            walk(x, f);
-            walk(y, f);
-        }
-        StmtKind::LoadModel { .. }
-        | StmtKind::Seed { .. }
-        | StmtKind::Model(_)
-        | StmtKind::Shape { .. }
-        | StmtKind::Summary { .. }
-        | StmtKind::Train { .. }
-        | StmtKind::Eval { .. }
-        | StmtKind::Plot { .. }
-        | StmtKind::Export { .. }
-        | StmtKind::Assert { .. } => {}
-    }
-}
-
-/// Visit an expression and every expression inside it.
-pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) | ExprKind::Name(_) => {}
-        ExprKind::List(items) => items.iter().for_each(|x| walk(x, f)),
-        ExprKind::Call { callee, args, .. } => {
-            walk(callee, f);
-            args.iter().for_each(|x| walk(x, f));
-        }
-        ExprKind::Field { base, .. } | ExprKind::Neg(base) => walk(base, f),
-        ExprKind::Index { base, items } => {
-            walk(base, f);
-            walk_items(items, f);
-        }
-        ExprKind::Binary { lhs, rhs, .. } => {
-            walk(lhs, f);
-            walk(rhs, f);
-        }
-    }
-}
-
-fn walk_items(items: &[IndexItem], f: &mut dyn FnMut(&Expr)) {
-    for item in items {
-        match item {
-            IndexItem::Single(e) => walk(e, f),
-            IndexItem::Slice {
-                start, stop, step, ..
-            } => [start, stop, step]
-                .into_iter()
-                .flatten()
-                .for_each(|x| walk(x, f)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::ast::ExprKind;
     use crate::syntax::parse::parse_script;
 
     #[test]
@@ -187,6 +106,5 @@ mod tests {
             panic!()
         };
         assert_eq!(keys.draw("split", value.span), "split@3");
-        assert!(draws(value));
     }
 }

@@ -7,11 +7,11 @@
 //! from the same numbers) and `README.md` the commands.
 
 mod expr;
+mod init;
 mod keys;
 mod model;
 mod py;
 mod readme;
-mod record;
 mod stmt;
 mod support;
 mod write;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{front_end, Output};
 use crate::diag::{render, Style};
-use crate::run::Interp;
+use crate::run::dryrun::DryRun;
 use crate::session::{Source, EXIT_SCRIPT, EXIT_USAGE};
 use crate::syntax::ast::StmtKind;
 use crate::value::Value;
@@ -103,17 +103,19 @@ pub fn generate(src: &Source, opts: &Options) -> Result<Project, String> {
     reserved.extend(models.iter().map(|m| m.class.as_str()));
     let mut tr = Translator::new(&src.text, &file, &keys, Names::new(reserved), &classes);
 
-    let mut interp = Interp::new();
-    interp.base_dir = base_dir(&src.name);
-    interp.progress = false;
-    interp.draws = Some(Vec::new());
+    let mut dry = DryRun::new(&base_dir(&src.name), true);
     let mut init = Vec::new();
     for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
-        tr.stmt(stmt, info, &interp).map_err(|e| fail(&e))?;
-        record::exec(&mut interp, stmt, info, &keys, &mut init).map_err(|e| fail(&e))?;
+        tr.stmt(stmt, info, dry.interp()).map_err(|e| fail(&e))?;
+        dry.exec(stmt, info).map_err(|e| fail(&e))?;
+        if let StmtKind::Model(decl) = &stmt.kind {
+            if let Some(state) = dry.interp().models.get(&decl.name.name) {
+                let prefix = keys.model(&decl.name.name, stmt.span);
+                init.extend(init::model_tensors(state, &prefix));
+            }
+        }
     }
-    let draws = interp.draws.take().unwrap_or_default();
-    init.extend(record::draw_tensors(&draws, &src.text, &keys).map_err(|e| fail(&e))?);
+    init.extend(init::draw_tensors(dry.draws(), &keys).map_err(|e| fail(&e))?);
 
     let uses_data = script.stmts.iter().any(|s| {
         matches!(

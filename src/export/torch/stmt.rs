@@ -6,10 +6,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::expr::{makes_new, names_read, Py, Ty};
 use super::keys::Keys;
 use super::py::{self, Code, Names};
-use super::record::{default_loss, target_model};
 use crate::ir::check::StmtInfo;
 use crate::run::error::RunResult;
-use crate::run::train::{plan, Loss, Schedule};
+use crate::run::train::{default_loss, plan, Loss, Schedule, TrainPlan};
 use crate::run::Interp;
 use crate::syntax::ast::{
     ArgValue, Expr, ExprKind, Ident, IndexItem, KeyValue, Span, Stmt, StmtKind,
@@ -113,7 +112,7 @@ impl<'a> Translator<'a> {
             } => self.train(model.as_ref(), optimizer, options, stmt.span, interp)?,
             StmtKind::Eval { model } => {
                 self.helpers.insert("evaluate");
-                let m = self.names.get(&target_model(interp, model.as_ref(), stmt.span)?);
+                let m = self.names.get(&interp.model_for(model.as_ref(), stmt.span)?);
                 format!("evaluate({m}, test_data, train_data)")
             }
             StmtKind::Export { .. } | StmtKind::Assert { .. } => {
@@ -254,8 +253,15 @@ impl<'a> Translator<'a> {
         span: Span,
         interp: &Interp,
     ) -> RunResult<String> {
-        let name = target_model(interp, named, span)?;
-        let plan = plan(optimizer, options, default_loss(interp))?;
+        let name = interp.model_for(named, span)?;
+        let defaults = interp.train_data.as_ref().map_or(Loss::Mse, default_loss);
+        // every field named: a new option must be translated (or said to need none)
+        let TrainPlan {
+            optimizer: _,
+            loss,
+            schedule,
+            log,
+        } = plan(optimizer, options, defaults)?;
         let m = self.names.get(&name);
         let learnable = interp.models[&name].ir.total_params() > 0;
         let opt = if learnable {
@@ -263,14 +269,14 @@ impl<'a> Translator<'a> {
         } else {
             "None".to_string()
         };
-        let loss = match plan.loss {
+        let loss = match loss {
             Loss::Sse => "sse",
             Loss::Mse => "mse",
             Loss::Xent => "xent",
         };
-        let log = plan.log.map(|k| format!(", log={k}")).unwrap_or_default();
+        let log = log.map(|k| format!(", log={k}")).unwrap_or_default();
         self.helpers.insert("train");
-        let call = match plan.schedule {
+        let call = match schedule {
             Schedule::Steps(steps) => call(
                 "train_steps",
                 &[

@@ -9,7 +9,7 @@ mod targets;
 use std::io::Write;
 
 use super::error::{RunError, RunResult};
-use super::{activation_bytes, params_bytes, Interp};
+use super::{activation_bytes, params_bytes, DataPair, Interp};
 use crate::syntax::ast::{Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
@@ -33,6 +33,15 @@ pub struct History {
     pub records: Vec<Record>,
 }
 
+/// The loss `train` uses without `loss=`: `xent` for integer labels, else `mse`.
+pub fn default_loss(data: &DataPair) -> Loss {
+    if matches!(data.y, Value::Int(_)) {
+        Loss::Xent
+    } else {
+        Loss::Mse
+    }
+}
+
 impl Interp {
     /// `train [model] optimizer key=value...`
     pub fn train(
@@ -47,12 +56,7 @@ impl Interp {
             RunError::new("no training data", span, "needs data")
                 .help("declare it first: `data X -> Y`")
         })?;
-        let default_loss = if matches!(data.y, Value::Int(_)) {
-            Loss::Xent
-        } else {
-            Loss::Mse
-        };
-        let plan = plan(optimizer, options, default_loss)?;
+        let plan = plan(optimizer, options, default_loss(&data))?;
         let x = data.x.to_float().ok_or_else(|| {
             RunError::new(
                 "the training inputs are not a tensor",
