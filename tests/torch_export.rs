@@ -366,6 +366,43 @@ fn assert_same_file(what: &str, a: &Path, b: &Path, rtol: f32, atol: f32) {
     }
 }
 
+/// Two ONNX files of one model (cnnscript's `export`, and train.py's
+/// `torch.onnx.export`): the second passes onnx.checker with opset 17 or
+/// newer, both have the same input (name and symbolic sizes) and output
+/// name, and onnxruntime gives the same values on one input whose batch
+/// differs from the one PyTorch traced with.
+fn assert_same_onnx(py: &Path, what: &str, a: &Path, b: &Path) {
+    const CHECK: &str = r#"
+import sys, numpy as np, onnx, onnxruntime as ort
+a, b = onnx.load(sys.argv[1]), onnx.load(sys.argv[2])
+onnx.checker.check_model(b, full_check=True)
+assert max(o.version for o in b.opset_import if o.domain in ("", "ai.onnx")) >= 17
+def dims(v):
+    return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+def io(m):
+    return m.graph.input[0].name, dims(m.graph.input[0]), m.graph.output[0].name
+assert io(a) == io(b), (io(a), io(b))
+name, shape = io(a)[0], dims(a.graph.input[0])
+outs = []
+for size in (8, 16, 32):
+    x = np.random.default_rng(0).standard_normal(
+        [3 if i == 0 and isinstance(d, str) else size if isinstance(d, str) else d
+         for i, d in enumerate(shape)]).astype(np.float32)
+    try:
+        outs = [ort.InferenceSession(f, providers=["CPUExecutionProvider"]).run(None, {name: x})[0]
+                for f in sys.argv[1:3]]
+        break
+    except Exception as e:
+        error = e
+else:
+    raise error
+np.testing.assert_allclose(outs[1], outs[0], rtol=1e-3, atol=1e-4)
+"#;
+    let mut c = command(py, Path::new("."));
+    c.args(["-c", CHECK]).arg(a).arg(b);
+    succeed(c, what);
+}
+
 /// Files a run wrote into `dir` (pictures aside: PyTorch does not draw them).
 fn written(dir: &Path, inputs: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -404,6 +441,10 @@ fn compare(py: &Path, files: &[&str], edit: &dyn Fn(&str) -> String) {
     let (wa, wb) = (written(&da, files), written(&db, files));
     assert_eq!(wa, wb, "{what}: files written");
     for f in wa {
+        if f.ends_with(".onnx") {
+            assert_same_onnx(py, &format!("{what} {f}"), &da.join(&f), &db.join(&f));
+            continue;
+        }
         assert_same_file(
             &format!("{what} {f}"),
             &da.join(&f),

@@ -15,8 +15,6 @@ mod tests;
 use std::io::Write;
 use std::path::Path;
 
-use prost::Message;
-
 use crate::io::IoError;
 use crate::ir::model::{Model, NodeInput, NodeSource};
 use crate::ir::shape::{Dim, Shape};
@@ -113,11 +111,6 @@ pub fn model_proto(model: &Model, tensors: &[Vec<&[f32]>]) -> Result<ModelProto,
             version: OPSET,
         }],
     })
-}
-
-/// The encoded ONNX file of `model` (see [`model_proto`]).
-pub fn to_bytes(model: &Model, tensors: &[Vec<&[f32]>]) -> Result<Vec<u8>, Unexportable> {
-    model_proto(model, tensors).map(|m| m.encode_to_vec())
 }
 
 /// Write an encoded model atomically: nothing half-written on any error.

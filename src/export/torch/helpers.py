@@ -235,6 +235,51 @@ def cell(v):
     return np.format_float_positional(np.float32(v.item()), trim="-")
 
 
+# @helper export_onnx: ; inspect os warnings torch
+def export_onnx(model, path, example, input, output):
+    """cnnscript's `export M "file.onnx"`: the model with its current weights as ONNX
+    (opset 17), by torch.onnx.export traced on zeros of the `example` shape; `input`
+    and `output` are (name, {axis: symbol}) as cnnscript names them, the symbols
+    becoming dynamic axes. Written whole (a temporary file, then a rename), on the
+    first process only."""
+    if RANK != 0:
+        return
+    model.eval()
+    x = torch.zeros(example, device=DEVICE)
+    # the TorchScript exporter: dynamo's needs onnxscript, and says so in a warning
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (x,), temp, input_names=[input[0]], output_names=[output[0]],
+                              dynamic_axes=dict([input, output]), opset_version=17, **legacy)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+# @helper assert_shape: forward
+def assert_shape(model, example, output):
+    """cnnscript's `assert shape M == DIMS`, which its checker proved for every size:
+    here the module must give the `output` shape the checker infers for `example`."""
+    got = tuple(forward(model, torch.zeros(example)).shape)
+    if got != output:
+        shown = lambda s: "x".join(str(d) for d in s)
+        fail(f"assert shape: {type(model).__name__} gives {shown(got)} for an input of "
+             f"{shown(example)}, not {shown(output)}")
+
+
+# @helper assert_params
+def assert_params(model, count):
+    """cnnscript's `assert params M == N`: the module's learnable parameters."""
+    got = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if got != count:
+        fail(f"assert params: {type(model).__name__} has {got} learnable parameters, not {count}")
+
+
 # @helper load_weights: load
 def load_weights(model, path):
     """cnnscript's `load MODEL "file"`: strict, as load_state_dict (a missing, extra or

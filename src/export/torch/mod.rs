@@ -6,6 +6,7 @@
 //! a dry run of the script through the interpreter, so both sides start
 //! from the same numbers) and `README.md` the commands.
 
+mod example;
 mod expr;
 mod init;
 mod keys;
@@ -28,7 +29,7 @@ use crate::value::Value;
 use keys::Keys;
 use model::ModelClass;
 use py::{Code, Names};
-use stmt::Translator;
+use stmt::{Declared, Translator};
 
 pub use write::write_project;
 
@@ -74,13 +75,13 @@ pub fn generate(src: &Source, opts: &Options) -> Result<Project, String> {
     let keys = Keys::new(&script, &src.text);
 
     let mut models = Vec::new();
-    let mut classes: HashMap<usize, String> = HashMap::new();
+    let mut classes: HashMap<usize, Declared> = HashMap::new();
     let mut taken: Vec<String> = support::MODULE_NAMES
         .iter()
         .map(|s| s.to_string())
         .collect();
     for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
-        if let (StmtKind::Model(_), Some(ir)) = (&stmt.kind, &info.model) {
+        if let (StmtKind::Model(decl), Some(ir)) = (&stmt.kind, &info.model) {
             // a model declared again is a class of its own: `M`, `M2`
             let base = py::camel(&ir.name);
             let mut class = base.clone();
@@ -91,7 +92,11 @@ pub fn generate(src: &Source, opts: &Options) -> Result<Project, String> {
             }
             taken.push(class.clone());
             let line = py::line_col(&src.text, stmt.span.start).0;
-            classes.insert(stmt.span.start, class.clone());
+            let declared = Declared {
+                class: class.clone(),
+                decl,
+            };
+            classes.insert(stmt.span.start, declared);
             models.push(ModelClass { ir, class, line });
         }
     }

@@ -236,6 +236,15 @@ pub fn text_block(s: &str) -> String {
     format!("\"\"\"\\\n{body}\"\"\"")
 }
 
+/// A tuple of sizes: `(2, 1, 28, 28)`, `(4,)`.
+pub fn tuple(sizes: &[u64]) -> String {
+    let parts: Vec<String> = sizes.iter().map(u64::to_string).collect();
+    match parts.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", parts.join(", ")),
+    }
+}
+
 /// A model's class name: `resnet_block` → `ResnetBlock`.
 pub fn camel(name: &str) -> String {
     let mut out = String::new();

@@ -52,6 +52,17 @@ pub fn readme(file: &str, dir: &str, models: &[ModelClass], script: &Script) -> 
         .stmts
         .iter()
         .any(|s| matches!(s.kind, StmtKind::Plot { .. } | StmtKind::Show { .. }));
+    let exports = script
+        .stmts
+        .iter()
+        .any(|s| matches!(s.kind, StmtKind::Export { .. }));
+    if exports {
+        s.push_str(
+            "- `export MODEL \"file.onnx\"` is PyTorch's `torch.onnx.export` (opset 17,\n  \
+             traced once on zeros): the same input and output names and symbolic sizes\n  \
+             as cnnscript's file and the same values, though not the same nodes.\n",
+        );
+    }
     if pictures {
         s.push_str(
             "- `plot` and `show` are not run here: cnnscript draws the pictures. Load the\n  \

@@ -3,16 +3,28 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::example::{example, Example};
 use super::expr::{makes_new, names_read, Py, Ty};
 use super::keys::Keys;
 use super::py::{self, Code, Names};
+use crate::export::onnx::proto::{DimValue, ValueInfoProto};
 use crate::ir::check::StmtInfo;
+use crate::ir::model::Model;
+use crate::run::error::RunError;
 use crate::run::error::RunResult;
+use crate::run::params::ModelState;
 use crate::run::train::{default_loss, plan, Loss, Schedule, TrainPlan};
 use crate::run::Interp;
 use crate::syntax::ast::{
-    ArgValue, Expr, ExprKind, Ident, IndexItem, KeyValue, Span, Stmt, StmtKind,
+    ArgValue, AssertWhat, Expr, ExprKind, Ident, IndexItem, KeyValue, ModelDecl, Span, Stmt,
+    StmtKind, StrLit,
 };
+
+/// A model declaration and the class model.py gives it.
+pub struct Declared<'a> {
+    pub class: String,
+    pub decl: &'a ModelDecl,
+}
 
 /// Builds train.py's `main()` statement by statement.
 pub struct Translator<'a> {
@@ -22,8 +34,8 @@ pub struct Translator<'a> {
     pub keys: &'a Keys,
     /// Python names of the script's names.
     pub names: Names,
-    /// The class of each model declaration, by the statement's start.
-    pub classes: &'a HashMap<usize, String>,
+    /// Each model declaration with its class, by the statement's start.
+    pub classes: &'a HashMap<usize, Declared<'a>>,
     /// The helper sections the code calls.
     pub helpers: BTreeSet<&'static str>,
     /// The body of `main()`.
@@ -42,7 +54,7 @@ impl<'a> Translator<'a> {
         file: &'a str,
         keys: &'a Keys,
         names: Names,
-        classes: &'a HashMap<usize, String>,
+        classes: &'a HashMap<usize, Declared<'a>>,
     ) -> Translator<'a> {
         Translator {
             text,
@@ -115,9 +127,8 @@ impl<'a> Translator<'a> {
                 let m = self.names.get(&interp.model_for(model.as_ref(), stmt.span)?);
                 format!("evaluate({m}, test_data, train_data)")
             }
-            StmtKind::Export { .. } | StmtKind::Assert { .. } => {
-                "# not translated yet".into()
-            }
+            StmtKind::Export { model, path } => self.export(model, path, stmt.span, interp)?,
+            StmtKind::Assert { what, model, .. } => self.assert(*what, model, interp)?,
             StmtKind::Plot { .. } | StmtKind::Show { .. } => {
                 "# not run here: cnnscript draws the pictures (plot, show); see README.md".into()
             }
@@ -179,8 +190,7 @@ impl<'a> Translator<'a> {
         let class = self
             .classes
             .get(&span.start)
-            .cloned()
-            .unwrap_or_else(|| py::camel(name));
+            .map_or_else(|| py::camel(name), |d| d.class.clone());
         let key = py::str_lit(&self.keys.model(name, span));
         format!(
             "{m} = {class}().to(DEVICE)\n\
@@ -300,6 +310,116 @@ impl<'a> Translator<'a> {
         };
         Ok(call)
     }
+}
+
+impl Translator<'_> {
+    /// The model a name holds before the statement.
+    fn model_state<'i>(&self, model: &Ident, interp: &'i Interp) -> RunResult<&'i ModelState> {
+        interp.models.get(&model.name).ok_or_else(|| {
+            RunError::new(
+                format!("unknown model `{}`", model.name),
+                model.span,
+                "not a model",
+            )
+        })
+    }
+
+    /// An input PyTorch can run the model on (see `example.rs`).
+    fn example(&self, model: &Ident, ir: &Model) -> RunResult<Example> {
+        self.classes
+            .values()
+            .find(|d| d.decl.span == ir.span)
+            .and_then(|d| example(d.decl, ir))
+            .ok_or_else(|| {
+                RunError::new(
+                    format!(
+                        "no input size up to 1024 fits `{}`, so PyTorch has nothing to run it on",
+                        model.name
+                    ),
+                    model.span,
+                    "no example input",
+                )
+            })
+    }
+
+    /// `export M "f.onnx"`: `torch.onnx.export` with cnnscript's names for the
+    /// input and output and its symbolic sizes as dynamic axes (read off the
+    /// file cnnscript itself would write, so a layer ONNX cannot say is the
+    /// same error here).
+    fn export(
+        &mut self,
+        model: &Ident,
+        path: &StrLit,
+        span: Span,
+        interp: &Interp,
+    ) -> RunResult<String> {
+        let state = self.model_state(model, interp)?;
+        let proto = crate::run::export::onnx_proto(state, Some(span))?;
+        let graph = proto.graph.unwrap_or_default();
+        let (Some(input), Some(output)) = (graph.input.first(), graph.output.first()) else {
+            return Err(RunError::new("the ONNX graph has no input", span, "here"));
+        };
+        let ex = self.example(model, &state.ir)?;
+        self.helpers.insert("export_onnx");
+        let m = self.names.get(&model.name);
+        Ok(call(
+            "export_onnx",
+            &[
+                format!("{m}, {}", py::str_lit(&path.value)),
+                format!("example={}", py::tuple(&ex.input)),
+                format!("input={}", named_axes(input)),
+                format!("output={}", named_axes(output)),
+            ],
+        ))
+    }
+
+    /// `assert shape` on a real output of the PyTorch module, `assert params`
+    /// on its learnable parameters; `assert rf` stays a comment (the
+    /// receptive field is the checker's, PyTorch has no counterpart).
+    fn assert(&mut self, what: AssertWhat, model: &Ident, interp: &Interp) -> RunResult<String> {
+        let state = self.model_state(model, interp)?;
+        let m = self.names.get(&model.name);
+        Ok(match what {
+            AssertWhat::Shape => {
+                let ex = self.example(model, &state.ir)?;
+                self.helpers.insert("assert_shape");
+                format!(
+                    "assert_shape({m}, example={}, output={})",
+                    py::tuple(&ex.input),
+                    py::tuple(&ex.output)
+                )
+            }
+            AssertWhat::Params => {
+                self.helpers.insert("assert_params");
+                format!("assert_params({m}, {})", state.ir.total_params())
+            }
+            AssertWhat::Rf => {
+                "# checked by cnnscript's checker: a receptive field has no PyTorch counterpart"
+                    .into()
+            }
+        })
+    }
+}
+
+/// `("x", {0: "N", 2: "H"})`: a graph input or output's name and its
+/// symbolic sizes by position.
+fn named_axes(v: &ValueInfoProto) -> String {
+    let dims = v
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .and_then(|t| t.shape.as_ref())
+        .map(|s| s.dim.as_slice())
+        .unwrap_or_default();
+    let axes: Vec<String> = dims
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match &d.value {
+            Some(DimValue::DimParam(p)) => Some(format!("{i}: {}", py::str_lit(p))),
+            _ => None,
+        })
+        .collect();
+    format!("({}, {{{}}})", py::str_lit(&v.name), axes.join(", "))
 }
 
 /// A value as a tensor: a Python number becomes a 0-d float32 tensor.
