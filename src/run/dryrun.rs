@@ -7,7 +7,7 @@
 //! every draw for init.safetensors ([`DryRun::new`] with `record`).
 //!
 //! Per statement: what decides the draws runs for real (`let`, assignments,
-//! `seed`, `model`, `data`); `train` only draws (each epoch's shuffle and
+//! `m.0.weight = K`, `seed`, `model`, `data`); `train` only draws (each epoch's shuffle and
 //! every step's dropout masks, by the dropout kernel itself on scratch
 //! buffers), the weights staying as they were; `print`, `save` and `show`
 //! evaluate their expression only when it draws; `export` checks that ONNX
@@ -71,6 +71,7 @@ impl DryRun {
             StmtKind::Let { .. }
             | StmtKind::LetTuple { .. }
             | StmtKind::Assign { .. }
+            | StmtKind::SetParam { .. }
             | StmtKind::Seed { .. }
             | StmtKind::Model(_)
             | StmtKind::Data { .. } => interp.exec_stmt(stmt, info, &mut std::io::sink()),
@@ -87,7 +88,7 @@ impl DryRun {
                 optimizer,
                 options,
             } => {
-                let name = interp.model_for(model.as_ref(), stmt.span)?;
+                let name = interp.model_for(model.as_ref(), stmt.span, true)?;
                 self.train(&name, optimizer, options, stmt.span)
             }
             StmtKind::Export { model, .. } => {
@@ -277,7 +278,13 @@ fn random(f: Function) -> bool {
         | Function::Full
         | Function::Arange
         | Function::Load
-        | Function::Corr2d => false,
+        | Function::Corr2d
+        | Function::Matmul
+        | Function::Cat
+        | Function::Stack
+        | Function::Layer
+        | Function::Conv2d
+        | Function::Linear => false,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod index;
+pub mod layer_fn;
 pub mod methods;
 pub mod params;
 pub mod pictures;

@@ -15,9 +15,10 @@ pub fn stmt_exprs(kind: &StmtKind) -> Vec<&Expr> {
             v.push(value);
             v
         }
-        StmtKind::Print(e) | StmtKind::Save { value: e, .. } | StmtKind::Show { value: e, .. } => {
-            vec![e]
-        }
+        StmtKind::Print(e)
+        | StmtKind::Save { value: e, .. }
+        | StmtKind::Show { value: e, .. }
+        | StmtKind::SetParam { value: e, .. } => vec![e],
         StmtKind::Data { x, y, .. } => vec![x, y],
         StmtKind::LoadModel { .. }
         | StmtKind::Seed { .. }
@@ -51,9 +52,15 @@ pub fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     match &e.kind {
         ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) | ExprKind::Name(_) => {}
         ExprKind::List(items) => items.iter().for_each(|x| walk(x, f)),
-        ExprKind::Call { callee, args, .. } => {
+        ExprKind::Call {
+            callee,
+            args,
+            named,
+            ..
+        } => {
             walk(callee, f);
             args.iter().for_each(|x| walk(x, f));
+            named.iter().for_each(|n| walk(&n.value, f));
         }
         ExprKind::Field { base, .. } | ExprKind::Neg(base) => walk(base, f),
         ExprKind::Index { base, items } => {

@@ -70,10 +70,10 @@ fn value(
         }
         OnnxInput::Flipped(suffix) => {
             let (data, shape) = tensor(kind, io, suffix)?;
-            let &[o, i, kh, kw] = shape.as_slice() else {
+            let &[_, _, kh, kw] = shape.as_slice() else {
                 return Err(bug(prefix));
             };
-            let flipped = crate::ops::conv::flip_kernel(data, o, i, kh, kw);
+            let flipped = crate::ops::conv::flip_taps(data, kh * kw);
             b.float_init(&format!("{prefix}.{suffix}.flipped"), &shape, &flipped)
         }
         OnnxInput::Floats { name, dims, values } => {

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use super::py;
 use super::stmt::Translator;
+use crate::ir::builtins::{self, bool_word, Bound, Function, Method, Property};
 use crate::run::error::{RunError, RunResult};
 use crate::run::Interp;
-use crate::syntax::ast::{BinOp, DimLit, Expr, ExprKind, Ident, IndexItem, Number};
+use crate::syntax::ast::{BinOp, DimLit, Expr, ExprKind, Ident, IndexItem, NamedArg, Number, Span};
 use crate::value::Value;
 
 /// What a Python expression holds, as far as the export knows.
@@ -18,6 +19,9 @@ pub enum Ty {
     Num,
     Float,
     Int,
+    Bool,
+    /// A shape (`X.shape`, a `torch.Size`).
+    Dims,
     Bundle(BTreeMap<String, Ty>),
     Model,
     Tuple,
@@ -30,14 +34,20 @@ impl Ty {
         match v {
             Value::Float(_) => Ty::Float,
             Value::Int(_) => Ty::Int,
+            Value::Bool(_) => Ty::Bool,
+            Value::Dims(_) => Ty::Dims,
+            Value::Count(_) => Ty::Num,
             Value::Bundle(m) => Ty::Bundle(m.iter().map(|(k, v)| (k.clone(), Ty::of(v))).collect()),
         }
     }
 }
 
-/// Python binding strength: 5 atoms and postfix, 4 unary minus, 3 `*` `/`, 2 `+` `-`.
+/// Python binding strength: 5 atoms and postfix, 4 unary minus, 3 `*` `/` `@`,
+/// 2 `+` `-`, 1 comparisons.
 const ATOM: u8 = 5;
 const UNARY: u8 = 4;
+const SUM: u8 = 2;
+const COMPARE: u8 = 1;
 
 /// A translated expression.
 #[derive(Clone, Debug)]
@@ -126,7 +136,12 @@ impl Translator<'_> {
             ExprKind::Dims(d) => Py::atom(self.dims(&d.dims, e)?, Ty::Unknown),
             ExprKind::List(items) => self.list(items, e, interp)?,
             ExprKind::Name(id) => self.name(id, interp),
-            ExprKind::Call { callee, args, .. } => self.call(callee, args, e, interp)?,
+            ExprKind::Call {
+                callee,
+                args,
+                named,
+                args_span,
+            } => self.call(callee, args, named, *args_span, e, interp)?,
             ExprKind::Field { base, field } => self.field(base, field, interp)?,
             ExprKind::Index { base, items } => {
                 let b = self.expr(base, interp)?;
@@ -136,10 +151,13 @@ impl Translator<'_> {
                     let code = format!("rows({}, {})", b.code, index_object(&index));
                     Py::atom(code, b.ty)
                 } else {
-                    Py::atom(
-                        format!("{}[{}]", b.at(ATOM), index.join(", ")),
-                        b.ty.clone(),
-                    )
+                    // an item of a shape is a number
+                    let ty = if b.ty == Ty::Dims {
+                        Ty::Num
+                    } else {
+                        b.ty.clone()
+                    };
+                    Py::atom(format!("{}[{}]", b.at(ATOM), index.join(", ")), ty)
                 }
             }
             ExprKind::Neg(inner) => {
@@ -152,20 +170,7 @@ impl Translator<'_> {
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.expr(lhs, interp)?, self.expr(rhs, interp)?);
-                let prec = match op {
-                    BinOp::Add | BinOp::Sub => 2,
-                    BinOp::Mul | BinOp::Div => 3,
-                };
-                let numbers = a.ty == Ty::Num && b.ty == Ty::Num;
-                let side = |v: &Py, p: u8| match v.ty {
-                    Ty::Num | Ty::Float => v.at(p),
-                    _ => format!("{}.float()", v.at(ATOM)),
-                };
-                Py {
-                    code: format!("{} {} {}", side(&a, prec), op.symbol(), side(&b, prec + 1)),
-                    prec,
-                    ty: if numbers { Ty::Num } else { Ty::Float },
-                }
+                binary(*op, &a, &b)
             }
         })
     }
@@ -209,7 +214,14 @@ impl Translator<'_> {
     fn shape_arg(&mut self, e: &Expr, interp: &Interp) -> RunResult<String> {
         match &e.kind {
             ExprKind::Dims(d) => self.dims(&d.dims, e),
-            _ => self.int(e, interp),
+            _ => {
+                let v = self.expr(e, interp)?;
+                if v.ty == Ty::Dims {
+                    Ok(v.code)
+                } else {
+                    self.int(e, interp)
+                }
+            }
         }
     }
 
@@ -280,15 +292,27 @@ impl Translator<'_> {
                 let ty = fields.get(name).cloned().unwrap_or(Ty::Unknown);
                 Py::atom(format!("{}[{}]", b.at(ATOM), py::str_lit(name)), ty)
             }
-            (_, "T") => Py::atom(format!("{}.T", b.at(ATOM)), Ty::Float),
-            (_, name) => Py::atom(
-                format!("{}[{}]", b.at(ATOM), py::str_lit(name)),
-                Ty::Unknown,
-            ),
+            // PyTorch's own `.T` is for at most 2 dims
+            (ty, "T") if matrix(base, interp) => Py::atom(format!("{}.T", b.at(ATOM)), ty.clone()),
+            (ty, name) => match builtins::property(name) {
+                Some((_, p)) => property(p, &b, ty.clone()),
+                None => Py::atom(
+                    format!("{}[{}]", b.at(ATOM), py::str_lit(name)),
+                    Ty::Unknown,
+                ),
+            },
         })
     }
 
-    fn call(&mut self, callee: &Expr, args: &[Expr], e: &Expr, interp: &Interp) -> RunResult<Py> {
+    fn call(
+        &mut self,
+        callee: &Expr,
+        args: &[Expr],
+        named: &[NamedArg],
+        args_span: Span,
+        e: &Expr,
+        interp: &Interp,
+    ) -> RunResult<Py> {
         match &callee.kind {
             ExprKind::Name(id) if interp.models.contains_key(&id.name) => {
                 let x = self.arg(args, 0, e, interp)?;
@@ -296,10 +320,10 @@ impl Translator<'_> {
                 let model = self.names.get(&id.name);
                 Ok(Py::atom(format!("forward({model}, {})", x.code), Ty::Float))
             }
-            ExprKind::Name(id) => self.builtin(&id.name, args, e, interp),
+            ExprKind::Name(id) => self.builtin(&id.name, args, named, args_span, e, interp),
             ExprKind::Field { base, field } => {
                 let b = self.expr(base, interp)?;
-                self.method(b, field, args, e, interp)
+                self.method(b, field, args, named, args_span, e, interp)
             }
             ExprKind::Index { base, items } => {
                 // `m[0:K](X)`: the first K layers
@@ -340,101 +364,341 @@ impl Translator<'_> {
         }
     }
 
-    fn builtin(&mut self, name: &str, args: &[Expr], e: &Expr, interp: &Interp) -> RunResult<Py> {
+    /// The argument bound to parameter `i` (the checker made sure the
+    /// required ones are there).
+    fn bound(&mut self, b: &Bound, i: usize, e: &Expr, interp: &Interp) -> RunResult<Py> {
+        match b.get(i) {
+            Some(a) => self.expr(a, interp),
+            None => Err(RunError::new(
+                format!("missing argument {}", i + 1),
+                e.span,
+                "too few arguments",
+            )),
+        }
+    }
+
+    fn builtin(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        named: &[NamedArg],
+        args_span: Span,
+        e: &Expr,
+        interp: &Interp,
+    ) -> RunResult<Py> {
+        let unknown = || unsupported(&format!("the function `{name}`"), e);
+        let (spec, f) = builtins::function(name).ok_or_else(unknown)?;
+        let b = builtins::bind(spec, args, named, args_span).map_err(|_| unknown())?;
         let float = Ty::Float;
-        match name {
-            "ones" | "zeros" => {
-                let dims =
-                    self.shape_arg(args.first().ok_or_else(|| unsupported(name, e))?, interp)?;
+        match f {
+            Function::Ones | Function::Zeros => {
+                let dims = self.shape_arg(b.get(0).ok_or_else(unknown)?, interp)?;
                 Ok(Py::atom(format!("torch.{name}({dims})"), float))
             }
-            "full" => {
-                let [d, v] = args else {
-                    return Err(unsupported("`full` without two arguments", e));
+            Function::Full => {
+                let (Some(d), Some(v)) = (b.get(0), b.get(1)) else {
+                    return Err(unknown());
                 };
-                let dims = self.shape_arg(d, interp)?;
+                let shape = match self.expr(d, interp)?.ty {
+                    Ty::Dims => self.shape_arg(d, interp)?,
+                    _ => py::tuple_text(&self.shape_arg(d, interp)?),
+                };
                 let value = match &v.kind {
                     ExprKind::Number(n) => float_text(n),
                     _ => format!("float({})", self.expr(v, interp)?.code),
                 };
-                let shape = if dims.contains(',') {
-                    format!("({dims})")
-                } else {
-                    format!("({dims},)")
-                };
                 Ok(Py::atom(format!("torch.full({shape}, {value})"), float))
             }
-            "rand" | "randn" => {
+            Function::Rand | Function::Randn => {
                 self.helpers.insert("drawn");
                 let key = self.keys.draw(name, e.span);
                 Ok(Py::atom(format!("drawn({})", py::str_lit(&key)), float))
             }
-            "arange" => {
-                let parts: Vec<String> = args
-                    .iter()
-                    .map(|a| {
-                        let v = self.expr(a, interp)?;
-                        Ok(if v.ty == Ty::Num {
-                            v.code
-                        } else {
-                            format!("float({})", v.code)
-                        })
-                    })
-                    .collect::<RunResult<_>>()?;
+            Function::Arange => {
+                let mut parts = Vec::new();
+                for a in b.slots.iter().filter_map(|s| s.first()) {
+                    let v = self.expr(a, interp)?;
+                    parts.push(if v.ty == Ty::Num {
+                        v.code
+                    } else {
+                        format!("float({})", v.code)
+                    });
+                }
                 Ok(Py::atom(
                     format!("torch.arange({}, dtype=torch.float32)", parts.join(", ")),
                     float,
                 ))
             }
-            "load" => {
+            Function::Load => {
                 self.helpers.insert("load");
-                let path = self.arg(args, 0, e, interp)?;
+                let path = self.bound(&b, 0, e, interp)?;
                 Ok(Py::atom(format!("load({})", path.code), Ty::Unknown))
             }
-            "corr2d" => {
+            Function::Corr2d => {
                 self.helpers.insert("corr2d");
-                let (x, k) = (self.arg(args, 0, e, interp)?, self.arg(args, 1, e, interp)?);
+                let (x, k) = (self.bound(&b, 0, e, interp)?, self.bound(&b, 1, e, interp)?);
                 Ok(Py::atom(format!("corr2d({}, {})", x.code, k.code), float))
             }
-            "split" => {
+            Function::Split => {
                 self.helpers.insert("split");
-                let data = self.arg(args, 0, e, interp)?;
+                let data = self.bound(&b, 0, e, interp)?;
                 let key = self.keys.draw("split", e.span);
                 Ok(Py::atom(
                     format!("split({}, {})", data.code, py::str_lit(&key)),
                     Ty::Tuple,
                 ))
             }
-            _ => Err(unsupported(&format!("the function `{name}`"), e)),
+            Function::Matmul => {
+                let (x, y) = (self.bound(&b, 0, e, interp)?, self.bound(&b, 1, e, interp)?);
+                let (x, y, ty) = promoted(&x, &y, COMPARE, COMPARE);
+                Ok(Py::atom(format!("torch.matmul({x}, {y})"), ty))
+            }
+            Function::Cat | Function::Stack => {
+                let Some(ExprKind::List(items)) = b.get(0).map(|l| &l.kind) else {
+                    return Err(unsupported(
+                        &format!("`{name}` of something not in brackets"),
+                        e,
+                    ));
+                };
+                let mut parts = Vec::new();
+                let mut ty = Ty::Bool;
+                for item in items {
+                    let v = self.expr(item, interp)?;
+                    ty = wider(&ty, &v.ty);
+                    parts.push(v);
+                }
+                // PyTorch promotes too; a Python number is a float tensor here
+                let parts: Vec<String> = parts
+                    .iter()
+                    .map(|v| {
+                        if v.ty == Ty::Num {
+                            v.float()
+                        } else {
+                            v.code.clone()
+                        }
+                    })
+                    .collect();
+                let dim = match b.get(1) {
+                    Some(d) => format!(", dim={}", self.int(d, interp)?),
+                    None => String::new(),
+                };
+                let f = if f == Function::Cat { "cat" } else { "stack" };
+                Ok(Py::atom(
+                    format!("torch.{f}([{}]{dim})", parts.join(", ")),
+                    ty,
+                ))
+            }
+            Function::Layer => self.layer_fn(name, &b, e, interp),
+            Function::Conv2d | Function::Linear => Err(unsupported(
+                &format!("`{name}` with its weights as data"),
+                e,
+            )),
         }
     }
 
+    /// A layer applied as a function: the elementwise ones and the identity
+    /// (dropout outside `train`); the others are refused.
+    fn layer_fn(&mut self, name: &str, b: &Bound, e: &Expr, interp: &Interp) -> RunResult<Py> {
+        let x = self.bound(b, 0, e, interp)?;
+        let f = match name {
+            "relu" | "sigmoid" | "tanh" => format!("torch.{name}"),
+            "dropout" => return Ok(Py::atom(x.float(), Ty::Float)),
+            _ => {
+                return Err(unsupported(
+                    &format!("the layer `{name}` applied as a function"),
+                    e,
+                ))
+            }
+        };
+        Ok(Py::atom(format!("{f}({})", x.float()), Ty::Float))
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn method(
         &mut self,
         b: Py,
         field: &Ident,
         args: &[Expr],
+        named: &[NamedArg],
+        args_span: Span,
         e: &Expr,
         interp: &Interp,
     ) -> RunResult<Py> {
-        match field.name.as_str() {
-            "reshape" => {
-                let dims = self.shape_arg(
-                    args.first().ok_or_else(|| unsupported("`.reshape()`", e))?,
-                    interp,
-                )?;
-                Ok(Py::atom(format!("{}.reshape({dims})", b.at(ATOM)), b.ty))
+        let unknown = || unsupported(&format!("the method `.{}`", field.name), e);
+        let (spec, m) = builtins::method(&field.name).ok_or_else(unknown)?;
+        let bound = builtins::bind(spec, args, named, args_span).map_err(|_| unknown())?;
+        let base = b.at(ATOM);
+        let reduce_args = |t: &mut Self| -> RunResult<String> {
+            let mut parts = Vec::new();
+            if let Some(d) = bound.get(0) {
+                parts.push(format!("dim={}", t.int(d, interp)?));
             }
-            "sum" | "mean" | "max" | "min" => {
-                let base = match b.ty {
-                    Ty::Float => b.at(ATOM),
-                    _ => format!("{}.float()", b.at(ATOM)),
+            if let Some(k) = bound.get(1) {
+                let keep = match &k.kind {
+                    ExprKind::Name(w) => bool_word(&w.name),
+                    _ => None,
                 };
-                Ok(Py::atom(format!("{base}.{}()", field.name), Ty::Float))
+                let keep = keep.ok_or_else(|| unsupported("this `keepdim`", k))?;
+                parts.push(format!("keepdim={}", if keep { "True" } else { "False" }));
             }
-            "float" => Ok(Py::atom(format!("{}.float()", b.at(ATOM)), Ty::Float)),
-            other => Err(unsupported(&format!("the method `.{other}`"), e)),
+            Ok(parts.join(", "))
+        };
+        Ok(match m {
+            Method::Reshape => {
+                let dims = self.shape_arg(bound.get(0).ok_or_else(unknown)?, interp)?;
+                Py::atom(format!("{base}.reshape({dims})"), b.ty)
+            }
+            Method::Sum => {
+                let ty = if b.ty == Ty::Float {
+                    Ty::Float
+                } else {
+                    Ty::Int
+                };
+                Py::atom(format!("{base}.sum({})", reduce_args(self)?), ty)
+            }
+            Method::Mean => {
+                let x = if b.ty == Ty::Float {
+                    base
+                } else {
+                    format!("{base}.float()")
+                };
+                Py::atom(format!("{x}.mean({})", reduce_args(self)?), Ty::Float)
+            }
+            Method::Max | Method::Min => {
+                let a = reduce_args(self)?;
+                // with a dim PyTorch's max gives (values, indices): amax is the values
+                let f = match (m == Method::Max, a.is_empty()) {
+                    (true, true) => "max",
+                    (false, true) => "min",
+                    (true, false) => "amax",
+                    (false, false) => "amin",
+                };
+                Py::atom(format!("{base}.{f}({a})"), b.ty)
+            }
+            Method::ArgMax | Method::ArgMin => {
+                let f = if m == Method::ArgMax {
+                    "argmax"
+                } else {
+                    "argmin"
+                };
+                let x = if b.ty == Ty::Bool {
+                    format!("{base}.long()")
+                } else {
+                    base
+                };
+                Py::atom(format!("{x}.{f}({})", reduce_args(self)?), Ty::Int)
+            }
+            Method::Float => Py::atom(format!("{base}.float()"), Ty::Float),
+            Method::Flip => {
+                let dims: Vec<String> = bound
+                    .all(0)
+                    .iter()
+                    .map(|d| self.int(d, interp))
+                    .collect::<RunResult<_>>()?;
+                let dims = if dims.is_empty() {
+                    format!("tuple(range({base}.dim()))")
+                } else {
+                    py::tuple_text(&dims.join(", "))
+                };
+                Py::atom(format!("{base}.flip({dims})"), b.ty)
+            }
+            Method::Permute => {
+                let dims: Vec<String> = bound
+                    .all(0)
+                    .iter()
+                    .map(|d| self.int(d, interp))
+                    .collect::<RunResult<_>>()?;
+                Py::atom(format!("{base}.permute({})", dims.join(", ")), b.ty)
+            }
+            Method::Numel => Py::atom(format!("{base}.numel()"), Ty::Num),
+        })
+    }
+}
+
+/// A property of a tensor: `X.T` keeps the dtype, `X.shape` is a
+/// `torch.Size`, `X.ndim` and `X.numel` numbers.
+fn property(p: Property, b: &Py, ty: Ty) -> Py {
+    let base = b.at(ATOM);
+    match p {
+        // every dim reversed, as cnnscript's `.T` (PyTorch's own is for 2-D)
+        Property::T => Py::atom(
+            format!("{base}.permute(*reversed(range({base}.dim())))"),
+            ty,
+        ),
+        Property::Shape => Py::atom(format!("{base}.shape"), Ty::Dims),
+        Property::Ndim => Py::atom(format!("{base}.dim()"), Ty::Num),
+        Property::Numel => Py::atom(format!("{base}.numel()"), Ty::Num),
+    }
+}
+
+/// Whether `e` names a tensor of at most 2 dims.
+fn matrix(e: &Expr, interp: &Interp) -> bool {
+    match &e.kind {
+        ExprKind::Name(id) => interp
+            .tensors
+            .get(&id.name)
+            .and_then(Value::shape)
+            .is_some_and(|s| s.len() <= 2),
+        _ => false,
+    }
+}
+
+/// The wider of two dtypes (bool < int < float; a Python number counts as
+/// a float tensor, as cnnscript's number literals are).
+fn wider(a: &Ty, b: &Ty) -> Ty {
+    let rank = |t: &Ty| match t {
+        Ty::Bool => 0,
+        Ty::Int => 1,
+        _ => 2,
+    };
+    if rank(a) >= rank(b) {
+        match a {
+            Ty::Bool | Ty::Int => a.clone(),
+            _ => Ty::Float,
         }
+    } else {
+        wider(b, a)
+    }
+}
+
+/// Both operands in their common dtype, the left bound at least as
+/// tightly as `left`, the right as `right`: an integer or bool side of a
+/// float operation converts with `.float()` (PyTorch would keep `Y + 1`
+/// integer; cnnscript's `1` is a float).
+fn promoted(a: &Py, b: &Py, left: u8, right: u8) -> (String, String, Ty) {
+    let ty = wider(&a.ty, &b.ty);
+    let side = |v: &Py, prec: u8| match (&ty, &v.ty) {
+        (Ty::Float, Ty::Int | Ty::Bool) => format!("{}.float()", v.at(ATOM)),
+        _ => v.at(prec),
+    };
+    (side(a, left), side(b, right), ty)
+}
+
+/// `a op b` in Python: arithmetic in the common dtype (`/` always float),
+/// comparisons giving bool tensors; two Python numbers stay a number.
+fn binary(op: BinOp, a: &Py, b: &Py) -> Py {
+    let prec = match op {
+        BinOp::Add | BinOp::Sub => SUM,
+        BinOp::Mul | BinOp::Div | BinOp::MatMul => SUM + 1,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => COMPARE,
+    };
+    // a comparison's operands are never comparisons (Python would chain them)
+    let (l, r) = if op.is_comparison() {
+        (SUM, SUM)
+    } else {
+        (prec, prec + 1)
+    };
+    let (left, right, ty) = promoted(a, b, l, r);
+    let ty = match op {
+        _ if op.is_comparison() => Ty::Bool,
+        _ if a.ty == Ty::Num && b.ty == Ty::Num => Ty::Num,
+        BinOp::Div => Ty::Float,
+        _ => ty,
+    };
+    Py {
+        code: format!("{left} {} {right}", op.symbol()),
+        prec,
+        ty,
     }
 }
 
@@ -472,6 +736,7 @@ fn index_object(items: &[String]) -> String {
 pub fn makes_new(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Name(_) | ExprKind::Index { .. } => false,
+        // `.T` is a view in PyTorch (a copy in cnnscript)
         ExprKind::Field { field, .. } => field.name != "T" && is_param_path(e),
         ExprKind::Call { callee, .. } => match &callee.kind {
             ExprKind::Field { field, .. } => !matches!(field.name.as_str(), "reshape" | "float"),

@@ -155,6 +155,14 @@ def param(model, name):
     return model.state_dict()[name].detach().cpu().clone()
 
 
+# @helper set_param
+@torch.no_grad()
+def set_param(model, name, value):
+    """cnnscript's `m.0.weight = K`: the values copied into one of a model's tensors,
+    by its state-dict name (the shapes agree: cnnscript checked them)."""
+    model.state_dict()[name].copy_(value)
+
+
 # @helper as_input
 def as_input(model, x):
     """An input in the model's rank: HxW and CxHxW become 1x1xHxW and 1xCxHxW for image

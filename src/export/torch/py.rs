@@ -245,6 +245,15 @@ pub fn tuple(sizes: &[u64]) -> String {
     }
 }
 
+/// Python arguments as a tuple: `6, 8` → `(6, 8)`, `6` → `(6,)`.
+pub fn tuple_text(args: &str) -> String {
+    if args.contains(',') {
+        format!("({args})")
+    } else {
+        format!("({args},)")
+    }
+}
+
 /// A model's class name: `resnet_block` → `ResnetBlock`.
 pub fn camel(name: &str) -> String {
     let mut out = String::new();

@@ -13,7 +13,7 @@ use crate::ir::model::Model;
 use crate::run::error::RunError;
 use crate::run::error::RunResult;
 use crate::run::params::ModelState;
-use crate::run::train::{default_loss, plan, Loss, Schedule, TrainPlan};
+use crate::run::train::{default_loss, header, plan, Loss, Schedule, TrainPlan};
 use crate::run::Interp;
 use crate::syntax::ast::{
     ArgValue, AssertWhat, Expr, ExprKind, Ident, IndexItem, KeyValue, ModelDecl, Span, Stmt,
@@ -98,6 +98,7 @@ impl<'a> Translator<'a> {
                 value,
                 ..
             } => self.assign(target, index, value, interp)?,
+            StmtKind::SetParam { target, value } => self.set_param(target, value, interp)?,
             StmtKind::Print(e) => self.print(e, line, interp)?,
             StmtKind::Save { value, path } => {
                 self.helpers.insert("save");
@@ -124,7 +125,7 @@ impl<'a> Translator<'a> {
             } => self.train(model.as_ref(), optimizer, options, stmt.span, interp)?,
             StmtKind::Eval { model } => {
                 self.helpers.insert("evaluate");
-                let m = self.names.get(&interp.model_for(model.as_ref(), stmt.span)?);
+                let m = self.names.get(&interp.model_for(model.as_ref(), stmt.span, false)?);
                 format!("evaluate({m}, test_data, train_data)")
             }
             StmtKind::Export { model, path } => self.export(model, path, stmt.span, interp)?,
@@ -263,7 +264,7 @@ impl<'a> Translator<'a> {
         span: Span,
         interp: &Interp,
     ) -> RunResult<String> {
-        let name = interp.model_for(named, span)?;
+        let name = interp.model_for(named, span, true)?;
         let defaults = interp.train_data.as_ref().map_or(Loss::Mse, default_loss);
         // every field named: a new option must be translated (or said to need none)
         let TrainPlan {
@@ -284,6 +285,14 @@ impl<'a> Translator<'a> {
             Loss::Mse => "mse",
             Loss::Xent => "xent",
         };
+        // the header line cnnscript prints before a logged or epoch-wise `train`
+        let header = (log.is_some() || matches!(schedule, Schedule::Epochs { .. })).then(|| {
+            self.helpers.insert("print0");
+            format!(
+                "print0({})\n",
+                py::str_lit(&header(&name, optimizer, options, &schedule))
+            )
+        });
         let log = log.map(|k| format!(", log={k}")).unwrap_or_default();
         self.helpers.insert("train");
         let call = match schedule {
@@ -308,7 +317,7 @@ impl<'a> Translator<'a> {
                 )
             }
         };
-        Ok(call)
+        Ok(header.unwrap_or_default() + &call)
     }
 }
 
@@ -398,6 +407,35 @@ impl Translator<'_> {
                     .into()
             }
         })
+    }
+}
+
+impl Translator<'_> {
+    /// `m.0.weight = K`: the values copied into the module's tensor of that
+    /// state-dict name.
+    fn set_param(&mut self, target: &Expr, value: &Expr, interp: &Interp) -> RunResult<String> {
+        let mut path = Vec::new();
+        let mut root = target;
+        while let ExprKind::Field { base, field } = &root.kind {
+            path.push(field.name.as_str());
+            root = base;
+        }
+        let ExprKind::Name(model) = &root.kind else {
+            return Err(RunError::new(
+                "only a model's tensor can be assigned this way",
+                target.span,
+                "not a model's tensor",
+            ));
+        };
+        path.reverse();
+        let v = self.expr(value, interp)?;
+        self.helpers.insert("set_param");
+        let m = self.names.get(&model.name);
+        Ok(format!(
+            "set_param({m}, {}, {})",
+            py::str_lit(&path.join(".")),
+            tensor(&v)
+        ))
     }
 }
 
