@@ -132,6 +132,23 @@ fn a_script_with_errors_prints_checks_diagnostics_and_writes_nothing() {
 }
 
 #[test]
+fn what_has_no_translation_is_an_error_at_the_expression_and_writes_nothing() {
+    let text = "let X = ones(1x1x4x4)\nprint relu(X)\nprint maxpool(X, k=2)\n";
+    let (code, _, stderr, folder) = export(text, "out", &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the layer `maxpool` applied as a function has no PyTorch translation"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("s.cnn:3"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        1,
+        "only the script"
+    );
+}
+
+#[test]
 fn a_run_time_error_of_the_dry_run_writes_nothing() {
     let (code, _, stderr, folder) = export("let X = load(\"missing.npy\")\n", "out", &[]);
     assert_eq!(code, 1);
