@@ -125,7 +125,7 @@ pub fn check_source_as(src: &Source, output: CheckOutput, style: Style) -> Outpu
 }
 
 /// Print an `Output` and return its status.
-fn emit(out: &Output) -> u8 {
+pub(crate) fn emit(out: &Output) -> u8 {
     eprint!("{}", out.stderr);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();

@@ -3,11 +3,12 @@
 
 pub mod apply;
 pub mod builtins;
+pub mod draws;
+pub mod dryrun;
 pub mod error;
 pub mod eval;
 pub mod export;
 pub mod index;
-pub mod initial;
 pub mod layer_fn;
 pub mod methods;
 pub mod output;
@@ -59,6 +60,8 @@ pub struct Interp {
     pub base_dir: PathBuf,
     /// Draw progress bars (stdout is a terminal).
     pub progress: bool,
+    /// When set, every random draw is noted here (for `export --torch`).
+    pub draws: Option<draws::DrawLog>,
     tape: Tape,
 }
 
@@ -82,6 +85,7 @@ impl Interp {
             history: None,
             base_dir: PathBuf::from("."),
             progress: std::io::stdout().is_terminal(),
+            draws: None,
             tape: Tape::new(),
         }
     }

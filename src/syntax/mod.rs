@@ -5,3 +5,4 @@ pub mod error;
 pub mod grammar;
 pub mod keywords;
 pub mod parse;
+pub mod visit;

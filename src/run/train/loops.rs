@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::ArrayD;
-use rand::Rng;
 
+use super::super::draws::{shuffle, Draw};
 use super::super::error::{RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
@@ -343,10 +343,8 @@ impl Interp {
             if t.at.batch == 0 {
                 // a stop here, before the shuffle, leaves a whole epoch to do
                 interrupt::check()?;
-                for i in (1..n).rev() {
-                    let j = self.rng.random_range(0..=i);
-                    t.at.order.swap(i, j);
-                }
+                shuffle(&mut self.rng, &mut t.at.order);
+                self.note_draw(run.span, || Draw::Order(t.at.order.clone()));
                 t.at.sums = EpochSums::default();
             }
             while t.at.batch < per_epoch {
