@@ -348,6 +348,17 @@ impl CheckError {
         .help("give the second binding its own name")
     }
 
+    pub fn declared_twice(name: &str, span: Span, first: Span) -> Self {
+        CheckError::new(
+            "declared_twice",
+            format!("model `{name}` is declared twice"),
+            span,
+            "declared again here",
+        )
+        .related(first, "first declared here")
+        .help("give the second model its own name")
+    }
+
     pub fn unknown_merge(op: &str, span: Span) -> Self {
         let e = CheckError::new(
             "unknown_merge",

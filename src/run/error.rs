@@ -58,14 +58,18 @@ impl RunError {
         self.related.push((span, label.into()));
         self
     }
-    /// A file error (from `crate::io`) at the statement that touched the file.
+    /// A file or memory error (from `crate::io`) at the statement that caused it.
     pub fn io(err: &crate::io::IoError, span: Span) -> Self {
         use miette::Diagnostic as _;
         let help = err.help().map(|h| h.to_string());
+        let label = match err {
+            crate::io::IoError::OutOfMemory { .. } => "too large",
+            _ => "this file",
+        };
         RunError {
             message: err.to_string(),
             span,
-            label: "this file".into(),
+            label: label.into(),
             help,
             related: Vec::new(),
         }

@@ -315,8 +315,8 @@ impl Interp {
 }
 
 fn binary(op: BinOp, a: &ArrayD<f32>, b: &ArrayD<f32>, span: Span) -> RunResult<Value> {
-    let fits = broadcast_shape(a.shape(), b.shape());
-    if fits.is_none() {
+    let what = format!("the result of `{}`", op.symbol());
+    if super::guard::broadcast(a.shape(), b.shape(), &what, span)?.is_none() {
         return Err(RunError::new(
             format!(
                 "cannot {} tensors of shapes {} and {}",
@@ -341,31 +341,6 @@ fn binary(op: BinOp, a: &ArrayD<f32>, b: &ArrayD<f32>, span: Span) -> RunResult<
         BinOp::Div => a / b,
     };
     Ok(Value::Float(r))
-}
-
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for i in 0..n {
-        let x = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let y = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
-        out[i] = if x == y || y == 1 {
-            x
-        } else if x == 1 {
-            y
-        } else {
-            return None;
-        };
-    }
-    Some(out)
 }
 
 pub(super) fn not_tensor(span: Span) -> RunError {

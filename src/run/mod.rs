@@ -6,6 +6,7 @@ pub mod builtins;
 pub mod error;
 pub mod eval;
 pub mod export;
+pub mod guard;
 pub mod index;
 pub mod initial;
 pub mod methods;

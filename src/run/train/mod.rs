@@ -3,7 +3,7 @@
 
 mod loops;
 mod optimizer;
-mod options;
+pub mod options;
 mod targets;
 
 use std::io::Write;
