@@ -8,7 +8,7 @@ use super::pass::{Backward, Forward, ForwardError, Mode};
 use super::tensors::{weight_grads, Fill, Role, TensorSpec};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
-use crate::ops;
+use crate::ops::{self, BatchNormGeom};
 
 /// A `batchnorm` layer with every argument resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +111,7 @@ pub(super) fn forward(
     }
     let n = shape[0];
     let inner: usize = shape[2..].iter().product();
+    let g = BatchNormGeom::new(n, c, inner, b.eps as f32).map_err(|e| e.to_string())?;
     cx.y.reshape(shape);
     stats.running = cx.mode == Mode::Eval;
     let BatchStats { mean, invstd, .. } = stats;
@@ -132,13 +133,12 @@ pub(super) fn forward(
             let mut rmean = std::mem::take(&mut params[ids[2]].data);
             let mut rvar = std::mem::take(&mut params[ids[3]].data);
             ops::batchnorm::batchnorm_train_forward(
-                n,
-                c,
-                inner,
+                &g,
                 x,
-                &gamma,
-                &beta,
-                b.eps as f32,
+                ops::batchnorm::Affine {
+                    gamma: &gamma,
+                    beta: &beta,
+                },
                 y,
                 mean,
                 invstd,
@@ -158,15 +158,11 @@ pub(super) fn forward(
             let (gamma, beta) = (&params[ids[0]].data, &params[ids[1]].data);
             let (rm, rv) = (&params[ids[2]].data, &params[ids[3]].data);
             ops::batchnorm::batchnorm_eval_forward(
-                n,
-                c,
-                inner,
+                &g,
                 x,
-                gamma,
-                beta,
+                ops::batchnorm::Affine { gamma, beta },
                 rm,
                 rv,
-                b.eps as f32,
                 y,
             );
         }
@@ -186,34 +182,25 @@ pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
     });
     let (gamma, dgamma, dbeta) = weight_grads(cx.params, ids[0], Some(ids[1]));
     let Some(dbeta) = dbeta else { return };
+    let Ok(g) = BatchNormGeom::new(s[0], b.channels as usize, inner, b.eps as f32) else {
+        return;
+    };
+    let grads = ops::batchnorm::Grads {
+        dx: cx.dx,
+        dgamma,
+        dbeta,
+    };
     if let Some((rmean, rvar)) = running {
-        ops::batchnorm::batchnorm_eval_backward(
-            s[0],
-            b.channels as usize,
-            inner,
-            &cx.x.data,
-            gamma,
-            &rmean,
-            &rvar,
-            b.eps as f32,
-            cx.dy,
-            cx.dx,
-            dgamma,
-            dbeta,
-        );
+        ops::batchnorm::batchnorm_eval_backward(&g, &cx.x.data, gamma, &rmean, &rvar, cx.dy, grads);
         return;
     }
     ops::batchnorm::batchnorm_backward(
-        s[0],
-        b.channels as usize,
-        inner,
+        &g,
         &cx.x.data,
         gamma,
         &stats.mean,
         &stats.invstd,
         cx.dy,
-        cx.dx,
-        dgamma,
-        dbeta,
+        grads,
     );
 }

@@ -198,26 +198,8 @@ pub(super) fn text(c: &Conv, t: &mut ArgsText) {
 
 /// Conv geometry for an actual input; `None` when the kernel no longer fits.
 fn geom(c: &Conv, s: &[usize]) -> Option<ConvGeom> {
-    let u = |v: u64| v as usize;
-    let [out_h, out_w] = c.window().out_hw(s[2], s[3])?;
-    Some(ConvGeom {
-        batch: s[0],
-        in_ch: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        out_ch: u(c.out_ch),
-        k_h: u(c.kernel[0]),
-        k_w: u(c.kernel[1]),
-        stride_h: u(c.stride[0]),
-        stride_w: u(c.stride[1]),
-        pad_top: u(c.pad.top),
-        pad_left: u(c.pad.left),
-        dil_h: u(c.dilation[0]),
-        dil_w: u(c.dilation[1]),
-        groups: u(c.groups),
-        out_h,
-        out_w,
-    })
+    let [h, w] = c.window().axes(s[2], s[3])?;
+    ConvGeom::new(s[0], s[1], c.out_ch as usize, c.groups as usize, h, w).ok()
 }
 
 /// Forward; with `flip`, the flipped kernel is kept for backward.
@@ -234,11 +216,11 @@ pub(super) fn forward(
             crate::value::dims_string(shape)
         )
     })?;
-    cx.y.reshape(&[g.batch, g.out_ch, g.out_h, g.out_w]);
+    cx.y.reshape(&g.output_shape());
     let weight = &cx.params[cx.ids[0]].data;
     let bias = c.bias.then(|| cx.params[cx.ids[1]].data.as_slice());
     if c.flip {
-        *flipped = ops::conv::flip_kernel(weight, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+        *flipped = ops::conv::flip_kernel(&g, weight);
         ops::conv::conv2d_forward(&g, &cx.x.data, flipped, bias, &mut cx.y.data);
     } else {
         ops::conv::conv2d_forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
@@ -255,7 +237,7 @@ pub(super) fn backward(c: &Conv, cx: Backward<'_>, flipped: &[f32]) {
         // the kernel used was the flipped copy: its gradient is flipped back
         let mut dflipped = vec![0.0; flipped.len()];
         ops::conv::conv2d_backward(&g, &cx.x.data, flipped, cx.dy, cx.dx, &mut dflipped, dbias);
-        let back = ops::conv::flip_kernel(&dflipped, g.out_ch, g.in_ch / g.groups, g.k_h, g.k_w);
+        let back = ops::conv::flip_kernel(&g, &dflipped);
         dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
     } else {
         ops::conv::conv2d_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);

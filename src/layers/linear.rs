@@ -7,7 +7,7 @@ use super::tensors::{weight_grads, Fill, Init, Role, TensorSpec};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
 use crate::ir::shape::{Dim, Shape};
-use crate::ops;
+use crate::ops::{self, LinearGeom};
 
 /// A `linear` layer with every argument resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,17 +129,19 @@ pub(super) fn forward(l: &Linear, cx: Forward<'_>) -> Result<(), ForwardError> {
         ));
     }
     let (batch, in_f, out_f) = (shape[0], l.in_f as usize, l.out_f as usize);
+    let g = LinearGeom::new(batch, in_f, out_f).map_err(|e| e.to_string())?;
     cx.y.reshape(&[batch, out_f]);
     let weight = &cx.params[cx.ids[0]].data;
     let bias = l.bias.then(|| cx.params[cx.ids[1]].data.as_slice());
-    ops::linear::linear_forward(batch, in_f, out_f, &cx.x.data, weight, bias, &mut cx.y.data);
+    ops::linear::linear_forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
     Ok(())
 }
 
 pub(super) fn backward(l: &Linear, cx: Backward<'_>) {
     let (weight, dweight, dbias) = weight_grads(cx.params, cx.ids[0], cx.ids.get(1).copied());
     let (batch, in_f, out_f) = (cx.x.shape[0], l.in_f as usize, l.out_f as usize);
-    ops::linear::linear_backward(
-        batch, in_f, out_f, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias,
-    );
+    let Ok(g) = LinearGeom::new(batch, in_f, out_f) else {
+        return;
+    };
+    ops::linear::linear_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);
 }

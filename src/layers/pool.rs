@@ -96,6 +96,21 @@ impl Pool {
     }
 }
 
+/// What a pool costs per sample, since it has no multiply-accumulates:
+/// `maxpool` compares `kh·kw − 1` times per output, `avgpool` adds
+/// `kh·kw − 1` times (then divides once), `gap` adds `H·W − 1` times per
+/// channel. `None` when a symbolic size leaves it unknown.
+pub(super) fn cost(window: Option<[u64; 2]>, in_shape: &Shape, out_shape: &Shape) -> Option<u64> {
+    let per_output = match window {
+        Some([kh, kw]) => kh.checked_mul(kw)?.saturating_sub(1),
+        None => {
+            let (h, w) = (in_shape.0.get(2)?.known()?, in_shape.0.get(3)?.known()?);
+            h.checked_mul(w)?.saturating_sub(1)
+        }
+    };
+    out_shape.per_item()?.checked_mul(per_output)
+}
+
 fn lower_max(args: &Args, at: &LayerInput) -> Result<Lowered, Vec<CheckError>> {
     lower(args, at, true)
 }
@@ -176,26 +191,8 @@ pub(super) fn explain_gap(in_shape: &Shape) -> String {
 
 /// Pool geometry for an actual input; `None` when the window no longer fits.
 fn geom(p: &Pool, s: &[usize]) -> Option<PoolGeom> {
-    let u = |v: u64| v as usize;
-    let [out_h, out_w] = p.window().out_hw(s[2], s[3])?;
-    Some(PoolGeom {
-        batch: s[0],
-        channels: s[1],
-        in_h: s[2],
-        in_w: s[3],
-        k_h: u(p.kernel[0]),
-        k_w: u(p.kernel[1]),
-        stride_h: u(p.stride[0]),
-        stride_w: u(p.stride[1]),
-        pad_top: u(p.pad.top),
-        pad_bottom: u(p.pad.bottom),
-        pad_left: u(p.pad.left),
-        pad_right: u(p.pad.right),
-        dil_h: u(p.dilation[0]),
-        dil_w: u(p.dilation[1]),
-        out_h,
-        out_w,
-    })
+    let [h, w] = p.window().axes(s[2], s[3])?;
+    PoolGeom::new(s[0], s[1], h, w).ok()
 }
 
 fn geom_for(p: &Pool, name: &str, shape: &[usize]) -> Result<PoolGeom, ForwardError> {
@@ -210,9 +207,9 @@ pub(super) fn max_forward(
     argmax: &mut Vec<u32>,
 ) -> Result<(), ForwardError> {
     let g = geom_for(p, MAXPOOL.name, &cx.x.shape)?;
-    cx.y.reshape(&[g.batch, g.channels, g.out_h, g.out_w]);
+    cx.y.reshape(&g.output_shape());
     argmax.clear();
-    argmax.resize(g.batch * g.channels * g.out_h * g.out_w, 0);
+    argmax.resize(g.output_shape().iter().product(), 0);
     ops::pool::maxpool2d_forward(&g, &cx.x.data, &mut cx.y.data, argmax);
     Ok(())
 }
@@ -225,7 +222,7 @@ pub(super) fn max_backward(p: &Pool, cx: Backward<'_>, argmax: &[u32]) {
 
 pub(super) fn avg_forward(p: &Pool, cx: Forward<'_>) -> Result<(), ForwardError> {
     let g = geom_for(p, AVGPOOL.name, &cx.x.shape)?;
-    cx.y.reshape(&[g.batch, g.channels, g.out_h, g.out_w]);
+    cx.y.reshape(&g.output_shape());
     ops::pool::avgpool2d_forward(&g, p.count_pad, &cx.x.data, &mut cx.y.data);
     Ok(())
 }

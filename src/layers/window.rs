@@ -3,6 +3,7 @@
 //! formula is written), the receptive-field step, and the formula
 //! `shape explain` prints.
 
+use crate::ops::Axis;
 use std::fmt::Write;
 
 use super::args::PadSpec;
@@ -67,6 +68,24 @@ impl Window {
             .map(|o| o as usize)
         };
         Some([out(0, in_h)?, out(1, in_w)?])
+    }
+
+    /// The window over an actual input as the kernels' two [`Axis`] values;
+    /// `None` when it no longer fits.
+    pub fn axes(&self, in_h: usize, in_w: usize) -> Option<[Axis; 2]> {
+        let [out_h, out_w] = self.out_hw(in_h, in_w)?;
+        let pads = self.pads();
+        let u = |v: u64| v as usize;
+        let axis = |i: usize, input: usize, output: usize| Axis {
+            input,
+            kernel: u(self.kernel[i]),
+            stride: u(self.stride[i]),
+            dilation: u(self.dilation[i]),
+            pad_before: u(pads[i].0),
+            pad_after: u(pads[i].1),
+            output,
+        };
+        Some([axis(0, in_h, out_h), axis(1, in_w, out_w)])
     }
 }
 

@@ -11,7 +11,22 @@
 //!   dx += γ/√(σ² + ε) · (dy − Σdy/M − x̂·Σ(dy·x̂)/M).
 //! Sums run in f64: a channel can hold hundreds of thousands of values.
 
+use super::BatchNormGeom;
 use rayon::prelude::*;
+
+/// Learned per-channel scale γ and shift β.
+#[derive(Clone, Copy)]
+pub struct Affine<'a> {
+    pub gamma: &'a [f32],
+    pub beta: &'a [f32],
+}
+
+/// Gradients a backward pass accumulates into: dγ, dβ, and dx when wanted.
+pub struct Grads<'a> {
+    pub dx: Option<&'a mut [f32]>,
+    pub dgamma: &'a mut [f32],
+    pub dbeta: &'a mut [f32],
+}
 
 /// Running statistics updated by a training-mode forward pass.
 pub struct RunningStats<'a> {
@@ -23,25 +38,30 @@ pub struct RunningStats<'a> {
     pub momentum: f32,
 }
 
-fn check(n: usize, c: usize, inner: usize, x: usize, per_channel: &[usize]) {
-    assert_eq!(x, n * c * inner, "batchnorm: tensor length");
+fn check(g: &BatchNormGeom, x: usize, per_channel: &[usize]) {
+    assert_eq!(
+        x,
+        g.batch * g.channels * g.inner,
+        "batchnorm: tensor length"
+    );
     for &len in per_channel {
-        assert_eq!(len, c, "batchnorm: per-channel parameter length");
+        assert_eq!(len, g.channels, "batchnorm: per-channel parameter length");
     }
 }
 
 /// Σ f(position) over every flat (batch, inner) position of channel `ch`, in f64.
-fn channel_sum(n: usize, c: usize, inner: usize, ch: usize, f: impl Fn(usize) -> f64) -> f64 {
-    (0..n)
+fn channel_sum(g: &BatchNormGeom, ch: usize, f: impl Fn(usize) -> f64) -> f64 {
+    (0..g.batch)
         .map(|b| {
-            let start = (b * c + ch) * inner;
-            (start..start + inner).map(&f).sum::<f64>()
+            let start = (b * g.channels + ch) * g.inner;
+            (start..start + g.inner).map(&f).sum::<f64>()
         })
         .sum()
 }
 
 /// y[b, ch, i] = scale[ch]·x[b, ch, i] + shift[ch], planes in parallel when large.
-fn affine(inner: usize, c: usize, x: &[f32], scale: &[f32], shift: &[f32], y: &mut [f32]) {
+fn scale_shift(g: &BatchNormGeom, x: &[f32], scale: &[f32], shift: &[f32], y: &mut [f32]) {
+    let (inner, c) = (g.inner, g.channels);
     if inner == 0 {
         return;
     }
@@ -67,42 +87,34 @@ fn affine(inner: usize, c: usize, x: &[f32], scale: &[f32], shift: &[f32], y: &m
 
 /// Training-mode forward: normalise with the batch statistics, save μ and
 /// 1/√(σ² + ε) per channel for backward, and update `running` if given.
-#[allow(clippy::too_many_arguments)]
 pub fn batchnorm_train_forward(
-    n: usize,
-    c: usize,
-    inner: usize,
+    g: &BatchNormGeom,
     x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    eps: f32,
+    affine: Affine,
     y: &mut [f32],
     saved_mean: &mut [f32],
     saved_invstd: &mut [f32],
     running: Option<RunningStats>,
 ) {
-    check(
-        n,
-        c,
-        inner,
-        x.len(),
-        &[
-            gamma.len(),
-            beta.len(),
-            saved_mean.len(),
-            saved_invstd.len(),
-        ],
-    );
+    let Affine { gamma, beta } = affine;
+    let lengths = [
+        gamma.len(),
+        beta.len(),
+        saved_mean.len(),
+        saved_invstd.len(),
+    ];
+    check(g, x.len(), &lengths);
     assert_eq!(y.len(), x.len(), "batchnorm: y length");
-    let count = (n * inner) as f64;
+    let (c, eps) = (g.channels, g.eps);
+    let count = (g.batch * g.inner) as f64;
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
             if count == 0.0 {
                 return (0.0, 0.0);
             }
-            let mean = channel_sum(n, c, inner, ch, |at| x[at] as f64) / count;
-            let var = channel_sum(n, c, inner, ch, |at| (x[at] as f64 - mean).powi(2)) / count;
+            let mean = channel_sum(g, ch, |at| x[at] as f64) / count;
+            let var = channel_sum(g, ch, |at| (x[at] as f64 - mean).powi(2)) / count;
             (mean, var)
         })
         .collect();
@@ -115,7 +127,7 @@ pub fn batchnorm_train_forward(
         scale[ch] = (gamma[ch] as f64 * invstd) as f32;
         shift[ch] = (beta[ch] as f64 - mean * gamma[ch] as f64 * invstd) as f32;
     }
-    affine(inner, c, x, &scale, &shift, y);
+    scale_shift(g, x, &scale, &shift, y);
     if let Some(running) = running {
         assert_eq!(running.mean.len(), c, "batchnorm: running_mean length");
         assert_eq!(running.var.len(), c, "batchnorm: running_var length");
@@ -134,59 +146,46 @@ pub fn batchnorm_train_forward(
 }
 
 /// Evaluation-mode forward: y = γ·(x − running_mean)/√(running_var + ε) + β.
-#[allow(clippy::too_many_arguments)]
 pub fn batchnorm_eval_forward(
-    n: usize,
-    c: usize,
-    inner: usize,
+    g: &BatchNormGeom,
     x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
+    affine: Affine,
     running_mean: &[f32],
     running_var: &[f32],
-    eps: f32,
     y: &mut [f32],
 ) {
-    check(
-        n,
-        c,
-        inner,
-        x.len(),
-        &[
-            gamma.len(),
-            beta.len(),
-            running_mean.len(),
-            running_var.len(),
-        ],
-    );
+    let Affine { gamma, beta } = affine;
+    let lengths = [
+        gamma.len(),
+        beta.len(),
+        running_mean.len(),
+        running_var.len(),
+    ];
+    check(g, x.len(), &lengths);
     assert_eq!(y.len(), x.len(), "batchnorm: y length");
     let invstd: Vec<f32> = running_var
         .iter()
-        .map(|&v| 1.0 / (v + eps).sqrt())
+        .map(|&v| 1.0 / (v + g.eps).sqrt())
         .collect();
     let scale: Vec<f32> = gamma.iter().zip(&invstd).map(|(g, s)| g * s).collect();
-    let shift: Vec<f32> = (0..c)
+    let shift: Vec<f32> = (0..g.channels)
         .map(|ch| beta[ch] - running_mean[ch] * scale[ch])
         .collect();
-    affine(inner, c, x, &scale, &shift, y);
+    scale_shift(g, x, &scale, &shift, y);
 }
 
 /// Training-mode backward from the saved batch statistics; accumulates dγ,
 /// dβ and (when given) dx.
-#[allow(clippy::too_many_arguments)]
 pub fn batchnorm_backward(
-    n: usize,
-    c: usize,
-    inner: usize,
+    g: &BatchNormGeom,
     x: &[f32],
     gamma: &[f32],
     saved_mean: &[f32],
     saved_invstd: &[f32],
     dy: &[f32],
-    dx: Option<&mut [f32]>,
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
+    grads: Grads,
 ) {
+    let Grads { dx, dgamma, dbeta } = grads;
     let lengths = [
         gamma.len(),
         saved_mean.len(),
@@ -194,18 +193,18 @@ pub fn batchnorm_backward(
         dgamma.len(),
         dbeta.len(),
     ];
-    check(n, c, inner, x.len(), &lengths);
+    check(g, x.len(), &lengths);
     assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
-    let count = (n * inner) as f64;
+    let (c, inner) = (g.channels, g.inner);
+    let count = (g.batch * inner) as f64;
     // Per channel: (Σ dy, Σ dy·x̂).
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
             let (mean, invstd) = (saved_mean[ch] as f64, saved_invstd[ch] as f64);
-            let sum_dy = channel_sum(n, c, inner, ch, |at| dy[at] as f64);
-            let sum_dy_xhat = channel_sum(n, c, inner, ch, |at| {
-                dy[at] as f64 * (x[at] as f64 - mean) * invstd
-            });
+            let sum_dy = channel_sum(g, ch, |at| dy[at] as f64);
+            let sum_dy_xhat =
+                channel_sum(g, ch, |at| dy[at] as f64 * (x[at] as f64 - mean) * invstd);
             (sum_dy, sum_dy_xhat)
         })
         .collect();
@@ -247,39 +246,27 @@ pub fn batchnorm_backward(
 
 /// Evaluation-mode backward (statistics are constants):
 /// dx += dy·γ/√(running_var + ε), dγ += Σ dy·x̂, dβ += Σ dy.
-#[allow(clippy::too_many_arguments)]
 pub fn batchnorm_eval_backward(
-    n: usize,
-    c: usize,
-    inner: usize,
+    g: &BatchNormGeom,
     x: &[f32],
     gamma: &[f32],
     running_mean: &[f32],
     running_var: &[f32],
-    eps: f32,
     dy: &[f32],
-    dx: Option<&mut [f32]>,
-    dgamma: &mut [f32],
-    dbeta: &mut [f32],
+    grads: Grads,
 ) {
+    let Grads { dx, dgamma, dbeta } = grads;
     let invstd: Vec<f32> = running_var
         .iter()
-        .map(|&v| 1.0 / (v + eps).sqrt())
+        .map(|&v| 1.0 / (v + g.eps).sqrt())
         .collect();
-    check(
-        n,
-        c,
-        inner,
-        x.len(),
-        &[gamma.len(), running_mean.len(), invstd.len()],
-    );
+    check(g, x.len(), &[gamma.len(), running_mean.len(), invstd.len()]);
     assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
+    let (c, inner) = (g.channels, g.inner);
     for ch in 0..c {
         let (mean, s) = (running_mean[ch] as f64, invstd[ch] as f64);
-        dbeta[ch] += channel_sum(n, c, inner, ch, |at| dy[at] as f64) as f32;
-        dgamma[ch] += channel_sum(n, c, inner, ch, |at| {
-            dy[at] as f64 * (x[at] as f64 - mean) * s
-        }) as f32;
+        dbeta[ch] += channel_sum(g, ch, |at| dy[at] as f64) as f32;
+        dgamma[ch] += channel_sum(g, ch, |at| dy[at] as f64 * (x[at] as f64 - mean) * s) as f32;
     }
     if let (Some(dx), true) = (dx, inner > 0) {
         assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
@@ -342,12 +329,15 @@ mod tests {
             let dy = random_vec(len, seed + 3);
             let eps = 1e-5;
             let (x64, g64, b64, dy64) = (to_f64(&x), to_f64(&gamma), to_f64(&beta), to_f64(&dy));
+            let g = BatchNormGeom::new(n, c, inner, eps).expect("small sizes");
+            let affine = Affine { gamma: &gamma, beta: &beta };
             let (mut y, mut mean, mut invstd) = (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
-            batchnorm_train_forward(n, c, inner, &x, &gamma, &beta, eps, &mut y, &mut mean, &mut invstd, None);
+            batchnorm_train_forward(&g, &x, affine, &mut y, &mut mean, &mut invstd, None);
             assert_close(&y, &reference_train(n, c, inner, &x64, &g64, &b64, eps as f64), 1e-4);
 
             let (mut dx, mut dgamma, mut dbeta) = (vec![1.0; len], vec![1.0; c], vec![1.0; c]);
-            batchnorm_backward(n, c, inner, &x, &gamma, &mean, &invstd, &dy, Some(&mut dx), &mut dgamma, &mut dbeta);
+            let grads = Grads { dx: Some(&mut dx), dgamma: &mut dgamma, dbeta: &mut dbeta };
+            batchnorm_backward(&g, &x, &gamma, &mean, &invstd, &dy, grads);
             let plus_one = |g: Vec<f64>| g.into_iter().map(|v| v + 1.0).collect::<Vec<_>>();
             let e = eps as f64;
             let fd_x = numeric_grad(|x| dot(&dy64, &reference_train(n, c, inner, x, &g64, &b64, e)), &x64, 1e-4);
@@ -376,12 +366,14 @@ mod tests {
                 }).collect()
             };
             let (x64, g64, b64, dy64) = (to_f64(&x), to_f64(&gamma), to_f64(&beta), to_f64(&dy));
+            let g = BatchNormGeom::new(n, c, inner, eps).expect("small sizes");
+            let affine = Affine { gamma: &gamma, beta: &beta };
             let mut y = vec![0.0; len];
-            batchnorm_eval_forward(n, c, inner, &x, &gamma, &beta, &running_mean, &running_var, eps, &mut y);
+            batchnorm_eval_forward(&g, &x, affine, &running_mean, &running_var, &mut y);
             assert_close(&y, &reference(&x64, &g64, &b64), 1e-5);
             let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
-            batchnorm_eval_backward(n, c, inner, &x, &gamma, &running_mean, &running_var, eps, &dy,
-                Some(&mut dx), &mut dgamma, &mut dbeta);
+            let grads = Grads { dx: Some(&mut dx), dgamma: &mut dgamma, dbeta: &mut dbeta };
+            batchnorm_eval_backward(&g, &x, &gamma, &running_mean, &running_var, &dy, grads);
             assert_close(&dx, &numeric_grad(|x| dot(&dy64, &reference(x, &g64, &b64)), &x64, 1e-4), 1e-4);
             assert_close(&dgamma, &numeric_grad(|g| dot(&dy64, &reference(&x64, g, &b64)), &g64, 1e-4), 1e-4);
             assert_close(&dbeta, &numeric_grad(|b| dot(&dy64, &reference(&x64, &g64, b)), &b64, 1e-4), 1e-4);
@@ -401,14 +393,15 @@ mod tests {
             var: &mut running_var,
             momentum: 0.1,
         };
+        let g = BatchNormGeom::new(2, 1, 2, 0.0).expect("small sizes");
+        let affine = Affine {
+            gamma: &[1.0],
+            beta: &[0.0],
+        };
         batchnorm_train_forward(
-            2,
-            1,
-            2,
+            &g,
             &x,
-            &[1.0],
-            &[0.0],
-            0.0,
+            affine,
             &mut y,
             &mut mean,
             &mut invstd,

@@ -3,6 +3,7 @@
 //! `*_with_grad` forms of the squared errors overwrite `dpred` instead (the
 //! training step hands them the output gradient unzeroed).
 
+use super::vector;
 use rayon::prelude::*;
 
 /// Elements per parallel piece of the squared-error pass; below two pieces
@@ -25,11 +26,12 @@ fn squared_error(
         target.len(),
         "loss: pred and target lengths differ"
     );
+    let isa = super::isa::current();
     let piece = |pred: &[f32], target: &[f32], grad: Option<(f32, &mut [f32])>| match grad {
         Some((scale, dpred)) => {
-            super::vector::squared_error(pred, target, scale, Some(dpred), accumulate)
+            vector::squared_error(isa, pred, target, scale, Some(dpred), accumulate)
         }
-        None => super::vector::squared_error(pred, target, 0.0, None, false),
+        None => vector::squared_error(isa, pred, target, 0.0, None, false),
     };
     if let Some((_, dpred)) = &grad {
         assert_eq!(pred.len(), dpred.len(), "loss: dpred length");
@@ -150,7 +152,7 @@ pub fn softmax_cross_entropy_backward(logits: &[f32], labels: &[i64], dlogits: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testutil::{assert_close, numeric_grad, random_vec, to_f64};
+    use crate::ops::testutil::{assert_close, for_each_isa, numeric_grad, random_vec, to_f64};
     use proptest::prelude::*;
 
     /// Evaluate an f32 loss on f64 inputs (rounded), for finite differences of
@@ -170,14 +172,16 @@ mod tests {
             .zip(&target)
             .map(|(&p, &t)| (p as f64 - t as f64).powi(2))
             .sum();
-        let mut dpred = vec![f32::NAN; len];
-        let value = mse_with_grad(&pred, &target, &mut dpred);
-        assert!((value - expected / len as f64).abs() < 1e-6 * expected / len as f64);
-        assert!((sse(&pred, &target) - expected).abs() < 1e-6 * expected);
-        let scale = 2.0 / len as f32;
-        for ((d, &p), &t) in dpred.iter().zip(&pred).zip(&target) {
-            assert_eq!(*d, scale * (p - t)); // overwritten, not added
-        }
+        for_each_isa(|_| {
+            let mut dpred = vec![f32::NAN; len];
+            let value = mse_with_grad(&pred, &target, &mut dpred);
+            assert!((value - expected / len as f64).abs() < 1e-6 * expected / len as f64);
+            assert!((sse(&pred, &target) - expected).abs() < 1e-6 * expected);
+            let scale = 2.0 / len as f32;
+            for ((d, &p), &t) in dpred.iter().zip(&pred).zip(&target) {
+                assert_eq!(*d, scale * (p - t)); // overwritten, not added
+            }
+        });
     }
 
     #[test]
@@ -204,15 +208,17 @@ mod tests {
             let x64 = to_f64(&pred);
             let eps = 1e-2;
 
-            let mut dpred = vec![1.0; len];
-            sse_backward(&pred, &target, &mut dpred);
-            let fd = numeric_grad(at(|p| sse(p, &target)), &x64, eps);
-            assert_close(&dpred, &fd.iter().map(|g| g + 1.0).collect::<Vec<_>>(), 1e-3);
+            for_each_isa(|_| {
+                let mut dpred = vec![1.0; len];
+                sse_backward(&pred, &target, &mut dpred);
+                let fd = numeric_grad(at(|p| sse(p, &target)), &x64, eps);
+                assert_close(&dpred, &fd.iter().map(|g| g + 1.0).collect::<Vec<_>>(), 1e-3);
 
-            let mut dpred = vec![1.0; len];
-            mse_backward(&pred, &target, &mut dpred);
-            let fd = numeric_grad(at(|p| mse(p, &target)), &x64, eps);
-            assert_close(&dpred, &fd.iter().map(|g| g + 1.0).collect::<Vec<_>>(), 1e-3);
+                let mut dpred = vec![1.0; len];
+                mse_backward(&pred, &target, &mut dpred);
+                let fd = numeric_grad(at(|p| mse(p, &target)), &x64, eps);
+                assert_close(&dpred, &fd.iter().map(|g| g + 1.0).collect::<Vec<_>>(), 1e-3);
+            });
 
             let mut dlogits = vec![1.0; len];
             softmax_cross_entropy_backward(&pred, &labels, &mut dlogits);

@@ -1,8 +1,42 @@
-//! Helpers shared by the kernel tests: seeded random data, tolerant
-//! comparison and central-difference gradients.
+//! Helpers shared by the kernel tests: the kernel families to run, seeded
+//! random data, tolerant comparison and central-difference gradients.
 
+use super::isa::{self, Isa};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The kernel families to test: the one `CNNSCRIPT_ISA` pins for the whole
+/// process (how `.ci/run` runs the kernel tests once per family), else every
+/// family this CPU supports.
+pub fn families() -> Vec<Isa> {
+    match std::env::var("CNNSCRIPT_ISA") {
+        Ok(value) if !value.trim().is_empty() => vec![isa::selected()],
+        _ => Isa::supported(),
+    }
+}
+
+/// Run `f` once per family of [`families`], pinned on this thread (so tests
+/// running side by side do not disturb each other); a failure names the family.
+pub fn for_each_isa(f: impl Fn(Isa)) {
+    for isa in families() {
+        let run = std::panic::AssertUnwindSafe(|| isa::with(isa, || f(isa)));
+        if let Err(panic) = std::panic::catch_unwind(run) {
+            eprintln!("(kernel family: {})", isa.family());
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// Run `f` on a private rayon pool of `threads` threads (parallel paths
+/// whatever the machine's core count), keeping this thread's kernel family.
+pub fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    let family = isa::current();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a test thread pool");
+    pool.install(|| isa::with(family, f))
+}
 
 /// `len` values uniform in [-1, 1), reproducible from `seed`.
 pub fn random_vec(len: usize, seed: u64) -> Vec<f32> {

@@ -1,27 +1,22 @@
 //! Vector primitives for the direct (non-GEMM) kernels, compiled twice: once
-//! for the baseline target and once with AVX2+FMA, picked at run time.
+//! for the baseline target and once with AVX2+FMA, the copy chosen by the
+//! caller's kernel family (`ops::isa`).
 //!
 //! The crate is built for generic x86-64 (SSE2), so without this the
 //! compiler's auto-vectorised loops are 4 wide with separate multiply and
 //! add; the AVX2+FMA copies are 8 wide with fused multiply-adds. (The
 //! branch-free max-pool sweep gained most: 125 → 47 ms on the benchmark.)
 
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    use std::sync::OnceLock;
-    static DETECTED: OnceLock<bool> = OnceLock::new();
-    *DETECTED.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    })
-}
+use super::isa::Isa;
 
-/// Defines `pub fn $name` that runs `$body` compiled with AVX2+FMA when the
-/// CPU has them and as plain code otherwise. `$fused` is true in the AVX2
-/// copy, for bodies that want `mul_add` (a slow library call without FMA).
+/// Defines `pub fn $name(isa, ...)` that runs `$body` compiled with
+/// AVX2+FMA when `isa` allows them and as plain code otherwise. `$fused`
+/// is true in the AVX2 copy, for bodies that want `mul_add` (a slow library
+/// call without FMA).
 macro_rules! dispatch {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?, $fused:ident => $body:block) => {
         $(#[$doc])*
-        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+        pub fn $name(isa: Isa, $($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             fn body<const FUSED: bool>($($arg: $ty),*) $(-> $ret)? {
                 let $fused: bool = FUSED;
@@ -33,12 +28,14 @@ macro_rules! dispatch {
                 fn avx2($($arg: $ty),*) $(-> $ret)? {
                     body::<true>($($arg),*)
                 }
-                if has_avx2_fma() {
+                if isa.avx2_fma() {
                     // SAFETY: `avx2` only needs the AVX2 and FMA instructions,
-                    // and the CPU was just checked to support both.
+                    // and `ops::isa` grants an `Isa` that allows them only
+                    // after detecting both on this CPU.
                     return unsafe { avx2($($arg),*) };
                 }
             }
+            let _ = isa;
             body::<false>($($arg),*)
         }
     };
@@ -215,20 +212,76 @@ dispatch! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::testutil::{assert_close, for_each_isa, random_vec};
 
     #[test]
     fn axpy_and_dot_small_values() {
-        // By hand: [1,2,3] + 2·[1,1,1] = [3,4,5]; Σ 1..=10 of i·1 = 55.
-        let mut y = vec![1.0, 2.0, 3.0];
-        axpy(&mut y, &[1.0, 1.0, 1.0], 2.0);
-        assert_eq!(y, vec![3.0, 4.0, 5.0]);
-        let a: Vec<f32> = (1..=10).map(|v| v as f32).collect();
-        assert_eq!(dot(&a, &[1.0; 10]), 55.0);
-        assert_eq!(sum(&a), 55.0);
-        let mut picked = vec![0.0; 3];
-        gather_strided(&mut picked, &a, 2);
-        assert_eq!(picked, vec![1.0, 3.0, 5.0]);
-        gather_strided(&mut picked, &a, 3);
-        assert_eq!(picked, vec![1.0, 4.0, 7.0]);
+        for_each_isa(|isa| {
+            // By hand: [1,2,3] + 2·[1,1,1] = [3,4,5]; Σ 1..=10 of i·1 = 55.
+            let mut y = vec![1.0, 2.0, 3.0];
+            axpy(isa, &mut y, &[1.0, 1.0, 1.0], 2.0);
+            assert_eq!(y, vec![3.0, 4.0, 5.0]);
+            let a: Vec<f32> = (1..=10).map(|v| v as f32).collect();
+            assert_eq!(dot(isa, &a, &[1.0; 10]), 55.0);
+            assert_eq!(sum(isa, &a), 55.0);
+            let mut picked = vec![0.0; 3];
+            gather_strided(isa, &mut picked, &a, 2);
+            assert_eq!(picked, vec![1.0, 3.0, 5.0]);
+            gather_strided(isa, &mut picked, &a, 3);
+            assert_eq!(picked, vec![1.0, 4.0, 7.0]);
+            let mut x = vec![1.0; 19];
+            add_scalar(isa, &mut x, 0.5);
+            assert!(x.iter().all(|&v| v == 1.5));
+        });
+    }
+
+    #[test]
+    fn long_runs_match_scalar_sums() {
+        // 37 elements: four 8-lane blocks and a ragged tail.
+        let (a, b) = (random_vec(37, 1), random_vec(37, 2));
+        let dot64: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+        let sum64: f64 = a.iter().map(|&x| x as f64).sum();
+        let sse64: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+            .sum();
+        for_each_isa(|isa| {
+            assert!((dot(isa, &a, &b) as f64 - dot64).abs() < 1e-5);
+            assert!((sum(isa, &a) as f64 - sum64).abs() < 1e-5);
+            let mut grad = vec![9.0; 37];
+            let sse = squared_error(isa, &a, &b, 2.0, Some(&mut grad), false);
+            assert!((sse - sse64).abs() < 1e-5);
+            assert_close(
+                &grad,
+                &a.iter()
+                    .zip(&b)
+                    .map(|(&x, &y)| 2.0 * (x as f64 - y as f64))
+                    .collect::<Vec<_>>(),
+                1e-6,
+            );
+            let mut y = b.clone();
+            axpy(isa, &mut y, &a, -0.5);
+            let expected: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(&x, &y)| y as f64 - 0.5 * x as f64)
+                .collect();
+            assert_close(&y, &expected, 1e-6);
+        });
+    }
+
+    #[test]
+    fn argmax_keeps_first_maximum_and_takes_nan() {
+        // Windows w = 0..4 over stride 2 runs, candidates x[2w] at base + 2w.
+        let x = [1.0, 0.0, 5.0, 0.0, 2.0, 0.0, f32::NAN, 0.0];
+        for_each_isa(|isa| {
+            let mut best = vec![2.0, 5.0, 3.0, 1.0];
+            let mut best_at = vec![100, 101, 102, 103];
+            argmax_update(isa, &mut best, &mut best_at, &x, 2, 10);
+            // 1 < 2 keeps; 5 == 5 keeps the first; 2 < 3 keeps; NaN wins.
+            assert_eq!(best_at, vec![100, 101, 102, 16]);
+            assert!(best[3].is_nan());
+        });
     }
 }

@@ -85,7 +85,7 @@ pub fn conv(b: &mut GraphBuilder, c: &Conv, io: &LayerIo) -> Mapped {
     let w_shape = [out_ch, in_per_group, kh, kw];
     let weight = io.tensor(0, &w_shape)?;
     let w = if c.flip {
-        let flipped = crate::ops::conv::flip_kernel(weight, out_ch, in_per_group, kh, kw);
+        let flipped = crate::ops::conv::flip_taps(weight, kh * kw);
         b.float_init(&format!("{}.weight.flipped", io.prefix), &w_shape, &flipped)
     } else {
         b.float_init(&format!("{}.weight", io.prefix), &w_shape, weight)

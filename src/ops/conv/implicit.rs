@@ -19,8 +19,10 @@
 //! written. This removed the im2col copy and the panel packing, about a
 //! third of the time of the large convolutions.
 
-use super::gemm::avx512::{self, micro, Operands, MR, NR};
-use super::ConvGeom;
+use super::parallel_sum;
+use crate::ops::gemm::avx512::{self, micro, Operands, MR, NR};
+use crate::ops::isa::Isa;
+use crate::ops::ConvGeom;
 use rayon::prelude::*;
 
 /// Depth steps per slab of the forward product.
@@ -44,13 +46,8 @@ const BLOCK_PANELS: usize = 8;
 /// loaded and stored once per item.
 const KC_POSITIONS: usize = 512;
 
-/// Whether this module can run here.
-pub fn available() -> bool {
-    avx512::available()
-}
-
 /// The phase-split buffer of one item of one group, and the column offsets.
-pub struct Layout {
+struct Layout {
     in_per_group: usize,
     phases_h: usize,
     phases_w: usize,
@@ -58,7 +55,7 @@ pub struct Layout {
     rows: usize,
     width: usize,
     /// Wide output positions per item: out_h · width.
-    pub cols: usize,
+    cols: usize,
     /// offset[p] for p = (c, i, j) in weight order.
     offsets: Vec<usize>,
     /// Buffer length: every plane, and room for a whole STRIP read at the
@@ -67,7 +64,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(g: &ConvGeom) -> Self {
+    fn new(g: &ConvGeom) -> Self {
         let in_per_group = g.in_ch / g.groups;
         let (s_h, s_w) = (g.stride_h, g.stride_w);
         // Padded extent the valid outputs read.
@@ -154,8 +151,12 @@ struct IndirectB {
     offsets: *const usize,
 }
 
-// SAFETY: `forward_item` asserts offsets[p] + (strip start) + STRIP ≤ buf.len()
-// for every p and strip, and the A panel holds k steps.
+// SAFETY: built only in `gemm_b_from_buffer_avx512`, at depth kb and strip
+// start t0 < n, with `offsets` from kb; the kernel reads p < kc ≤ k − kb.
+// `gemm_b_from_buffer` asserted that the packed A holds every panel's k
+// steps (so a(p, r) stays in the panel) and that offsets[q] + n rounded up
+// to STRIP ≤ buf.len() for every q (so b(p) has the STRIP floats the
+// forward kernel reads).
 unsafe impl Operands for IndirectB {
     #[inline(always)]
     fn a(&self, p: usize, r: usize) -> *const f32 {
@@ -163,7 +164,8 @@ unsafe impl Operands for IndirectB {
     }
     #[inline(always)]
     fn b(&self, p: usize) -> *const f32 {
-        // SAFETY: p < kc ≤ the offsets left from this pointer.
+        // SAFETY: p < kc ≤ k − kb, the offsets left from this pointer
+        // (see the impl's SAFETY).
         self.b.wrapping_add(unsafe { *self.offsets.add(p) })
     }
 }
@@ -176,8 +178,12 @@ struct IndirectA {
     width: usize,
 }
 
-// SAFETY: `weight_grad_item` asserts offset + depth ≤ buf.len() for every
-// row, and the packed B panel holds the depth.
+// SAFETY: built only in `gemm_a_from_buffer_avx512`, its rows at
+// buf[offsets[q] + kb..] and its B at panel j, depth kb; the kernel reads
+// p < kc ≤ k − kb. `gemm_a_from_buffer` asserted offsets[q] + k ≤ buf.len()
+// for every q (so a(p, r) is inside `buf`) and that the packed dy holds
+// every panel's k steps of `width` floats (so b(p) has the 16·NV floats
+// the kernel reads).
 unsafe impl Operands for IndirectA {
     #[inline(always)]
     fn a(&self, p: usize, r: usize) -> *const f32 {
@@ -192,9 +198,16 @@ unsafe impl Operands for IndirectA {
 /// out (m × cols, row stride cols) = A · B with A packed by
 /// [`avx512::pack_rows`] (m rows, k = offsets.len() deep) and
 /// B(p, t) = buf[offsets[p] + t].
-fn gemm_b_from_buffer(packed_a: &[f32], m: usize, layout: &Layout, buf: &[f32], out: &mut [f32]) {
+fn gemm_b_from_buffer(
+    isa: Isa,
+    packed_a: &[f32],
+    m: usize,
+    layout: &Layout,
+    buf: &[f32],
+    out: &mut [f32],
+) {
     let (k, n) = (layout.offsets.len(), layout.cols);
-    assert!(available(), "implicit conv needs AVX-512F");
+    assert!(isa.avx512(), "implicit conv needs the avx512 family");
     assert!(packed_a.len() >= m.div_ceil(MR) * MR * k);
     assert!(buf.len() >= layout.len && out.len() >= m * n);
     // Every strip reads offsets[p] + t0 .. + STRIP, t0 + STRIP ≤ n rounded up.
@@ -202,10 +215,17 @@ fn gemm_b_from_buffer(packed_a: &[f32], m: usize, layout: &Layout, buf: &[f32], 
         .offsets
         .iter()
         .all(|&o| o + n.div_ceil(STRIP) * STRIP <= buf.len()));
-    // SAFETY: AVX-512F is available (asserted); bounds asserted above.
+    // SAFETY: the avx512 family (asserted) is granted by `ops::isa` only
+    // after detecting AVX-512F; bounds asserted above.
     unsafe { gemm_b_from_buffer_avx512(packed_a, m, k, n, &layout.offsets, buf, out) }
 }
 
+/// The product of [`gemm_b_from_buffer`] once its checks passed.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `packed_a` holds ⌈m/MR⌉ panels of k steps;
+/// offsets[p] + n rounded up to STRIP ≤ buf.len() for every p < k;
+/// `out` holds m × n.
 #[target_feature(enable = "avx512f")]
 unsafe fn gemm_b_from_buffer_avx512(
     packed_a: &[f32],
@@ -229,8 +249,8 @@ unsafe fn gemm_b_from_buffer_avx512(
                         offsets: offsets[kb..].as_ptr(),
                     };
                     // SAFETY: the tile (rows i·MR.., cols t0..t0 + cols) lies in
-                    // `out` (m × n); the operands are in bounds (asserted by the
-                    // caller); AVX-512F is enabled here.
+                    // `out` (m × n); the operands are in bounds (this function's
+                    // contract, see `IndirectB`); AVX-512F is enabled here.
                     unsafe {
                         micro::<_, FORWARD_NV>(
                             &ops,
@@ -263,6 +283,7 @@ fn dy_panel(o_g: usize) -> usize {
 /// col(p, t) = buf[offsets[p] + t] and dyᵀ packed as [`dy_panel`]-column
 /// panels of `layout.cols` steps (see [`pack_dy`]).
 fn gemm_a_from_buffer(
+    isa: Isa,
     layout: &Layout,
     buf: &[f32],
     packed_dy: &[f32],
@@ -270,12 +291,13 @@ fn gemm_a_from_buffer(
     dwt: &mut [f32],
 ) {
     let (m, k) = (layout.offsets.len(), layout.cols);
-    assert!(available(), "implicit conv needs AVX-512F");
+    assert!(isa.avx512(), "implicit conv needs the avx512 family");
     let width = dy_panel(o_g);
     assert!(packed_dy.len() >= o_g.div_ceil(width) * width * k);
     assert!(dwt.len() >= m * o_g);
     assert!(layout.offsets.iter().all(|&o| o + k <= buf.len()));
-    // SAFETY: AVX-512F is available (asserted); bounds asserted above.
+    // SAFETY: the avx512 family (asserted) is granted by `ops::isa` only
+    // after detecting AVX-512F; bounds asserted above.
     unsafe {
         if width == 16 {
             gemm_a_from_buffer_avx512::<1>(m, k, o_g, &layout.offsets, buf, packed_dy, dwt)
@@ -285,6 +307,12 @@ fn gemm_a_from_buffer(
     }
 }
 
+/// The product of [`gemm_a_from_buffer`] once its checks passed, with
+/// B panels 16·NV wide.
+///
+/// # Safety
+/// The CPU supports AVX-512F; offsets[q] + k ≤ buf.len() for every q < m;
+/// `packed_b` holds ⌈n/16·NV⌉ panels of k steps; `c` holds m × n.
 #[target_feature(enable = "avx512f")]
 unsafe fn gemm_a_from_buffer_avx512<const NV: usize>(
     m: usize,
@@ -311,7 +339,8 @@ unsafe fn gemm_a_from_buffer_avx512<const NV: usize>(
                     width,
                 };
                 // SAFETY: the tile (rows i·MR.., cols j·width..) lies in `c`
-                // (m × n); operands in bounds (asserted by the caller).
+                // (m × n); the operands are in bounds (this function's
+                // contract, see `IndirectA`); AVX-512F is enabled here.
                 unsafe {
                     micro::<_, NV>(
                         &ops,
@@ -374,11 +403,11 @@ struct Scratch {
     wide: Vec<f32>,
 }
 
-/// Whether the implicit path should run `g` (all but depthwise, when the
-/// CPU has AVX-512F and the batch can feed every thread).
-pub fn suits(g: &ConvGeom, threads: usize) -> bool {
+/// Whether the implicit path should run `g` (all but depthwise, on the
+/// avx512 family, when the batch can feed every thread).
+pub fn suits(g: &ConvGeom, isa: Isa, threads: usize) -> bool {
     let in_per_group = g.in_ch / g.groups;
-    available()
+    isa.avx512()
         && in_per_group > 0
         && g.in_h > 0
         && g.in_w > 0
@@ -405,7 +434,7 @@ fn packed_weights(g: &ConvGeom, weight: &[f32]) -> Vec<Vec<f32>> {
 }
 
 /// Forward without bias: y (batch × out_ch × out_h × out_w) is overwritten.
-pub fn forward(g: &ConvGeom, x: &[f32], weight: &[f32], y: &mut [f32], threads: usize) {
+pub fn forward(g: &ConvGeom, isa: Isa, x: &[f32], weight: &[f32], y: &mut [f32], threads: usize) {
     let layout = Layout::new(g);
     let packed = packed_weights(g, weight);
     let (o_g, out_plane) = (g.out_ch / g.groups, g.out_h * g.out_w);
@@ -418,7 +447,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], weight: &[f32], y: &mut [f32], threads: 
                 &mut scratch.buf,
             );
             scratch.wide.resize(o_g * layout.cols, 0.0);
-            gemm_b_from_buffer(packed_w, o_g, &layout, &scratch.buf, &mut scratch.wide);
+            gemm_b_from_buffer(isa, packed_w, o_g, &layout, &scratch.buf, &mut scratch.wide);
             let y_group = &mut y_item[group * o_g * out_plane..][..o_g * out_plane];
             for (y_plane, wide) in y_group
                 .chunks_exact_mut(out_plane)
@@ -447,14 +476,20 @@ pub fn forward(g: &ConvGeom, x: &[f32], weight: &[f32], y: &mut [f32], threads: 
 }
 
 /// dW += Σ_items dy · colᵀ (weight gradient only; dx and db elsewhere).
-pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32], dweight: &mut [f32], threads: usize) {
+pub fn weight_grad(
+    g: &ConvGeom,
+    isa: Isa,
+    x: &[f32],
+    dy: &[f32],
+    dweight: &mut [f32],
+    threads: usize,
+) {
     let layout = Layout::new(g);
     let (o_g, out_plane) = (g.out_ch / g.groups, g.out_h * g.out_w);
     let k = layout.offsets.len();
     let x_group_len = g.in_ch / g.groups * g.in_h * g.in_w;
     // Partial dWᵀ per group: k × o_g each.
-    let item = |(mut dwt, mut scratch): (Vec<f32>, Scratch),
-                (x_item, dy_item): (&[f32], &[f32])| {
+    let add_item = |dwt: &mut [f32], scratch: &mut Scratch, (x_item, dy_item): (&[f32], &[f32])| {
         for group in 0..g.groups {
             layout.fill(
                 g,
@@ -464,25 +499,23 @@ pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32], dweight: &mut [f32], thr
             let dy_group = &dy_item[group * o_g * out_plane..][..o_g * out_plane];
             pack_dy(g, &layout, dy_group, o_g, &mut scratch.wide);
             let dwt_group = &mut dwt[group * k * o_g..][..k * o_g];
-            gemm_a_from_buffer(&layout, &scratch.buf, &scratch.wide, o_g, dwt_group);
+            gemm_a_from_buffer(isa, &layout, &scratch.buf, &scratch.wide, o_g, dwt_group);
         }
-        (dwt, scratch)
     };
-    let init = || (vec![0.0f32; g.groups * k * o_g], Scratch::default());
-    let x_items = x.chunks(g.in_ch * g.in_h * g.in_w);
-    let dy_items = dy.chunks(g.out_ch * out_plane);
+    let (x_item_len, dy_item_len) = (g.in_ch * g.in_h * g.in_w, g.out_ch * out_plane);
+    let dwt_len = g.groups * k * o_g;
     let dwt = if threads > 1 {
-        x.par_chunks(g.in_ch * g.in_h * g.in_w)
-            .zip(dy.par_chunks(g.out_ch * out_plane))
-            .with_min_len(g.batch.div_ceil(threads))
-            .fold(init, item)
-            .map(|(dwt, _)| dwt)
-            .reduce_with(|mut sum, part| {
-                sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
-                sum
-            })
+        let items = x
+            .par_chunks(x_item_len)
+            .zip(dy.par_chunks(dy_item_len))
+            .with_min_len(g.batch.div_ceil(threads));
+        parallel_sum(items, dwt_len, add_item)
     } else {
-        Some(x_items.zip(dy_items).fold(init(), item).0)
+        let (mut dwt, mut scratch) = (vec![0.0f32; dwt_len], Scratch::default());
+        for item in x.chunks(x_item_len).zip(dy.chunks(dy_item_len)) {
+            add_item(&mut dwt, &mut scratch, item);
+        }
+        Some(dwt)
     };
     let Some(dwt) = dwt else { return };
     for (dw_group, dwt_group) in dweight

@@ -5,13 +5,16 @@
 //! calls, which is what the portable wide-row kernels spend most of their
 //! time on for small planes (14 × 14 and under).
 
-use super::gemm::avx512;
-use super::ConvGeom;
+use crate::ops::geom::clip_range;
+use crate::ops::isa::Isa;
+use crate::ops::ConvGeom;
 use std::arch::x86_64::*;
+use std::ops::Range;
 
-/// Whether the planes of `g` can run here: AVX-512F and stride 1.
-pub fn suits(g: &ConvGeom) -> bool {
-    avx512::available() && g.stride_h == 1 && g.stride_w == 1 && g.in_w > 0 && g.out_w > 0
+/// Whether these kernels run the planes of `g` for `isa`: the avx512
+/// family and stride 1.
+pub fn suits(g: &ConvGeom, isa: Isa) -> bool {
+    isa.avx512() && g.stride_h == 1 && g.stride_w == 1 && g.in_w > 0 && g.out_w > 0
 }
 
 /// Lanes of the 16-wide output run starting at `ow0` whose tap-`j` input
@@ -57,8 +60,9 @@ fn masks(g: &ConvGeom) -> Vec<(u16, isize)> {
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn load_run(row: &[f32], shift: isize, mask: u16) -> __m512 {
-    // The pointer may fall before the row; only unmasked lanes, which are
-    // inside it, are accessed (AVX-512 masked loads suppress faults).
+    // SAFETY: the pointer may fall before the row, but only the unmasked
+    // lanes, inside it by this function's contract, are accessed (AVX-512
+    // masked loads suppress faults on the others); AVX-512F is enabled here.
     let at = row.as_ptr().wrapping_offset(shift);
     unsafe { _mm512_maskz_loadu_ps(mask, at) }
 }
@@ -67,18 +71,24 @@ unsafe fn load_run(row: &[f32], shift: isize, mask: u16) -> __m512 {
 /// tap's shift.
 pub fn forward_plane(
     g: &ConvGeom,
+    isa: Isa,
     x_plane: &[f32],
     kernel: &[f32],
     bias: f32,
     y_plane: &mut [f32],
 ) {
-    assert!(suits(g), "depthwise AVX-512 kernel: geometry or CPU");
+    assert!(
+        suits(g, isa),
+        "depthwise AVX-512 kernel: geometry or family"
+    );
     assert_eq!(x_plane.len(), g.in_h * g.in_w, "depthwise: x plane");
     assert_eq!(y_plane.len(), g.out_h * g.out_w, "depthwise: y plane");
     assert_eq!(kernel.len(), g.k_h * g.k_w, "depthwise: kernel");
     let masks = masks(g);
-    // SAFETY: AVX-512F checked by `suits`; the masks keep every load inside
-    // its input row (see `run_mask`) and every store inside its output row.
+    // SAFETY: `suits` (asserted) checked the avx512 family, which `ops::isa`
+    // grants only after detecting AVX-512F; the masks keep every load
+    // inside its input row (see `run_mask`) and every store inside its
+    // output row, whose lengths are asserted above.
     unsafe { forward_plane_avx512(g, x_plane, kernel, bias, y_plane, &masks) }
 }
 
@@ -87,6 +97,11 @@ pub fn forward_plane(
 /// other's latency (a single chain ran at a tenth of the FMA throughput).
 const ROWS: usize = 4;
 
+/// [`forward_plane`] once its checks passed.
+///
+/// # Safety
+/// The CPU supports AVX-512F; x_plane is in_h × in_w and y_plane
+/// out_h × out_w of `g`; `masks` is `masks(g)`.
 #[target_feature(enable = "avx512f")]
 unsafe fn forward_plane_avx512(
     g: &ConvGeom,
@@ -126,24 +141,19 @@ unsafe fn forward_plane_avx512(
     }
 }
 
-/// Output rows whose tap-row-`i` input row lies inside x: `lo..hi`.
-fn valid_rows(g: &ConvGeom, i: usize) -> (usize, usize) {
-    let lo = g.pad_top.saturating_sub(i * g.dil_h).min(g.out_h);
-    let hi = (g.in_h + g.pad_top)
-        .saturating_sub(i * g.dil_h)
-        .clamp(lo, g.out_h);
-    (lo, hi)
-}
-
 /// dkernel[tap] += Σ_{items, oh, ow} dy[item] · x[item] at the tap's shift,
 /// over pairs of planes (x plane, dy plane) of one channel. The sums stay
 /// in vector accumulators across all planes and are reduced once per tap.
 pub fn weight_grad_planes<'a>(
     g: &ConvGeom,
+    isa: Isa,
     planes: impl Iterator<Item = (&'a [f32], &'a [f32])> + Clone,
     dkernel: &mut [f32],
 ) {
-    assert!(suits(g), "depthwise AVX-512 kernel: geometry or CPU");
+    assert!(
+        suits(g, isa),
+        "depthwise AVX-512 kernel: geometry or family"
+    );
     assert_eq!(dkernel.len(), g.k_h * g.k_w, "depthwise: dkernel");
     for (x_plane, dy_plane) in planes.clone() {
         assert_eq!(x_plane.len(), g.in_h * g.in_w, "depthwise: x plane");
@@ -151,22 +161,34 @@ pub fn weight_grad_planes<'a>(
     }
     let masks = masks(g);
     for i in 0..g.k_h {
-        let rows = valid_rows(g, i);
+        // Output rows whose tap-row-i input row lies inside x.
+        let rows = clip_range(
+            g.out_h,
+            1,
+            (i * g.dil_h) as isize - g.pad_top as isize,
+            g.in_h,
+        );
         for j in 0..g.k_w {
-            // SAFETY: AVX-512F checked by `suits`; plane lengths asserted
-            // above; the masks keep every load inside its row.
-            let sum = unsafe { tap_sum(g, planes.clone(), rows, i, j, &masks) };
+            // SAFETY: `suits` (asserted) checked the avx512 family, which
+            // `ops::isa` grants only after detecting AVX-512F; plane lengths
+            // are asserted above; the masks keep every load inside its row.
+            let sum = unsafe { tap_sum(g, planes.clone(), rows.clone(), i, j, &masks) };
             dkernel[i * g.k_w + j] += sum;
         }
     }
 }
 
 /// Σ dy · x for tap (i, j) over the planes, output rows `rows`.
+///
+/// # Safety
+/// The CPU supports AVX-512F; every x plane is in_h × in_w and every dy
+/// plane out_h × out_w of `g`; `rows` are output rows whose tap-row-`i`
+/// input row lies inside x; `masks` is `masks(g)`.
 #[target_feature(enable = "avx512f")]
 unsafe fn tap_sum<'a>(
     g: &ConvGeom,
     planes: impl Iterator<Item = (&'a [f32], &'a [f32])>,
-    (lo, hi): (usize, usize),
+    rows: Range<usize>,
     i: usize,
     j: usize,
     masks: &[(u16, isize)],
@@ -174,13 +196,13 @@ unsafe fn tap_sum<'a>(
     // One chain per output row of a group of ROWS (see ROWS).
     let mut acc = [_mm512_setzero_ps(); ROWS];
     for (x_plane, dy_plane) in planes {
-        for oh0 in (lo..hi).step_by(ROWS) {
+        for oh0 in rows.clone().step_by(ROWS) {
             for (run, ow0) in (0..g.out_w).step_by(16).enumerate() {
                 let (mask, shift) = masks[run * g.k_w + j];
                 // Constant trip count: unrolled, acc stays in registers.
                 for (r, acc_r) in acc.iter_mut().enumerate() {
                     let oh = oh0 + r;
-                    if oh >= hi {
+                    if oh >= rows.end {
                         continue;
                     }
                     let ih = oh + i * g.dil_h - g.pad_top;
