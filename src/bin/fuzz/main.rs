@@ -45,7 +45,7 @@ pub struct Opts {
     /// Stop after this many seconds (0: run every case)
     #[arg(long, default_value_t = 0)]
     seconds: u64,
-    /// Deadline of one case in milliseconds; a case still running then is a hang
+    /// Deadline of one case in milliseconds of CPU time; a case still running then is a hang
     #[arg(long, default_value_t = 20_000)]
     timeout_ms: u64,
     /// Memory budget in MiB: the memory guard's limit, and the largest single allocation

@@ -63,7 +63,7 @@ pub fn summary(opts: &Opts, plan: &Plan, tally: &Tally, elapsed: Duration) -> St
     let secs = elapsed.as_secs_f64();
     let _ = writeln!(
         s,
-        "fuzz: seed {}, {} cases in {secs:.0} s ({:.0}/s), budget {} MiB and {} ms per case, {} seed scripts",
+        "fuzz: seed {}, {} cases in {secs:.0} s ({:.0}/s), budget {} MiB and {} ms of CPU per case, {} seed scripts",
         opts.seed,
         tally.done,
         tally.done as f64 / secs.max(1e-9),

@@ -1,13 +1,16 @@
 //! Runs cases in-process on a thread of their own (the CLI's large stack),
 //! each under the memory budget and a deadline: a panic is caught, an
 //! allocation past the budget is trapped by the counting allocator, and a
-//! case still running at its deadline is a hang.
+//! case still running at its deadline is a hang. The deadline counts the
+//! worker's CPU time where Linux tells it (a loaded machine stretches wall
+//! time, not work), and wall time up to [`WALL_FACTOR`] times it besides
+//! (a case blocked without working hangs too).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cases::{Case, Kind};
 use crate::files::FORMATS;
@@ -15,6 +18,24 @@ use crate::harness::{self, Failure, Loaded, Stage};
 
 /// The stack a case runs on: the CLI's (parsing and evaluation recurse).
 const STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// A case past this many times its deadline in wall time hangs, however
+/// little CPU it used.
+const WALL_FACTOR: u32 = 10;
+/// How often the deadline is looked at.
+const TICK: Duration = Duration::from_millis(200);
+
+/// CPU time of this process (all its threads), from `/proc/self/stat`
+/// (utime and stime, in the USER_HZ = 100 ticks of Linux's ABI).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // the fields after the command name (which may hold spaces), from state on
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
 
 /// What happened to a case.
 #[derive(Debug)]
@@ -102,11 +123,23 @@ impl Runner {
         if self.jobs.send((case.kind, case.bytes.clone())).is_err() {
             return Ok(Verdict::Failed("crash", "the case thread is gone".into()));
         }
-        match self.verdicts.recv_timeout(self.timeout) {
-            Ok(v) => Ok(v),
-            Err(RecvTimeoutError::Timeout) => Err(Hang),
-            Err(RecvTimeoutError::Disconnected) => {
-                Ok(Verdict::Failed("crash", "the case thread is gone".into()))
+        let started = Instant::now();
+        let cpu_start = cpu_time();
+        loop {
+            match self.verdicts.recv_timeout(TICK) {
+                Ok(v) => return Ok(v),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Ok(Verdict::Failed("crash", "the case thread is gone".into()))
+                }
+            }
+            let wall = started.elapsed();
+            let work = match (cpu_start, cpu_time()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => wall,
+            };
+            if work >= self.timeout || wall >= self.timeout * WALL_FACTOR {
+                return Err(Hang);
             }
         }
     }

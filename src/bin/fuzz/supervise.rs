@@ -75,7 +75,7 @@ pub fn worker(opts: &Opts, plan: &Plan, from: u64, stride: u64, to: u64) -> i32 
                 let _ = lines.flush();
             }
             Err(_hang) => {
-                let detail = format!("still running after {} ms", opts.timeout_ms);
+                let detail = format!("still working after {} ms of CPU time", opts.timeout_ms);
                 let path = save_failure(&opts.out, plan, index, "hang", &detail);
                 eprintln!("fuzz: hang in case {index}, saved as {}", path.display());
                 let _ = writeln!(lines, "{index} {} H", case.kind.code());

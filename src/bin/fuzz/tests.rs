@@ -10,7 +10,7 @@ use crate::runner::{Runner, Verdict};
 #[test]
 fn a_few_hundred_cases_pass_and_most_valid_scripts_run() {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let plan = Plan::new(11, 300, 30);
+    let plan = Plan::new(11, 200, 25);
     let mut runner = Runner::new(dir.path(), 256 << 20, Duration::from_secs(120)).expect("runner");
     let (mut valid, mut valid_ran, mut files) = (0, 0, 0);
     for index in 0..plan.total() {
@@ -32,8 +32,8 @@ fn a_few_hundred_cases_pass_and_most_valid_scripts_run() {
             Ok(_) => {}
         }
     }
-    assert_eq!(files, 120);
-    assert!(valid >= 60, "{valid} valid scripts");
+    assert_eq!(files, 100);
+    assert!(valid >= 40, "{valid} valid scripts");
     assert!(
         valid_ran * 10 >= valid * 7,
         "only {valid_ran} of {valid} valid scripts ran to the end"

@@ -5,6 +5,7 @@
 //! and bytes that are not UTF-8.
 
 mod layers;
+mod ops;
 mod stress;
 mod tensors;
 
@@ -243,14 +244,19 @@ impl Gen<'_> {
         self.line(format!("show {what} \"pic.png\""));
     }
 
-    /// `print m.0.weight`, or set it: `m.0.weight = zeros(..)` parses as an
-    /// assignment only for tensors, so a parameter is read.
+    /// `print m.0.weight`, a tensor made from it, or `m.0.weight = K`.
     fn parameter(&mut self, m: &Model) {
         let shapes = m.state_dict_shapes();
         let Some((name, shape)) = shapes.choose(self.rng) else {
             return self.print_expr();
         };
-        let text = match self.rng.random_range(0..3) {
+        let text = match self.rng.random_range(0..5) {
+            // a scalar (`num_batches_tracked`) has no constructor
+            3..=4 if !shape.is_empty() => {
+                let init = ["ones", "zeros", "randn"].choose(self.rng).copied();
+                let init = init.unwrap_or("ones");
+                format!("{}.{name} = {init}({})", m.name, dims(shape))
+            }
             0 => format!("print {}.{name}", m.name),
             1 => format!("print {}.{name}.sum()", m.name),
             _ => {

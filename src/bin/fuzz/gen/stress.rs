@@ -91,7 +91,8 @@ pub fn stress(rng: &mut ChaCha8Rng, base: &str) -> Vec<u8> {
 }
 
 fn long_line(rng: &mut ChaCha8Rng) -> String {
-    let n = rng.random_range(1_000..2_000_000);
+    // log-uniform: mostly kilobytes, sometimes megabytes (which cost seconds)
+    let n = 10f64.powf(rng.random_range(3.0..6.3)) as usize;
     let ident = "a".repeat(n);
     match rng.random_range(0..6) {
         0 => format!("let {ident} = 1\nprint {ident}\nprint b\n"),
@@ -162,8 +163,16 @@ fn absurd_numbers(rng: &mut ChaCha8Rng, base: &str) -> String {
 fn absurd_shapes(rng: &mut ChaCha8Rng) -> String {
     let d = ABSURD_DIMS.choose(rng).copied().unwrap_or("100000x100000");
     let n = ABSURD_NUMBERS.choose(rng).copied().unwrap_or("0");
-    match rng.random_range(0..12) {
+    match rng.random_range(0..20) {
         0 => format!("let a = ones({d})\nprint a\n"),
+        12 => format!("let a = ones({d}) @ ones({d})\nprint a\n"),
+        13 => "let a = ones(100000x1) @ ones(1x100000)\nprint a.shape\n".into(),
+        14 => format!("let a = cat([ones({d}), ones({d})], dim={n})\nprint a\n"),
+        15 => format!("let a = stack([ones(2x2), ones(2x2)], dim={n})\nprint a\n"),
+        16 => format!("print ones(3x4).sum(dim={n}, keepdim=true)\nprint ones(3x4).argmax(dim={n})\n"),
+        17 => format!("print maxpool(ones(4x4), k={n}, s={n})\nprint conv2d(ones(4x4), ones({d}), p={n})\n"),
+        18 => format!("print ones(2x3x4).permute(0, {n}, 1)\nprint ones(2x3).flip(dim={n})\n"),
+        19 => format!("model m(x: Nx4) = linear(out=3)\nm.0.weight = ones({d})\nprint m.0.weight\n"),
         1 => "let a = ones(200000x1) * ones(1x200000)\n".into(),
         2 => format!("let a = rand(4x4) + full({d}, 1)\n"),
         3 => format!("let a = arange({n})\nprint a.sum()\n"),

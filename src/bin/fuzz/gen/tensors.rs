@@ -18,7 +18,7 @@ impl Gen<'_> {
         (0..rank).map(|_| self.rng.random_range(1..6)).collect()
     }
 
-    fn number(&mut self) -> String {
+    pub(super) fn number(&mut self) -> String {
         ["0", "1", "2", "0.5", "-1", "3.25", "1e-3", "100"]
             .choose(self.rng)
             .copied()
@@ -27,9 +27,9 @@ impl Gen<'_> {
     }
 
     /// An expression and the shape of its value.
-    fn tensor_expr(&mut self, depth: u32) -> (String, Vec<usize>) {
+    pub(super) fn tensor_expr(&mut self, depth: u32) -> (String, Vec<usize>) {
         let leaf = depth >= MAX_DEPTH;
-        match self.rng.random_range(0..if leaf { 5 } else { 12 }) {
+        match self.rng.random_range(0..if leaf { 5 } else { 14 }) {
             0 => self.constructor(),
             1 => self.literal(),
             2 => match self.tensors.choose(self.rng) {
@@ -64,6 +64,7 @@ impl Gen<'_> {
             }
             8 => self.indexed(depth),
             9 => self.method(depth),
+            11..=12 => self.tensor_op(depth),
             10 => {
                 let (h, w) = (self.rng.random_range(2..7), self.rng.random_range(2..7));
                 let (kh, kw) = (self.rng.random_range(1..=h), self.rng.random_range(1..=w));
@@ -219,6 +220,10 @@ impl Gen<'_> {
                 format!("print load(\"{f}\")")
             }
             1 => "print load(\"d.npz\").x".into(),
+            2 => {
+                let p = ["shape", "ndim", "numel", "T"].choose(self.rng).copied();
+                format!("print ({}).{}", self.tensor_expr(1).0, p.unwrap_or("shape"))
+            }
             _ => format!("print {}", self.tensor_expr(0).0),
         };
         self.line(text);
