@@ -28,7 +28,7 @@ impl Progress {
             while !flag.load(Relaxed) {
                 std::thread::sleep(Duration::from_millis(250));
                 ticks += 1;
-                if ticks % 40 != 0 {
+                if !ticks.is_multiple_of(40) {
                     continue;
                 }
                 let (done, failed) = tally

@@ -294,7 +294,7 @@ fn factor(n: usize, parts: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut rest = n;
     for _ in 1..parts {
-        if let Some(d) = (2..=rest).find(|d| rest % d == 0 && *d < rest) {
+        if let Some(d) = (2..=rest).find(|d| rest.is_multiple_of(*d) && *d < rest) {
             out.push(d);
             rest /= d;
         }
