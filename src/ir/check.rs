@@ -357,25 +357,31 @@ fn set_param(scope: &Scope, target: &Expr, value: &Expr, errs: &mut Vec<CheckErr
     };
     if let Some(got) = value_shape {
         if got != *want {
+            let words = |s: &[usize]| {
+                if s.is_empty() {
+                    "a scalar".to_string()
+                } else {
+                    dims_string(s)
+                }
+            };
+            // a scalar (batchnorm's `num_batches_tracked`) has no dims to reshape to
+            let help = if want.is_empty() {
+                "give a number, or reduce the tensor to one with .sum()".to_string()
+            } else {
+                let want = dims_string(want);
+                format!("give a tensor of shape {want}, e.g. with .reshape({want})")
+            };
             errs.push(CheckError::other(
                 "param_shape",
                 format!(
                     "`{}.{key}` is {} but the value is {}",
                     id.name,
-                    dims_string(want),
-                    if got.is_empty() {
-                        "a scalar".to_string()
-                    } else {
-                        dims_string(&got)
-                    }
+                    words(want),
+                    words(&got)
                 ),
                 value.span,
                 "wrong shape",
-                format!(
-                    "give a tensor of shape {}, e.g. with .reshape({})",
-                    dims_string(want),
-                    dims_string(want)
-                ),
+                help,
             ));
         }
     }

@@ -95,7 +95,9 @@ fn main() -> ExitCode {
     let plan = cases::Plan::new(opts.seed, opts.cases, opts.file_cases);
     if let Some(index) = opts.print_case {
         use std::io::Write;
-        let _ = std::io::stdout().write_all(&plan.case(index).bytes);
+        let case = plan.case(index);
+        eprintln!("fuzz: case {index} of seed {}: {:?}", opts.seed, case.kind);
+        let _ = std::io::stdout().write_all(&case.bytes);
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &opts.replay {
