@@ -185,10 +185,11 @@ fn cheap(script: &Script, checked: &Checked) -> bool {
     });
     let local = |p: &str| !p.contains(['/', '\\']) && p != "." && p != "..";
     let paths_local = script.stmts.iter().all(|s| match &s.kind {
-        StmtKind::Save { path, .. }
-        | StmtKind::Export { path, .. }
-        | StmtKind::Show { path, .. }
-        | StmtKind::Plot { path } => local(&path.value),
+        StmtKind::Save { path, .. } | StmtKind::Export { path, .. } => local(&path.value),
+        // without a file, a picture is shown in a notebook (an error elsewhere)
+        StmtKind::Show { path, .. } | StmtKind::Plot { path } => {
+            path.as_ref().is_none_or(|p| local(&p.value))
+        }
         _ => true,
     });
     small && paths_local
