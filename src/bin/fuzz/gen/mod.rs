@@ -233,15 +233,21 @@ impl Gen<'_> {
 
     /// `show` a tensor or a model's weights, or `plot` the training curves.
     fn picture(&mut self, m: &Model) {
+        // without a file a picture goes to a notebook (an error in `run`)
+        let file = if self.rng.random_bool(0.1) {
+            ""
+        } else {
+            " \"pic.png\""
+        };
         if self.trained && self.rng.random_bool(0.3) {
-            self.line("plot \"loss.png\"".into());
+            self.line(format!("plot{}", file.replace("pic", "loss")));
             return;
         }
         let what = match m.state_dict_shapes().first() {
             Some((name, _)) if self.rng.random_bool(0.5) => format!("{}.{name}", m.name),
             _ => self.batch_for(m),
         };
-        self.line(format!("show {what} \"pic.png\""));
+        self.line(format!("show {what}{file}"));
     }
 
     /// `print m.0.weight`, a tensor made from it, or `m.0.weight = K`.
