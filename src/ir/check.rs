@@ -206,7 +206,12 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                     require_one_model(scope, stmt.span, &mut errs);
                 }
             }
-            errs.extend(train_options(optimizer, options));
+            // names and checkpoints first; the values' domains once those are right
+            let before = errs.len();
+            check_train_options(options, &mut errs);
+            if errs.len() == before {
+                errs.extend(train_options(optimizer, options));
+            }
         }
         StmtKind::Data { role, x, y } => {
             if let Some(r) = role {
@@ -294,6 +299,15 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
             &scope.model_order,
         ));
     }
+}
+
+/// Option names and the checkpoint options of `train`, as the interpreter reads them.
+fn check_train_options(options: &[KeyValue], errs: &mut Vec<CheckError>) {
+    use super::train_options::{checkpointing, unknown_option, OptionError};
+    let to_check =
+        |e: OptionError| CheckError::other("train_option", e.message, e.span, e.label, e.help);
+    errs.extend(unknown_option(options).map(to_check));
+    errs.extend(checkpointing(options).err().map(to_check));
 }
 
 /// An expression's names and calls, then its shapes where they are known.
