@@ -26,28 +26,24 @@ pub fn init_threads(flag: Option<usize>) {
     }
 }
 
-/// Read a script, or print why not (a usage error).
+/// Read a script, or print why not: a usage error when it cannot be read,
+/// a diagnostic at the first byte that is not UTF-8.
 pub fn read_source(path: &Path) -> Result<Source, u8> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source {
-                name: path.display().to_string(),
-                text,
-            }),
-            Err(e) => {
-                eprintln!(
-                    "error: {} is not UTF-8 text (invalid byte at offset {})",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                );
-                Err(EXIT_SCRIPT)
-            }
-        },
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
-            Err(EXIT_USAGE)
+            return Err(EXIT_USAGE);
         }
-    }
+    };
+    Source::from_bytes(path.display().to_string(), bytes).map_err(|bad| {
+        let (diag, shown) = *bad;
+        eprint!(
+            "{}",
+            render(&diag, &shown.name, &shown.text, Style::for_stderr())
+        );
+        EXIT_SCRIPT
+    })
 }
 
 /// What a command printed and its exit status.

@@ -14,7 +14,9 @@ mod walk;
 use std::path::Path;
 
 pub use atomic::{atomic_write, remove_temporaries};
-pub use budget::{check_alloc, check_alloc_bytes, human_bytes, memory_limit, MAX_ARRAY_BYTES};
+pub use budget::{
+    check_alloc, check_alloc_bytes, human_bytes, memory_limit, set_harness_room, MAX_ARRAY_BYTES,
+};
 pub use error::IoError;
 pub use safetensors::Metadata;
 pub use walk::script_files;

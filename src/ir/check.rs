@@ -2,6 +2,7 @@
 //! lowers every model and `shape` question to the checked IR.
 
 mod expr;
+pub mod literal;
 mod shapes;
 
 use std::collections::HashMap;
@@ -110,7 +111,18 @@ pub fn check_script(script: &Script) -> Checked {
 /// Check statements against (and into) a scope.
 pub fn check_stmts(scope: &mut Scope, stmts: &[Stmt]) -> Checked {
     let mut checked = Checked::default();
+    // models declared by these statements (the REPL may redeclare across entries)
+    let mut declared: HashMap<&str, Span> = HashMap::new();
     for stmt in stmts {
+        if let StmtKind::Model(decl) = &stmt.kind {
+            let name = &decl.name;
+            if let Some(first) = declared.get(name.name.as_str()) {
+                let e = CheckError::declared_twice(&name.name, name.span, *first);
+                checked.diagnostics.push(e);
+            } else {
+                declared.insert(&name.name, name.span);
+            }
+        }
         let (info, mut diags) = check_stmt(scope, stmt);
         checked.stmts.push(info);
         checked.diagnostics.append(&mut diags);
@@ -182,7 +194,11 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             Some(m) => require_model(scope, m, &mut errs),
             None => require_any_model(scope, stmt.span, &mut errs),
         },
-        StmtKind::Train { model, options, .. } => {
+        StmtKind::Train {
+            model,
+            optimizer,
+            options,
+        } => {
             match model {
                 Some(m) => require_model(scope, m, &mut errs),
                 None => {
@@ -190,7 +206,12 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                     require_one_model(scope, stmt.span, &mut errs);
                 }
             }
+            // names and checkpoints first; the values' domains once those are right
+            let before = errs.len();
             check_train_options(options, &mut errs);
+            if errs.len() == before {
+                errs.extend(train_options(optimizer, options));
+            }
         }
         StmtKind::Data { role, x, y } => {
             if let Some(r) = role {
@@ -208,9 +229,10 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             check_value(scope, y, &mut errs);
         }
         StmtKind::Plot { .. } => {}
-        StmtKind::Assert { what, model, value } => {
-            super::assert::check_assert(scope, *what, model, value, &mut errs)
-        }
+        StmtKind::Assert { what, model, value } => match literal::dims_overflow(value) {
+            Some(e) => errs.push(e),
+            None => super::assert::check_assert(scope, *what, model, value, &mut errs),
+        },
         StmtKind::Export { model, path } => {
             require_model(scope, model, &mut errs);
             if !path.value.to_ascii_lowercase().ends_with(".onnx") {
@@ -251,6 +273,21 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
         },
     }
     (info, errs)
+}
+
+/// A `train` statement's options, validated as `run` reads them (names,
+/// types, ranges), so that `check` finds a bad one before anything runs.
+fn train_options(optimizer: &Ident, options: &[KeyValue]) -> Option<CheckError> {
+    use crate::run::train::options::{plan, Loss};
+    let e = plan(optimizer, options, Loss::Mse).err()?;
+    let help = e.help.unwrap_or_default();
+    Some(CheckError::other(
+        "train_option",
+        e.message,
+        e.span,
+        &e.label,
+        help,
+    ))
 }
 
 pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {
@@ -342,25 +379,31 @@ fn set_param(scope: &Scope, target: &Expr, value: &Expr, errs: &mut Vec<CheckErr
     };
     if let Some(got) = value_shape {
         if got != *want {
+            let words = |s: &[usize]| {
+                if s.is_empty() {
+                    "a scalar".to_string()
+                } else {
+                    dims_string(s)
+                }
+            };
+            // a scalar (batchnorm's `num_batches_tracked`) has no dims to reshape to
+            let help = if want.is_empty() {
+                "give a number, or reduce the tensor to one with .sum()".to_string()
+            } else {
+                let want = dims_string(want);
+                format!("give a tensor of shape {want}, e.g. with .reshape({want})")
+            };
             errs.push(CheckError::other(
                 "param_shape",
                 format!(
                     "`{}.{key}` is {} but the value is {}",
                     id.name,
-                    dims_string(want),
-                    if got.is_empty() {
-                        "a scalar".to_string()
-                    } else {
-                        dims_string(&got)
-                    }
+                    words(want),
+                    words(&got)
                 ),
                 value.span,
                 "wrong shape",
-                format!(
-                    "give a tensor of shape {}, e.g. with .reshape({})",
-                    dims_string(want),
-                    dims_string(want)
-                ),
+                help,
             ));
         }
     }

@@ -407,21 +407,8 @@ impl Session {
             return Outcome::Failed;
         }
         let path = expand_home(unquote(arg));
-        let file_text = match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                let e = ReplError::at(
-                    format!("{} is not UTF-8 text", path.display()),
-                    arg_span,
-                    "this file",
-                    Some(format!(
-                        "invalid byte at offset {}",
-                        e.utf8_error().valid_up_to()
-                    )),
-                );
-                self.show(&e, REPL_FILE, text, err);
-                return Outcome::Failed;
-            }
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 let e = ReplError::at(
                     format!("cannot read {}: {e}", path.display()),
@@ -433,9 +420,13 @@ impl Session {
                 return Outcome::Failed;
             }
         };
-        let src = Source {
-            name: path.display().to_string(),
-            text: file_text,
+        let src = match Source::from_bytes(path.display().to_string(), bytes) {
+            Ok(src) => src,
+            Err(bad) => {
+                let (diag, shown) = *bad;
+                self.show(&diag, &shown.name, &shown.text, err);
+                return Outcome::Failed;
+            }
         };
         let script = match parse_script(&src.text) {
             Ok(s) => s,

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long to wait for something to appear on the screen.
@@ -11,11 +12,17 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// How often to look.
 const POLL: Duration = Duration::from_millis(100);
 
+/// One terminal at a time in a test binary: run side by side, two
+/// terminals' Ctrl-C tests were seen to miss their stop (each passes alone).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A tmux server of our own (its own socket), killed on drop.
 pub struct Tmux {
     socket: String,
     /// Prompts seen so far (see [`Tmux::wait_prompt`]).
     prompts: usize,
+    /// Held while this terminal lives (declared last: dropped after the server is killed).
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Tmux {
@@ -27,9 +34,11 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed; the terminal test {name} did not run");
             return None;
         }
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let tmux = Tmux {
             socket: format!("cnnscript-{name}-{}", std::process::id()),
             prompts: 0,
+            _turn: turn,
         };
         let dir = dir.display().to_string();
         // a scrollback long enough that nothing a test looks for scrolls

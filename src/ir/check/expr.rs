@@ -1,6 +1,7 @@
 //! Expressions in statements: every name they read must be defined before,
 //! and builtin, method and model calls must fit their signatures.
 
+use super::literal::{dims_overflow, number_overflow};
 use super::Scope;
 use crate::ir::builtins::{self, bool_word, check_call, unknown_method, ArgKind, Form};
 use crate::ir::error::CheckError;
@@ -47,7 +48,9 @@ pub(super) fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<Che
 /// fit their signatures.
 pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
+        ExprKind::Number(n) => errs.extend(number_overflow(n)),
+        ExprKind::Dims(d) => errs.extend(dims_overflow(d)),
+        ExprKind::Str(_) => {}
         ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
         ExprKind::Name(id) => {
             if !scope.tensors.contains(&id.name)

@@ -5,7 +5,7 @@ mod checkpoint;
 mod evaluate;
 mod loops;
 mod optimizer;
-mod options;
+pub mod options;
 mod position;
 mod targets;
 

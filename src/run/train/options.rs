@@ -101,7 +101,10 @@ impl Options<'_> {
         match self.0.iter().find(|o| o.key.name == name) {
             None => Ok(None),
             Some(o) => match &o.value {
-                ArgValue::Number(n) if n.value.is_finite() => Ok(Some((n.value, n.span))),
+                ArgValue::Number(n) => match crate::ir::check::literal::number_overflow(n) {
+                    None => Ok(Some((n.value, n.span))),
+                    Some(e) => Err(RunError::new(e.message, e.span, e.label)),
+                },
                 other => Err(RunError::new(
                     format!("`{name}` must be a number"),
                     other.span(),
@@ -111,9 +114,18 @@ impl Options<'_> {
         }
     }
 
-    /// A number option as f32, or its default.
-    fn real(&self, name: &str, default: f32) -> RunResult<f32> {
-        Ok(self.number(name)?.map(|v| v.0 as f32).unwrap_or(default))
+    /// A number option as f32 within its domain, or its default.
+    fn real(&self, name: &str, default: f32, domain: Domain) -> RunResult<f32> {
+        match self.number(name)? {
+            None => Ok(default),
+            Some((v, _)) if domain.holds(f64::from(v as f32)) => Ok(v as f32),
+            Some((v, span)) => Err(RunError::new(
+                format!("`{name}` must be {}, found {v}", domain.words()),
+                span,
+                "out of range",
+            )
+            .help(format!("as in torch.optim, for example {name}={default}"))),
+        }
     }
 
     /// A positive integer option, when given.
@@ -130,34 +142,25 @@ impl Options<'_> {
     }
 
     fn optimizer(&self, opt_name: &Ident) -> RunResult<Optimizer> {
-        let lr = match self.number("lr")? {
-            Some((v, s)) if v <= 0.0 => {
-                return Err(RunError::new(
-                    format!("learning rate must be positive, found {v}"),
-                    s,
-                    "not positive",
-                ))
-            }
-            Some((v, _)) => v as f32,
-            None => {
-                return Err(
-                    RunError::new("`train` needs a learning rate", opt_name.span, "no lr=")
-                        .help("for example `train sgd lr=0.01 steps=30`"),
-                )
-            }
-        };
-        let weight_decay = self.real("weight_decay", 0.0)?;
+        if self.number("lr")?.is_none() {
+            return Err(
+                RunError::new("`train` needs a learning rate", opt_name.span, "no lr=")
+                    .help("for example `train sgd lr=0.01 steps=30`"),
+            );
+        }
+        let lr = self.real("lr", 0.01, Domain::Positive)?;
+        let weight_decay = self.real("weight_decay", 0.0, Domain::NonNegative)?;
         match opt_name.name.as_str() {
             "sgd" => Ok(Optimizer::Sgd {
                 lr,
-                momentum: self.real("momentum", 0.0)?,
+                momentum: self.real("momentum", 0.0, Domain::NonNegative)?,
                 weight_decay,
             }),
             "adam" => Ok(Optimizer::Adam {
                 lr,
-                b1: self.real("b1", 0.9)?,
-                b2: self.real("b2", 0.999)?,
-                eps: self.real("eps", 1e-8)?,
+                b1: self.real("b1", 0.9, Domain::Below1)?,
+                b2: self.real("b2", 0.999, Domain::Below1)?,
+                eps: self.real("eps", 1e-8, Domain::Positive)?,
                 weight_decay,
             }),
             other => {
@@ -184,6 +187,34 @@ impl Options<'_> {
                 other => Err(RunError::new("unknown loss", other.span(), "not a loss")
                     .help("the losses are sse, mse and xent")),
             },
+        }
+    }
+}
+
+/// The values a real option accepts.
+#[derive(Clone, Copy)]
+enum Domain {
+    /// More than 0 (learning rate, eps).
+    Positive,
+    /// 0 or more (momentum, weight decay).
+    NonNegative,
+    /// `[0, 1)`: Adam's betas.
+    Below1,
+}
+
+impl Domain {
+    fn holds(self, v: f64) -> bool {
+        match self {
+            Domain::Positive => v > 0.0,
+            Domain::NonNegative => v >= 0.0,
+            Domain::Below1 => (0.0..1.0).contains(&v),
+        }
+    }
+    fn words(self) -> &'static str {
+        match self {
+            Domain::Positive => "positive",
+            Domain::NonNegative => "0 or more",
+            Domain::Below1 => "in [0, 1)",
         }
     }
 }
