@@ -315,7 +315,8 @@ impl Gen {
                     w(f),
                     P::S("("),
                     P::Brk,
-                    w(self.pick(&["2x3", "4", "1x2x4x4"])),
+                    // shapes that broadcast together, so the checker accepts any mix
+                    w(self.pick(&["2x3", "3", "1x2x3"])),
                     P::Brk,
                     P::S(")"),
                 ]);
@@ -330,23 +331,22 @@ impl Gen {
                 out.extend([P::Brk, P::S(")")]);
             }
             5 => {
+                // numbers only, 1 or 3 of them: a list that broadcasts with 2x3
                 out.extend([P::S("["), P::Brk]);
-                for i in 0..self.rng.random_range(1..=3) {
+                let n = self.pick(&[1, 3]);
+                for i in 0..n {
                     if i > 0 {
                         out.extend([P::S(","), P::Brk]);
                     }
-                    self.expr(depth - 1, out);
+                    out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"])));
                 }
                 out.extend([P::Brk, P::S("]")]);
             }
             6 => {
                 self.expr(depth - 1, out);
-                let m = self.pick(&["sum", "max", "reshape"]);
-                out.extend([P::S("."), w(m), P::S("(")]);
-                if m == "reshape" {
-                    out.push(w("6x1"));
-                }
-                out.push(P::S(")"));
+                // methods that keep a shape that broadcasts with the others
+                let m = self.pick(&["sum", "max", "float", "flip"]);
+                out.extend([P::S("."), w(m), P::S("("), P::S(")")]);
             }
             _ => {
                 self.expr(depth - 1, out);

@@ -2,6 +2,7 @@
 //! lowers every model and `shape` question to the checked IR.
 
 mod expr;
+mod shapes;
 
 use std::collections::HashMap;
 
@@ -53,6 +54,8 @@ pub struct Scope {
     /// Models whose declaration failed: still known by name, so the
     /// statements that use them add no "unknown model" errors to the real one.
     pub failed_models: Vec<String>,
+    /// The shapes of tensors the checker can know (literals, constructors, operations on them).
+    pub shapes: HashMap<String, Vec<usize>>,
 }
 
 impl Scope {
@@ -61,16 +64,21 @@ impl Scope {
         v.extend(self.model_order.iter().cloned());
         v
     }
-    fn define_tensor(&mut self, name: &str) {
+    fn define_tensor(&mut self, name: &str, shape: Option<Vec<usize>>) {
         if !self.tensors.iter().any(|t| t == name) {
             self.tensors.push(name.to_string());
         }
+        match shape {
+            Some(s) => self.shapes.insert(name.to_string(), s),
+            None => self.shapes.remove(name),
+        };
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
         self.failed_models.retain(|m| m != name);
     }
     fn define_model(&mut self, model: Model) {
         self.tensors.retain(|t| *t != model.name);
+        self.shapes.remove(&model.name);
         self.model_order.retain(|m| *m != model.name);
         self.failed_models.retain(|m| *m != model.name);
         self.model_order.push(model.name.clone());
@@ -79,6 +87,7 @@ impl Scope {
     /// A model declaration that failed: the name now means that model.
     fn define_failed_model(&mut self, name: &str) {
         self.tensors.retain(|t| t != name);
+        self.shapes.remove(name);
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
         if !self.failed_models.iter().any(|m| m == name) {
@@ -113,14 +122,17 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
     let mut errs = Vec::new();
     match &stmt.kind {
         StmtKind::Let { name, value } => {
-            check_expr(scope, value, &mut errs);
-            scope.define_tensor(&name.name);
+            let shape = check_value(scope, value, &mut errs);
+            scope.define_tensor(&name.name, shape);
         }
         StmtKind::LetTuple { names, value } => {
-            check_expr(scope, value, &mut errs);
+            check_value(scope, value, &mut errs);
             for n in names {
-                scope.define_tensor(&n.name);
+                scope.define_tensor(&n.name, None);
             }
+        }
+        StmtKind::SetParam { target, value } => {
+            set_param(scope, target, value, &mut errs);
         }
         StmtKind::Assign {
             target,
@@ -137,10 +149,14 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                 ));
             }
             check_index(scope, index, &mut errs);
-            check_expr(scope, value, &mut errs);
+            check_value(scope, value, &mut errs);
         }
-        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => check_expr(scope, e, &mut errs),
-        StmtKind::Save { value, .. } => check_expr(scope, value, &mut errs),
+        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => {
+            check_value(scope, e, &mut errs);
+        }
+        StmtKind::Save { value, .. } => {
+            check_value(scope, value, &mut errs);
+        }
         StmtKind::LoadModel { model, .. } => require_model(scope, model, &mut errs),
         StmtKind::Seed { value } => {
             if value.as_int().is_none_or(|v| v < 0) {
@@ -162,7 +178,10 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
         },
         StmtKind::Train { model, .. } => match model {
             Some(m) => require_model(scope, m, &mut errs),
-            None => require_any_model(scope, stmt.span, &mut errs),
+            None => {
+                require_any_model(scope, stmt.span, &mut errs);
+                require_one_model(scope, stmt.span, &mut errs);
+            }
         },
         StmtKind::Data { role, x, y } => {
             if let Some(r) = role {
@@ -176,8 +195,8 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                     ));
                 }
             }
-            check_expr(scope, x, &mut errs);
-            check_expr(scope, y, &mut errs);
+            check_value(scope, x, &mut errs);
+            check_value(scope, y, &mut errs);
         }
         StmtKind::Plot { .. } => {}
         StmtKind::Assert { what, model, value } => {
@@ -230,6 +249,119 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
             &name.name,
             name.span,
             &scope.model_order,
+        ));
+    }
+}
+
+/// An expression's names and calls, then its shapes where they are known.
+fn check_value(scope: &Scope, value: &Expr, errs: &mut Vec<CheckError>) -> Option<Vec<usize>> {
+    let before = errs.len();
+    check_expr(scope, value, errs);
+    if errs.len() > before {
+        return None;
+    }
+    shapes::infer(scope, value, errs)
+}
+
+/// `m.0.weight = K`: the target must be a tensor of a declared model, and
+/// a value of known shape must have its shape (SPEC section 2).
+fn set_param(scope: &Scope, target: &Expr, value: &Expr, errs: &mut Vec<CheckError>) {
+    let value_shape = check_value(scope, value, errs);
+    let mut path = Vec::new();
+    let mut root = target;
+    while let ExprKind::Field { base, field } = &root.kind {
+        path.push(field.name.clone());
+        root = base;
+    }
+    path.reverse();
+    let ExprKind::Name(id) = &root.kind else {
+        return;
+    };
+    if scope.is_failed_model(&id.name) {
+        return;
+    }
+    let Some(model) = scope.models.get(&id.name) else {
+        let (message, help) = if scope.tensors.contains(&id.name) {
+            (
+                format!(
+                    "`{}` is a tensor; only a model's parameters can be set this way",
+                    id.name
+                ),
+                format!("set part of a tensor with an index: `{}[0] = ...`", id.name),
+            )
+        } else {
+            (
+                format!("unknown model `{}`", id.name),
+                "declare the model before setting its parameters".to_string(),
+            )
+        };
+        errs.push(CheckError::other(
+            "set_param",
+            message,
+            id.span,
+            "not a model",
+            help,
+        ));
+        return;
+    };
+    let key = path.join(".");
+    let params = model.state_dict_shapes();
+    let Some((_, want)) = params.iter().find(|(n, _)| *n == key) else {
+        let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
+        let mut e = CheckError::unknown_name(
+            &format!("parameter of `{}`", id.name),
+            &key,
+            target.span,
+            &names,
+        );
+        if let Some(fix) = e.fix_edit_mut() {
+            fix.replacement = format!("{}.{}", id.name, fix.replacement);
+        }
+        errs.push(e);
+        return;
+    };
+    if let Some(got) = value_shape {
+        if got != *want {
+            errs.push(CheckError::other(
+                "param_shape",
+                format!(
+                    "`{}.{key}` is {} but the value is {}",
+                    id.name,
+                    dims_string(want),
+                    if got.is_empty() {
+                        "a scalar".to_string()
+                    } else {
+                        dims_string(&got)
+                    }
+                ),
+                value.span,
+                "wrong shape",
+                format!(
+                    "give a tensor of shape {}, e.g. with .reshape({})",
+                    dims_string(want),
+                    dims_string(want)
+                ),
+            ));
+        }
+    }
+}
+
+/// SPEC v1.1: with several models declared, `train` names the one it trains.
+fn require_one_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
+    let mut names: Vec<String> = scope.model_order.clone();
+    names.extend(scope.failed_models.iter().cloned());
+    if names.len() > 1 {
+        let list = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errs.push(CheckError::other(
+            "train_which_model",
+            format!("`train` must name its model: this script declares {list}"),
+            span,
+            "which model?",
+            format!("write `train {} ...`", names[names.len() - 1]),
         ));
     }
 }

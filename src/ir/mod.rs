@@ -7,6 +7,7 @@ pub mod check;
 pub mod dot;
 pub mod error;
 pub mod infer;
+pub mod layer_fn;
 pub mod model;
 pub mod report;
 pub mod shape;

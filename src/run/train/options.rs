@@ -63,6 +63,11 @@ const OPTION_NAMES: &[&str] = &[
     "log",
 ];
 
+/// The optimizer's own options (`lr`, `momentum`...), as the log's first line shows them.
+pub fn is_hyperparameter(name: &str) -> bool {
+    ["lr", "momentum", "weight_decay", "b1", "b2", "eps"].contains(&name)
+}
+
 /// Read `key=value` options into a plan, with diagnostics at the option.
 pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunResult<TrainPlan> {
     let opts = Options(options);
