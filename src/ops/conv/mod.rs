@@ -11,7 +11,7 @@
 //!
 //! Which path runs (the kernel family comes from `ops::isa`):
 //! - `stacked`: every output plane of at most `stacked::SMALL_PLANE`
-//!   positions (ResNet's 14×14, 7×7 and 4×4 stages, LeNet's c3), except
+//!   positions (ResNet's 7×7 and 4×4 stages), except
 //!   grouped depthwise: the whole batch in one column matrix per group.
 //! - `implicit`: on the avx512 family, the forward pass and the weight
 //!   gradient of every larger non-depthwise convolution whose batch feeds

@@ -1,5 +1,5 @@
 //! The batch-stacked column matrix, for small output planes (ResNet's 7×7
-//! and 4×4 stages, strided convolutions): the whole batch in one matrix
+//! and 4×4 stages) and strided input gradients: the whole batch in one matrix
 //! product per group, so the weights are read once per call instead of
 //! once per item, and no column is junk.
 //!
@@ -32,10 +32,13 @@ const BLOCK_FLOATS: usize = 1 << 20;
 /// Floats below which a copy pass stays on the calling thread.
 const PARALLEL_MIN_FLOATS: usize = 1 << 16;
 
-/// Output planes at most this large go through this path on the families
-/// that also have the implicit GEMM; beyond it the implicit path's junk
-/// columns are few and it needs no column matrix.
-pub const SMALL_PLANE: usize = 14 * 14;
+/// Output planes at most this large go through this path: 7×7. Measured
+/// (CPU time per unit, interleaved runs, BENCHMARKS.md): with 7×7 and
+/// 4×4 planes stacked a ResNet-18 training step took 0.6× the time and a
+/// forward 0.55×; also stacking 14×14 (ResNet's third stage, conv-f) and
+/// 10×10 (LeNet's c3, conv-b) made those 1.6× and 2.7× slower than the
+/// implicit and chunked paths, and ResNet-18 about 8% slower than 7×7.
+pub const SMALL_PLANE: usize = 7 * 7;
 
 thread_local! {
     /// Scratch of the calling thread, reused from call to call: fresh
