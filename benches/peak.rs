@@ -23,14 +23,17 @@ struct Kernel {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::CHAINS;
+    use criterion::black_box;
     use std::arch::x86_64::*;
 
     /// # Safety
     /// The CPU must have AVX-512F (checked by the caller).
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512(rounds: usize) -> f32 {
-        let (b, c) = (_mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4));
-        let mut acc = [_mm512_set1_ps(1.0); CHAINS];
+        let (b, c) = (_mm512_set1_ps(black_box(0.999_9)), _mm512_set1_ps(1e-4));
+        // Opaque starting values: from a constant start the compiler
+        // would find the chain's fixed point and drop the loop.
+        let mut acc = [_mm512_set1_ps(black_box(0.5)); CHAINS];
         for _ in 0..rounds {
             for a in acc.iter_mut() {
                 *a = _mm512_fmadd_ps(*a, b, c);
@@ -43,8 +46,8 @@ mod x86 {
     /// The CPU must have AVX2 and FMA (checked by the caller).
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx2(rounds: usize) -> f32 {
-        let (b, c) = (_mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4));
-        let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+        let (b, c) = (_mm256_set1_ps(black_box(0.999_9)), _mm256_set1_ps(1e-4));
+        let mut acc = [_mm256_set1_ps(black_box(0.5)); CHAINS];
         for _ in 0..rounds {
             for a in acc.iter_mut() {
                 *a = _mm256_fmadd_ps(*a, b, c);
@@ -84,13 +87,14 @@ mod x86 {
 #[cfg(target_arch = "aarch64")]
 mod arm {
     use super::CHAINS;
+    use criterion::black_box;
     use std::arch::aarch64::*;
 
     fn neon(rounds: usize) -> f32 {
         // SAFETY: NEON is part of the aarch64 baseline.
         unsafe {
-            let (b, c) = (vdupq_n_f32(0.999_9), vdupq_n_f32(1e-4));
-            let mut acc = [vdupq_n_f32(1.0); CHAINS];
+            let (b, c) = (vdupq_n_f32(black_box(0.999_9)), vdupq_n_f32(1e-4));
+            let mut acc = [vdupq_n_f32(black_box(0.5)); CHAINS];
             for _ in 0..rounds {
                 for a in acc.iter_mut() {
                     *a = vfmaq_f32(c, *a, b);
