@@ -269,6 +269,7 @@ enum Path {
     Chunked,
 }
 
+/// The path of a convolution, in the order of the module docs.
 fn path(g: &ConvGeom, d: &Dims) -> Path {
     let grouped_depthwise = d.depthwise && g.groups > 1;
     if !grouped_depthwise && d.out_plane <= stacked::SMALL_PLANE {

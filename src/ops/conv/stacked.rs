@@ -25,19 +25,19 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 use std::ops::Range;
 
-/// Largest column block: 4 MB, about this machine's L2, so a block written
-/// by im2col is still in cache when the product packs it.
+/// Largest column block, 4 MB: the 7×7 planes of ResNet-18 at batch 8
+/// (3×3 kernels) fit in one block up to 256 input channels (not tuned).
 const BLOCK_FLOATS: usize = 1 << 20;
 
 /// Floats below which a copy pass stays on the calling thread.
 const PARALLEL_MIN_FLOATS: usize = 1 << 16;
 
 /// Output planes at most this large go through this path: 7×7. Measured
-/// (CPU time per unit, interleaved runs, BENCHMARKS.md): with 7×7 and
-/// 4×4 planes stacked a ResNet-18 training step took 0.6× the time and a
-/// forward 0.55×; also stacking 14×14 (ResNet's third stage, conv-f) and
-/// 10×10 (LeNet's c3, conv-b) made those 1.6× and 2.7× slower than the
-/// implicit and chunked paths, and ResNet-18 about 8% slower than 7×7.
+/// (process CPU time, binaries interleaved, BENCHMARKS.md): stacking the
+/// 7×7 and 4×4 planes made a ResNet-18 training step 0.6× and a forward
+/// 0.53× as long; also stacking 14×14 (conv-f) and 10×10 (LeNet's c3)
+/// planes made those 1.55× and 2.7× slower than the implicit and chunked
+/// paths, and ResNet-18 7–13% slower than stacking 7×7 only.
 pub const SMALL_PLANE: usize = 7 * 7;
 
 thread_local! {
