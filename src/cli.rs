@@ -159,10 +159,26 @@ pub fn run(path: &Path) -> u8 {
     let Some((script, checked)) = checked else {
         return EXIT_SCRIPT;
     };
+    install_interrupts(crate::interrupt::Mode::Exit);
     crate::run::run_checked(&src, &script, &checked)
 }
 
 /// `cnnscript repl`
 pub fn repl() -> u8 {
+    use std::io::IsTerminal;
+    // at a terminal prompt the line editor reads Ctrl-C as a key
+    install_interrupts(if std::io::stdin().is_terminal() {
+        crate::interrupt::Mode::Prompt
+    } else {
+        crate::interrupt::Mode::Exit
+    });
     crate::repl::run()
+}
+
+/// Ctrl-C stops training at a step boundary; without a handler it ends the
+/// process, which is said once.
+fn install_interrupts(mode: crate::interrupt::Mode) {
+    if let Err(e) = crate::interrupt::install(mode) {
+        eprintln!("note: Ctrl-C will end cnnscript at once (cannot handle it: {e})");
+    }
 }

@@ -182,13 +182,16 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             Some(m) => require_model(scope, m, &mut errs),
             None => require_any_model(scope, stmt.span, &mut errs),
         },
-        StmtKind::Train { model, .. } => match model {
-            Some(m) => require_model(scope, m, &mut errs),
-            None => {
-                require_any_model(scope, stmt.span, &mut errs);
-                require_one_model(scope, stmt.span, &mut errs);
+        StmtKind::Train { model, options, .. } => {
+            match model {
+                Some(m) => require_model(scope, m, &mut errs),
+                None => {
+                    require_any_model(scope, stmt.span, &mut errs);
+                    require_one_model(scope, stmt.span, &mut errs);
+                }
             }
-        },
+            check_train_options(options, &mut errs);
+        }
         StmtKind::Data { role, x, y } => {
             if let Some(r) = role {
                 if r.name != "train" && r.name != "test" {
@@ -259,6 +262,15 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
             &scope.model_order,
         ));
     }
+}
+
+/// Option names and the checkpoint options of `train`, as the interpreter reads them.
+fn check_train_options(options: &[KeyValue], errs: &mut Vec<CheckError>) {
+    use super::train_options::{checkpointing, unknown_option, OptionError};
+    let to_check =
+        |e: OptionError| CheckError::other("train_option", e.message, e.span, e.label, e.help);
+    errs.extend(unknown_option(options).map(to_check));
+    errs.extend(checkpointing(options).err().map(to_check));
 }
 
 /// An expression's names and calls, then its shapes where they are known.

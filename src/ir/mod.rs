@@ -11,3 +11,4 @@ pub mod layer_fn;
 pub mod model;
 pub mod report;
 pub mod shape;
+pub mod train_options;

@@ -104,7 +104,8 @@ impl Interp {
     }
 }
 
-/// Execute a checked script, printing results; returns the exit status.
+/// Execute a checked script, printing results; returns the exit status (130
+/// when Ctrl-C stopped it).
 pub fn run_checked(src: &Source, script: &Script, checked: &Checked) -> u8 {
     let mut interp = Interp::new();
     if let Some(dir) = Path::new(&src.name).parent() {
@@ -118,7 +119,11 @@ pub fn run_checked(src: &Source, script: &Script, checked: &Checked) -> u8 {
         if let Err(e) = interp.exec_stmt(stmt, info, &mut out) {
             let _ = out.flush();
             eprint!("{}", render(&e, &src.name, &src.text, Style::for_stderr()));
-            return EXIT_SCRIPT;
+            return if e.interrupted {
+                crate::interrupt::EXIT_INTERRUPTED
+            } else {
+                EXIT_SCRIPT
+            };
         }
     }
     let _ = out.flush();

@@ -75,6 +75,12 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
                 .filter(|n| !is_word_value(callee, n))
                 .for_each(|n| check_expr(scope, &n.value, errs));
         }
+        ExprKind::Field { base, field }
+            if builtins::property(&field.name).is_some() && of_param(scope, base) =>
+        {
+            // `edge.0.weight.shape`: a property of a known parameter
+            check_expr(scope, base, errs)
+        }
         ExprKind::Field { base, field } => {
             // `edge.0.weight`: a parameter of a model is checked against its state dict
             let mut path = vec![field.name.as_str()];
@@ -122,6 +128,17 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
             check_expr(scope, lhs, errs);
             check_expr(scope, rhs, errs);
         }
+    }
+}
+
+/// Whether `e` is a model's parameter (`m.0.weight`), or a property of one.
+fn of_param(scope: &Scope, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Field { base, field } => {
+            super::shapes::param_shape(scope, e).is_some()
+                || (builtins::property(&field.name).is_some() && of_param(scope, base))
+        }
+        _ => false,
     }
 }
 

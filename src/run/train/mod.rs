@@ -1,9 +1,12 @@
 //! `train` and `eval`: the options of a `train` statement, the optimizers
 //! (as torch.optim), the training loops and evaluation.
 
+mod checkpoint;
+mod evaluate;
 mod loops;
 mod optimizer;
 mod options;
+mod position;
 mod targets;
 
 use super::error::{RunError, RunResult};
@@ -79,7 +82,10 @@ impl Interp {
         } else {
             Loss::Mse
         };
-        let plan = plan(optimizer, options, default_loss)?;
+        let mut plan = plan(optimizer, options, default_loss)?;
+        if plan.log.is_some() || matches!(plan.schedule, Schedule::Epochs { .. }) {
+            plan.header = Some(header(name, optimizer, options, &plan.schedule));
+        }
         let x = data.x.to_float().ok_or_else(|| {
             RunError::new(
                 "the training inputs are not a tensor",
@@ -110,10 +116,6 @@ impl Interp {
             &format!("training `{name}` with batches of {batch}"),
         )
         .map_err(|e| RunError::io(&e, span))?;
-        if plan.log.is_some() || matches!(plan.schedule, Schedule::Epochs { .. }) {
-            writeln!(out, "{}", header(name, optimizer, options, &plan.schedule))
-                .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))?;
-        }
         let mut model = self
             .models
             .remove(name)

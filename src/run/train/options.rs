@@ -3,6 +3,7 @@
 
 use super::super::error::{RunError, RunResult};
 use crate::ir::error::did_you_mean;
+use crate::ir::train_options::{checkpointing, unknown_option, Checkpointing, OptionError};
 use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
 
 /// The loss being minimised.
@@ -47,21 +48,12 @@ pub struct TrainPlan {
     pub loss: Loss,
     pub schedule: Schedule,
     pub log: Option<usize>,
+    /// `checkpoint=`, `every=`, `resume=`.
+    pub checkpoints: Checkpointing,
+    /// The log's first line (`Training m: sgd lr=0.01, 30 steps`), when the
+    /// statement logs; written once a `resume=` has been read.
+    pub header: Option<String>,
 }
-
-const OPTION_NAMES: &[&str] = &[
-    "lr",
-    "momentum",
-    "weight_decay",
-    "b1",
-    "b2",
-    "eps",
-    "steps",
-    "epochs",
-    "batch",
-    "loss",
-    "log",
-];
 
 /// The optimizer's own options (`lr`, `momentum`...), as the log's first line shows them.
 pub fn is_hyperparameter(name: &str) -> bool {
@@ -83,7 +75,14 @@ pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunRe
         loss,
         schedule: schedule(steps, epochs, batch, opt_name)?,
         log,
+        checkpoints: checkpointing(options).map_err(option_error)?,
+        header: None,
     })
+}
+
+/// An option mistake the checker also reports, as a run-time error.
+fn option_error(e: OptionError) -> RunError {
+    RunError::new(e.message, e.span, e.label).help(e.help)
 }
 
 /// The options as written.
@@ -91,24 +90,10 @@ struct Options<'a>(&'a [KeyValue]);
 
 impl Options<'_> {
     fn check_names(&self) -> RunResult<()> {
-        let Some(o) = self
-            .0
-            .iter()
-            .find(|o| !OPTION_NAMES.contains(&o.key.name.as_str()))
-        else {
-            return Ok(());
-        };
-        let e = RunError::new(
-            format!("unknown training option `{}`", o.key.name),
-            o.key.span,
-            "unknown option",
-        );
-        Err(
-            match did_you_mean(&o.key.name, OPTION_NAMES.iter().copied()) {
-                Some(s) => e.help(format!("did you mean `{s}`?")),
-                None => e.help(format!("options: {}", OPTION_NAMES.join(", "))),
-            },
-        )
+        match unknown_option(self.0) {
+            Some(e) => Err(option_error(e)),
+            None => Ok(()),
+        }
     }
 
     /// A number option, when given.
