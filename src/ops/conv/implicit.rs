@@ -19,7 +19,7 @@
 //! written. This removed the im2col copy and the panel packing, about a
 //! third of the time of the large convolutions.
 
-use super::parallel_sum;
+use super::{parallel_sum, Write};
 use crate::ops::gemm::avx512::{self, micro, Operands, MR, NR};
 use crate::ops::isa::Isa;
 use crate::ops::ConvGeom;
@@ -468,8 +468,17 @@ fn packed_weights(g: &ConvGeom, weight: &[f32]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Forward without bias: y (batch × out_ch × out_h × out_w) is overwritten.
-pub fn forward(g: &ConvGeom, isa: Isa, x: &[f32], weight: &[f32], y: &mut [f32], threads: usize) {
+/// Forward without bias: y (batch × out_ch × out_h × out_w) is
+/// overwritten, or added to.
+pub fn forward(
+    g: &ConvGeom,
+    isa: Isa,
+    x: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+    threads: usize,
+    write: Write,
+) {
     let layout = Layout::new(g);
     let packed = packed_weights(g, weight);
     let (o_g, out_plane) = (g.out_ch / g.groups, g.out_h * g.out_w);
@@ -492,7 +501,13 @@ pub fn forward(g: &ConvGeom, isa: Isa, x: &[f32], weight: &[f32], y: &mut [f32],
                     .chunks_exact_mut(g.out_w)
                     .zip(wide.chunks_exact(layout.width))
                 {
-                    y_row.copy_from_slice(&wide_row[..g.out_w]);
+                    let wide_row = &wide_row[..g.out_w];
+                    match write {
+                        Write::Overwrite => y_row.copy_from_slice(wide_row),
+                        Write::Accumulate => {
+                            y_row.iter_mut().zip(wide_row).for_each(|(y, &v)| *y += v)
+                        }
+                    }
                 }
             }
         }
