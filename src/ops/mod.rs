@@ -18,7 +18,7 @@ pub mod pool;
 mod vector;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 pub use geom::{Axis, BatchNormGeom, ConvGeom, GeomError, LinearGeom, PoolGeom};
 
