@@ -34,7 +34,7 @@ pub use conv::{bias as conv_bias, forward_fused as conv_forward_fused, Conv};
 pub use export::{OnnxMapping, Refusal, TorchModule};
 pub use linear::Linear;
 pub use pass::{Backward, Buf, Forward, ForwardError, Mode};
-pub use pool::Pool;
+pub use pool::{max_forward_values as maxpool_forward_values, Pool};
 pub use tensors::{Fill, Init, Param, Role, TensorSpec};
 pub use window::{Pad4, Window};
 

@@ -73,6 +73,31 @@ pub fn maxpool2d_forward(g: &PoolGeom, x: &[f32], y: &mut [f32], argmax: &mut [u
     );
 }
 
+/// Max pooling forward for inference: the values of [`maxpool2d_forward`]
+/// without its index array (each task keeps one plane's indices).
+pub fn maxpool2d_forward_values(g: &PoolGeom, x: &[f32], y: &mut [f32]) {
+    check_lengths(g, x.len(), y.len());
+    let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    if out_plane == 0 || in_plane == 0 {
+        y.fill(f32::NEG_INFINITY);
+        return;
+    }
+    let isa = isa::current();
+    let plane = |arg: &mut Vec<u32>, (x_plane, y_plane): (&[f32], &mut [f32])| {
+        arg.resize(out_plane, 0);
+        maxpool_plane(isa, g, x_plane, y_plane, arg)
+    };
+    let pairs = x.par_chunks(in_plane).zip(y.par_chunks_mut(out_plane));
+    if use_pool(x.len()) {
+        pairs.for_each_init(Vec::new, plane);
+    } else {
+        let mut arg = Vec::new();
+        x.chunks(in_plane)
+            .zip(y.chunks_mut(out_plane))
+            .for_each(|pair| plane(&mut arg, pair));
+    }
+}
+
 fn maxpool_plane(
     isa: Isa,
     g: &PoolGeom,

@@ -60,6 +60,24 @@ fn pack_a(
     for (panel, chunk) in out.chunks_exact_mut(MR * depth.len()).enumerate() {
         let row0 = rows.start + panel * MR;
         let valid = MR.min(rows.end - row0);
+        if !a.trans {
+            // Each row read in order, written down the panel (in L1): one
+            // stream per row instead of MR rows read side by side a
+            // float at a time (pack_a was 14% of a ResNet-18 forward).
+            for r in 0..valid {
+                let start = (row0 + r) * a.stored_cols + depth.start;
+                let source = &a.data[start..start + depth.len()];
+                for (slot, &value) in chunk.chunks_exact_mut(MR).zip(source) {
+                    slot[r] = value;
+                }
+            }
+            if valid < MR {
+                chunk
+                    .chunks_exact_mut(MR)
+                    .for_each(|slot| slot[valid..].fill(0.0));
+            }
+            continue;
+        }
         for (p, slot) in depth.clone().zip(chunk.chunks_exact_mut(MR)) {
             for (r, value) in slot[..valid].iter_mut().enumerate() {
                 *value = a.at(row0 + r, p);

@@ -24,10 +24,9 @@ pub struct Pool {
 impl Pool {
     /// An empty buffer with room for `len` floats if the pool has one.
     pub(super) fn take(&mut self, len: usize) -> Buf {
-        // a buffer far larger than asked for is left for a step that needs
-        // it, and an unknown length (0) gets a buffer of its own
+        // an unknown length (0) gets a buffer of its own
         let fit = (self.free.iter().enumerate())
-            .filter(|(_, v)| len > 0 && v.capacity() >= len && v.capacity() <= 4 * len)
+            .filter(|(_, v)| len > 0 && v.capacity() >= len)
             .min_by_key(|(_, v)| v.capacity())
             .map(|(i, _)| i);
         let data = match fit {

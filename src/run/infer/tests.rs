@@ -121,7 +121,7 @@ const WIDE: &str = "model w(x: 4x16x33x31) {
   a = x -> conv(out=16, k=3, p=1, bias=false) -> batchnorm -> relu
   res = a -> conv(out=16, k=3, p=1) -> batchnorm
   b = add(a, res) -> relu
-  head = b -> conv(out=8, k=3, s=2) -> relu
+  head = b -> maxpool(k=3, s=2, p=1) -> conv(out=8, k=3, s=2) -> relu
 }";
 
 #[test]
