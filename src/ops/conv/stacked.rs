@@ -362,7 +362,8 @@ fn scatter_output(
         let values = y_plane.iter_mut().zip(src.iter().step_by(l.batch));
         match write {
             Write::Overwrite => values.for_each(|(y, &v)| *y = v + b),
-            Write::Accumulate | Write::Epilogue(_) => values.for_each(|(y, &v)| *y += v + b),
+            Write::Accumulate => values.for_each(|(y, &v)| *y += v + b),
+            Write::Epilogue(_) => unreachable!("written just above"),
         }
     };
     if y.len() >= PARALLEL_MIN_FLOATS && d.threads > 1 {

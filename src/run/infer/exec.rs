@@ -51,8 +51,8 @@ impl Pool {
     }
 }
 
-/// Per layer, what its forward keeps from pass to pass (a max pool's
-/// positions: eval mode needs none, but the kernel writes them).
+/// Per layer, what its forward keeps from pass to pass (dropout's mask,
+/// batchnorm's statistics: eval mode reads none, but the forwards write them).
 #[derive(Default)]
 pub struct Scratch {
     saved: Vec<Saved>,

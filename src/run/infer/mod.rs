@@ -24,6 +24,7 @@ pub struct Inference {
 }
 
 impl Inference {
+    /// Nothing pooled yet.
     pub fn new() -> Inference {
         Inference::default()
     }
@@ -52,14 +53,10 @@ impl Inference {
         rng: &mut impl Rng,
     ) -> Result<Buf, ForwardError> {
         let len: usize = shape.iter().product();
-        let mut input = self.pool_take(len);
+        let mut input = self.pool.take(len);
         input.reshape(shape);
         fill(&mut input.data);
         exec::run(plan, model, input, &mut self.pool, &mut self.scratch, rng)
-    }
-
-    fn pool_take(&mut self, len: usize) -> Buf {
-        self.pool.take(len)
     }
 
     /// Give an output back once it has been read (the next pass reuses it).
