@@ -55,7 +55,7 @@ impl Pool {
 /// batchnorm's statistics: eval mode reads none, but the forwards write them).
 #[derive(Default)]
 pub struct Scratch {
-    saved: Vec<Saved>,
+    pub(super) saved: Vec<Saved>,
 }
 
 /// Run `plan` on `input`, taking buffers from `pool` and giving back all
@@ -149,14 +149,18 @@ fn run_step(
                 .ok_or("inference: no such layer")?
                 .1
                 .kind;
-            let cx = Forward {
-                x: input(0)?,
-                y,
-                params,
-                ids: &layer_params[li],
-                mode: Mode::Eval,
-            };
-            kind.forward(cx, rng, &mut saved[li])?;
+            if let LayerKind::MaxPool(p) = kind {
+                layers::maxpool_forward_values(p, input(0)?, y)?;
+            } else {
+                let cx = Forward {
+                    x: input(0)?,
+                    y: &mut *y,
+                    params,
+                    ids: &layer_params[li],
+                    mode: Mode::Eval,
+                };
+                kind.forward(cx, rng, &mut saved[li])?;
+            }
             if step.relu {
                 relu_in_place(&mut y.data);
             }

@@ -211,3 +211,18 @@ fn a_model_slice_stops_after_its_layers() {
     assert_eq!(b.shape, tape.buf(out).shape);
     assert_close(&b.data, &tape.buf(out).data, TOL);
 }
+
+#[test]
+fn max_pooling_keeps_no_positions() {
+    // the tape's max pool saves the argmax for its backward; inference has none
+    let mut m = model(PLAIN, 5);
+    let (shape, x) = input(&m, 6);
+    let mut inf = Inference::new();
+    let plan = Plan::fused(&m.ir, None);
+    by_plan(&mut inf, &plan, &mut m, &shape, &x);
+    let pool =
+        m.ir.layers()
+            .position(|(_, l)| matches!(l.kind, crate::layers::LayerKind::MaxPool(_)));
+    let pool = pool.expect("PLAIN has a max pool");
+    assert_eq!(inf.scratch.saved[pool], crate::layers::Saved::Nothing);
+}
