@@ -209,29 +209,38 @@ dispatch! {
     }
 }
 
-/// (Σ f(a, b).0, Σ f(a, b).1) over the common length: f32 lanes over
-/// blocks of 256, each block's sums carried on in f64 (as `squared_error`).
+/// Σ f(a, b) over one block, in 16 f32 lanes.
 #[inline(always)]
-fn pair_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
+fn lanes_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let rest: f32 = (a16.remainder().iter().zip(b16.remainder()))
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (a, b) in a16.zip(b16) {
+        for j in 0..16 {
+            lanes[j] += f(a[j], b[j]);
+        }
+    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + rest as f64
+}
+
+/// (Σ f(a, b), Σ h(a, b)) over the common length: f32 lanes over blocks of
+/// 256, each block's sums carried on in f64 (as `squared_error`). The two
+/// sums run one after the other over each block (still in L1): summed side
+/// by side, the compiler paired them and left the loop scalar.
+#[inline(always)]
+fn pair_sums(
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(f32, f32) -> f32,
+    h: impl Fn(f32, f32) -> f32,
+) -> (f64, f64) {
     let len = a.len().min(b.len());
     let (mut s0, mut s1) = (0.0f64, 0.0f64);
     for (a, b) in a[..len].chunks(256).zip(b[..len].chunks(256)) {
-        let (mut l0, mut l1) = ([0.0f32; 16], [0.0f32; 16]);
-        let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
-        for (j, (&x, &y)) in a16.remainder().iter().zip(b16.remainder()).enumerate() {
-            let (t0, t1) = f(x, y);
-            l0[j] += t0;
-            l1[j] += t1;
-        }
-        for (a, b) in a16.zip(b16) {
-            for j in 0..16 {
-                let (t0, t1) = f(a[j], b[j]);
-                l0[j] += t0;
-                l1[j] += t1;
-            }
-        }
-        s0 += l0.iter().map(|&v| v as f64).sum::<f64>();
-        s1 += l1.iter().map(|&v| v as f64).sum::<f64>();
+        s0 += lanes_sum(a, b, &f);
+        s1 += lanes_sum(a, b, &h);
     }
     (s0, s1)
 }
@@ -241,7 +250,7 @@ dispatch! {
     /// the mean this is the second pass of a two-pass variance.
     fn sum_and_centered_squares(x: &[f32], center: f32) -> (f64, f64), fused => {
         let _ = fused;
-        pair_sums(x, x, |x, _| (x, (x - center) * (x - center)))
+        pair_sums(x, x, |x, _| x, |x, _| (x - center) * (x - center))
     }
 }
 
@@ -249,7 +258,7 @@ dispatch! {
     /// (Σ dy, Σ dy·(x − center)) in one pass, f32 lanes summed on in f64.
     fn sum_and_centered_dot(dy: &[f32], x: &[f32], center: f32) -> (f64, f64), fused => {
         let _ = fused;
-        pair_sums(dy, x, |dy, x| (dy, dy * (x - center)))
+        pair_sums(dy, x, |dy, _| dy, |dy, x| dy * (x - center))
     }
 }
 
