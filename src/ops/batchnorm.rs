@@ -276,14 +276,8 @@ pub fn batchnorm_eval_backward(
     running_mean: &[f32],
     running_var: &[f32],
     dy: &[f32],
-    grads: Grads,
+    mut grads: Grads,
 ) {
-    let Grads {
-        dx,
-        overwrite,
-        dgamma,
-        dbeta,
-    } = grads;
     let invstd: Vec<f32> = running_var
         .iter()
         .map(|&v| 1.0 / (v + g.eps).sqrt())
@@ -295,14 +289,14 @@ pub fn batchnorm_eval_backward(
         let pass =
             |dy: &[f32], x: &[f32]| vector::sum_and_centered_dot(isa, dy, x, running_mean[ch]);
         let (sum_dy, sum_dy_centered) = channel_pair_sums(g, ch, dy, x, pass);
-        dbeta[ch] += sum_dy as f32;
-        dgamma[ch] += (sum_dy_centered * invstd[ch] as f64) as f32;
+        grads.dbeta[ch] += sum_dy as f32;
+        grads.dgamma[ch] += (sum_dy_centered * invstd[ch] as f64) as f32;
     }
-    if let (Some(dx), true) = (dx, inner > 0) {
+    if let (Some(dx), true) = (grads.dx, inner > 0) {
         assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
         each_plane(inner, dx, dy, dy, |plane, dx, dy, _| {
             let scale = gamma[plane % c] * invstd[plane % c];
-            if overwrite {
+            if grads.overwrite {
                 vector::affine(isa, dx, dy, scale, 0.0);
             } else {
                 vector::axpy(isa, dx, dy, scale);
@@ -319,6 +313,21 @@ mod tests {
     };
     use proptest::prelude::*;
 
+    /// Channel `ch`'s flat positions, mean and biased variance, in f64.
+    fn channel_stats(
+        (n, c, inner): (usize, usize, usize),
+        x: &[f64],
+        ch: usize,
+    ) -> (Vec<usize>, f64, f64) {
+        let at: Vec<usize> = (0..n)
+            .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
+            .collect();
+        let count = at.len() as f64;
+        let mean = at.iter().map(|&p| x[p]).sum::<f64>() / count;
+        let var = at.iter().map(|&p| (x[p] - mean).powi(2)).sum::<f64>() / count;
+        (at, mean, var)
+    }
+
     /// Training-mode batch norm in f64 straight from the formulas above.
     fn reference_train(
         n: usize,
@@ -330,17 +339,8 @@ mod tests {
         eps: f64,
     ) -> Vec<f64> {
         let mut y = vec![0.0; x.len()];
-        let count = (n * inner) as f64;
         for ch in 0..c {
-            let positions: Vec<usize> = (0..n)
-                .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
-                .collect();
-            let mean = positions.iter().map(|&p| x[p]).sum::<f64>() / count;
-            let var = positions
-                .iter()
-                .map(|&p| (x[p] - mean).powi(2))
-                .sum::<f64>()
-                / count;
+            let (positions, mean, var) = channel_stats((n, c, inner), x, ch);
             for &p in &positions {
                 y[p] = gamma[ch] * (x[p] - mean) / (var + eps).sqrt() + beta[ch];
             }
@@ -360,11 +360,7 @@ mod tests {
         let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
         let count = (n * inner) as f64;
         for ch in 0..c {
-            let at: Vec<usize> = (0..n)
-                .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
-                .collect();
-            let mean = at.iter().map(|&p| x[p]).sum::<f64>() / count;
-            let var = at.iter().map(|&p| (x[p] - mean).powi(2)).sum::<f64>() / count;
+            let (at, mean, var) = channel_stats((n, c, inner), x, ch);
             let invstd = 1.0 / (var + eps).sqrt();
             let xhat = |p: usize| (x[p] - mean) * invstd;
             dbeta[ch] = at.iter().map(|&p| dy[p]).sum();

@@ -328,15 +328,8 @@ fn backward_group_stacked(
     scratch: &mut ChunkScratch,
 ) {
     let x_group_of = part.x_of(g, d);
-    let GroupChunk {
-        group,
-        items,
-        w,
-        dy,
-        dx,
-        dw,
-        ..
-    } = part;
+    let (group, items, w, dy) = (part.group, part.items, part.w, part.dy);
+    let (dx, dw) = (part.dx, part.dw);
     let columns = items * d.item_cols;
     let dy_group_len = d.out_per_group * d.out_plane;
     let col_matrix = column_matrix(g, d, items, &x_group_of, &mut scratch.col);
