@@ -63,17 +63,20 @@ fn each_plane(
     if inner == 0 {
         return;
     }
-    let apply = |(plane, (o, (a, b))): (usize, (&mut [f32], (&[f32], &[f32])))| f(plane, o, a, b);
     if out.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
         let planes = out
             .par_chunks_mut(inner)
             .zip(a.par_chunks(inner).zip(b.par_chunks(inner)));
-        planes.enumerate().for_each(apply);
+        planes
+            .enumerate()
+            .for_each(|(plane, (o, (a, b)))| f(plane, o, a, b));
     } else {
         let planes = out
             .chunks_mut(inner)
             .zip(a.chunks(inner).zip(b.chunks(inner)));
-        planes.enumerate().for_each(apply);
+        planes
+            .enumerate()
+            .for_each(|(plane, (o, (a, b)))| f(plane, o, a, b));
     }
 }
 
@@ -276,7 +279,7 @@ pub fn batchnorm_eval_backward(
     running_mean: &[f32],
     running_var: &[f32],
     dy: &[f32],
-    mut grads: Grads,
+    grads: Grads,
 ) {
     let invstd: Vec<f32> = running_var
         .iter()
