@@ -2,7 +2,8 @@
 //! operation family side by side, one file (or folder) per family.
 //!
 //! Backward functions *accumulate* (`+=`) into their gradient outputs, so a
-//! tensor read twice receives both contributions. Shapes come in as
+//! tensor read twice receives both contributions (the activations' and
+//! batchnorm's can also write dx, for a gradient's first contribution). Shapes come in as
 //! geometries checked once when built (`geom`); which instruction set the
 //! kernels use is decided in one place (`isa`).
 
