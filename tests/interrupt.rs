@@ -12,12 +12,15 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc::Receiver;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use cnnscript::diag::Style;
 use cnnscript::interrupt::{self, Region};
 use cnnscript::repl::{Outcome, Session};
-use common::{bytes, flat, split_header, untimed, Tmux, BIN};
+use common::{bytes, flat, ok, split_header, untimed, Tmux, BIN};
 
 /// One in-process test at a time: the stop flag is shared.
 static TURN: Mutex<()> = Mutex::new(());
@@ -235,6 +238,36 @@ fn regions_scope_a_stop_request() {
 
 const PROMPT: &str = "cnn> ";
 
+/// A FIFO `fifo.safetensors` in `dir` (read whole, so `load` waits for its
+/// end), and its write end once a reader has opened it: the reader then
+/// blocks in `load` until the writer goes (it never writes). `None`
+/// (SKIPPED) without `mkfifo`.
+fn fifo(dir: &Path) -> Option<Receiver<std::fs::File>> {
+    let path = dir.join("fifo.safetensors");
+    match Command::new("mkfifo").arg(&path).status() {
+        Ok(s) if s.success() => {}
+        _ => {
+            eprintln!("SKIPPED: mkfifo is not available");
+            return None;
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    // opening the write end waits for the reader
+    std::thread::spawn(move || {
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = tx.send(f);
+        }
+    });
+    Some(rx)
+}
+
+/// Wait until the script is reading the FIFO.
+fn reading(writer: &Receiver<std::fs::File>, tmux: &Tmux) -> std::fs::File {
+    writer
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("nothing opened the FIFO; the screen:\n{}", tmux.screen()))
+}
+
 /// Whether training has logged a step (with `log=K`, step K or later).
 fn logged_a_step(screen: &str) -> bool {
     screen
@@ -284,4 +317,99 @@ fn terminal_ctrl_c_during_train_returns_to_the_prompt_with_the_trained_model() {
     tmux.wait_for("m  Nx4 -> Nx4", 1);
     tmux.enter(PROMPT, ":quit");
     tmux.wait_until_gone();
+}
+
+/// Mini-batch Adam with dropout; the schedule and checkpoint options given.
+fn long_run(options: &str, save: &str) -> String {
+    format!(
+        "seed 4\n\
+         model m(x: Nx4) = linear(out=16) -> relu -> dropout(p=0.25) -> linear(out=2)\n\
+         let X = randn(400x4)\n\
+         let Y = randn(400x2)\n\
+         data X -> Y\n\
+         train adam lr=0.01 batch=8 log=100 {options}\n\
+         save m \"{save}\"\n"
+    )
+}
+
+#[test]
+fn terminal_ctrl_c_during_run_leaves_a_checkpoint_that_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let text = long_run(
+        "epochs=100000000 checkpoint=\"ck.safetensors\"",
+        "never.safetensors",
+    );
+    std::fs::write(d.join("s.cnn"), text).expect("write");
+    let command = format!("env NO_COLOR=1 {BIN} run s.cnn");
+    let Some(tmux) = Tmux::start("run", &command, d, true) else {
+        return;
+    };
+    tmux.wait_until("100 steps", logged_a_step);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
+    let screen = flat(&tmux.screen());
+    assert!(
+        screen.contains("checkpoint written to ck.safetensors"),
+        "{screen}"
+    );
+    assert!(!d.join("never.safetensors").exists());
+
+    // continue two epochs past the checkpoint, and compare with a run that
+    // was never interrupted
+    let data = bytes(&d.join("ck.safetensors"));
+    let (_, header) = safetensors::SafeTensors::read_metadata(&data).expect("safetensors");
+    let meta = header.metadata().clone().expect("metadata");
+    let done: usize = meta["cnnscript.done"].parse().expect("epochs done");
+    let epochs = format!("epochs={}", done + 2);
+    ok(
+        d,
+        &long_run(
+            &format!("{epochs} resume=\"ck.safetensors\""),
+            "resumed.safetensors",
+        ),
+    );
+    ok(d, &long_run(&epochs, "whole.safetensors"));
+    assert_eq!(
+        bytes(&d.join("resumed.safetensors")),
+        bytes(&d.join("whole.safetensors"))
+    );
+}
+
+#[test]
+fn terminal_a_second_ctrl_c_ends_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let Some(writer) = fifo(d) else {
+        return;
+    };
+    let command = format!("env XDG_DATA_HOME={} NO_COLOR=1 {BIN} repl", d.display());
+    let Some(mut tmux) = Tmux::start("twice", &command, d, true) else {
+        return;
+    };
+    // reading a FIFO nobody writes never reaches a safe point
+    tmux.enter(PROMPT, "let X = load(\"fifo.safetensors\")");
+    let _writer = reading(&writer, &tmux);
+    tmux.key("C-c");
+    tmux.wait_for("stopping at the next safe point", 1);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
+    tmux.wait_for("interrupted again: ending at once", 1);
+}
+
+#[test]
+fn terminal_ctrl_c_in_run_outside_training_ends_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let Some(writer) = fifo(d) else {
+        return;
+    };
+    std::fs::write(d.join("s.cnn"), "let X = load(\"fifo.safetensors\")\n").expect("write");
+    let command = format!("env NO_COLOR=1 {BIN} run s.cnn");
+    let Some(tmux) = Tmux::start("idle", &command, d, true) else {
+        return;
+    };
+    let _writer = reading(&writer, &tmux);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
 }
