@@ -234,6 +234,105 @@ fn regions_scope_a_stop_request() {
     );
 }
 
+/// Collects the output where another thread can read it.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<Mutex<String>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut t) = self.0.lock() {
+            t.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stop_inside_a_long_step_keeps_the_last_finished_step_and_resumes_to_the_same_weights() {
+    let _turn = turn();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let ck = d.join("ck.safetensors");
+    // steps much longer than what lies between them; the stop is asked for
+    // half a step's time into step 2, so most likely in a convolution, after
+    // batchnorm updated its running statistics and dropout drew its mask:
+    // both must be put back
+    let text = |steps: usize, more: &str, save: &str| {
+        format!(
+            "seed 8\n\
+             model m(x: Nx2x24x24) = batchnorm -> dropout(p=0.3) -> conv(out=16, k=3, p=1) -> \
+             relu -> conv(out=16, k=3, p=1) -> relu -> flatten -> linear(out=2)\n\
+             let X = randn(48x2x24x24)\n\
+             let Y = randn(48x2)\n\
+             data X -> Y\n\
+             train sgd lr=0.01 momentum=0.9 steps={steps} log=1 {more}\n\
+             save m \"{}\"\n",
+            d.join(save).display()
+        )
+    };
+    let out = Shared::default();
+    let watched = out.clone();
+    let watcher = std::thread::spawn(move || {
+        let seen = |text: &str| {
+            while !watched.text().contains(text) {
+                std::thread::yield_now();
+            }
+            std::time::Instant::now()
+        };
+        let started = seen("Training m");
+        let step = seen("Step 1,") - started;
+        std::thread::sleep(step / 2);
+        interrupt::request();
+    });
+    let mut s = Session::new(Style::Plain);
+    let mut err = Vec::new();
+    let mut sink = out.clone();
+    let script = text(
+        100_000,
+        &format!("checkpoint=\"{}\"", ck.display()),
+        "after.safetensors",
+    );
+    for line in script.lines() {
+        s.entry(line, &mut sink, &mut err);
+    }
+    watcher.join().expect("watcher");
+    let err = flat(&String::from_utf8_lossy(&err));
+    let k: usize = err
+        .split("stopped after step ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|k| k.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        err.contains(&format!("the model keeps the weights of step {k}")),
+        "{err}"
+    );
+    assert!(!out.text().contains(&format!("Step {},", k + 1)));
+
+    let (_, _, last) = session(&text(k, "", "k.safetensors"), None);
+    assert_eq!(last, Outcome::Done);
+    assert!(
+        bytes(&d.join("after.safetensors")) == bytes(&d.join("k.safetensors")),
+        "the model keeps the weights of step {k}"
+    );
+    let resume = format!("resume=\"{}\"", ck.display());
+    session(&text(k + 2, &resume, "resumed.safetensors"), None);
+    session(&text(k + 2, "", "whole.safetensors"), None);
+    assert!(
+        bytes(&d.join("resumed.safetensors")) == bytes(&d.join("whole.safetensors")),
+        "the resumed run ends with other weights than an uninterrupted one"
+    );
+}
+
 // ---------------------------------------------------------------- terminal
 
 const PROMPT: &str = "cnn> ";

@@ -44,6 +44,10 @@ pub struct Tape {
     has_grad: Vec<bool>,
     /// Whether backward also fills the model input's gradient (training never needs it).
     keep_input_grad: bool,
+    /// Whether a pass stops between layers once a Ctrl-C asks (training).
+    stoppable: bool,
+    /// Whether the last pass stopped early on a Ctrl-C.
+    cut: bool,
 }
 
 impl Tape {
@@ -130,6 +134,7 @@ impl Tape {
         rng: &mut impl Rng,
         layers: Option<usize>,
     ) -> Result<usize, ForwardError> {
+        self.cut = false;
         let mut node_out: Vec<usize> = Vec::with_capacity(model.ir.nodes.len());
         let mut li = 0usize;
         let limit = layers.unwrap_or(usize::MAX);
@@ -158,6 +163,9 @@ impl Tape {
             for layer in &node.layers {
                 if li >= limit {
                     return Ok(cur);
+                }
+                if self.stop_here() {
+                    return Err("interrupted".into());
                 }
                 cur = self.layer(layer, params, &layer_params[li], li, cur, mode, rng)?;
                 li += 1;
@@ -252,6 +260,24 @@ impl Tape {
         Ok(out)
     }
 
+    /// Let passes stop between layers once a Ctrl-C asks ([`Tape::cut`]
+    /// then says so): a step of a large model is not a safe point soon
+    /// enough. What a cut pass leaves is to be thrown away.
+    pub fn stoppable(&mut self, on: bool) {
+        self.stoppable = on;
+    }
+
+    /// Whether the last forward or backward pass stopped early on a Ctrl-C.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+
+    /// Between two layers: whether to stop the pass here (and remember it).
+    fn stop_here(&mut self) -> bool {
+        self.cut = self.stoppable && crate::interrupt::requested();
+        self.cut
+    }
+
     /// Whether backward also computes dLoss/dInput (buffer 0), read with
     /// [`Tape::input_grad`]. Off by default: training does not need it.
     pub fn keep_input_grad(&mut self, on: bool) {
@@ -292,6 +318,7 @@ impl Tape {
     /// out: gradients accumulate (`+=`) into every buffer that needs one and
     /// into `model`'s parameters.
     pub fn backward_seeded(&mut self, model: &mut ModelState, out: usize) {
+        self.cut = false;
         if out == 0 {
             return;
         }
@@ -305,6 +332,9 @@ impl Tape {
         } = model;
         let layers: Vec<&LayerKind> = ir.layers().map(|(_, l)| &l.kind).collect();
         for si in (0..self.n_steps).rev() {
+            if self.stop_here() {
+                return;
+            }
             let step = self.steps[si].clone_shallow();
             if !self.has_grad[step.output] {
                 continue;
