@@ -172,6 +172,10 @@ impl Tape {
             }
             node_out.push(cur);
         }
+        // the last layer may have stopped early too
+        if self.stop_here() {
+            return Err("interrupted".into());
+        }
         Ok(node_out.last().copied().unwrap_or(0))
     }
 
@@ -255,6 +259,7 @@ impl Tape {
             params,
             ids,
             mode,
+            cut_short: self.stoppable,
         };
         layer.kind.forward(cx, rng, &mut self.steps[step].saved)?;
         Ok(out)
@@ -380,6 +385,8 @@ impl Tape {
             }
             self.grads[step.output] = dy;
         }
+        // the last layer may have stopped early too
+        self.stop_here();
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -401,6 +408,7 @@ impl Tape {
             dx,
             params,
             ids,
+            cut_short: self.stoppable,
         };
         kind.backward(cx, &self.steps[si].saved);
     }
