@@ -7,9 +7,10 @@ use std::path::Path;
 
 use cnnscript::diag::{render, Style};
 use cnnscript::ir::check::{check_script, Checked};
+use cnnscript::run::error::Depends;
 use cnnscript::run::Interp;
 use cnnscript::session::Source;
-use cnnscript::syntax::ast::{ArgValue, Script, StmtKind};
+use cnnscript::syntax::ast::{ArgValue, Script, Stmt, StmtKind};
 use cnnscript::syntax::parse::parse_script_recovering;
 use miette::Diagnostic;
 
@@ -69,6 +70,10 @@ pub enum Failure {
     Diagnostic(String),
     /// `fmt` would change what a script says.
     Format(String),
+    /// `check` accepted a generated valid script whose `run` failed with an
+    /// error the checker could have found (one that depends on no file,
+    /// memory limit or computed value).
+    Disagreement(String),
 }
 
 /// A diagnostic longer than this is not readable.
@@ -82,7 +87,9 @@ const MAX_MODEL_ELEMENTS: u64 = 1 << 21;
 pub const SCRIPT_NAME: &str = "case.cnn";
 
 /// A script's bytes through the pipeline; `dir` holds its data files.
-pub fn script(bytes: &[u8], dir: &Path) -> Result<Stage, Failure> {
+/// With `oracle` (a generated valid script), a run error `check` should
+/// have found is a [`Failure::Disagreement`].
+pub fn script(bytes: &[u8], dir: &Path, oracle: bool) -> Result<Stage, Failure> {
     let name = dir.join(SCRIPT_NAME).display().to_string();
     let src = match Source::from_bytes(name, bytes.to_vec()) {
         Ok(src) => src,
@@ -123,13 +130,27 @@ pub fn script(bytes: &[u8], dir: &Path) -> Result<Stage, Failure> {
     let mut interp = Interp::new();
     interp.base_dir = dir.to_path_buf();
     interp.progress = false;
-    for (stmt, info) in script.stmts.iter().zip(&checked.stmts) {
+    for (i, (stmt, info)) in script.stmts.iter().zip(&checked.stmts).enumerate() {
         if let Err(e) = interp.exec_stmt(stmt, info, &mut std::io::sink()) {
             shown_well(&e, &src)?;
+            if oracle && e.depends == Depends::Script && !e.interrupted {
+                let before = &script.stmts[..=i];
+                if !before.iter().any(|s| reads_files(&src.text, s)) {
+                    let text = render(&e, &src.name, &src.text, Style::Plain);
+                    return Err(Failure::Disagreement(text));
+                }
+            }
             return Ok(Stage::RunError);
         }
     }
     Ok(Stage::Ran)
+}
+
+/// Whether a statement reads a file (`load`, `resume=`): what it computes
+/// then depends on the file's contents, which `check` does not read.
+fn reads_files(text: &str, stmt: &Stmt) -> bool {
+    let said = text.get(stmt.span.start..stmt.span.end);
+    said.is_none_or(|s| s.contains("load") || s.contains("resume"))
 }
 
 /// Whether a script writes files (its folder's data must then be restored).
@@ -243,7 +264,7 @@ pub fn data_file(ext: &str, bytes: &[u8], dir: &Path) -> Result<Loaded, Failure>
         let _ = cnnscript::io::load_state_dict(&path);
     }
     let text = format!("let D = load(\"{name}\")\nprint D\nsave D \"copy.{ext}\"\n");
-    let _ = script(text.as_bytes(), dir)?;
+    let _ = script(text.as_bytes(), dir, false)?;
     Ok(if value.is_ok() {
         Loaded::Read
     } else {

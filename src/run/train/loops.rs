@@ -8,7 +8,7 @@ use std::time::Instant;
 use ndarray::ArrayD;
 
 use super::super::draws::{shuffle, Draw};
-use super::super::error::{RunError, RunResult};
+use super::super::error::{Depends, RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
 use super::super::{Interp, Output, Progress};
@@ -44,7 +44,9 @@ impl Run<'_> {
     }
     fn write_error(&self) -> impl Fn(std::io::Error) -> RunError {
         let span = self.span;
-        move |e| RunError::new(format!("cannot write output: {e}"), span, "here")
+        move |e| {
+            RunError::new(format!("cannot write output: {e}"), span, "here").depends(Depends::Files)
+        }
     }
 }
 
@@ -502,9 +504,11 @@ impl Interp {
         let span = run.span;
         let diverged = |what: String, buffers: &Buffers, model: &mut ModelState| {
             buffers.restore(model);
-            RunError::new(format!("{what} at step {step}"), span, "training diverged").help(
-                "the parameters keep their values from before this step; lower the learning rate",
-            )
+            RunError::new(format!("{what} at step {step}"), span, "training diverged")
+                .help(
+                    "the parameters keep their values from before this step; lower the learning rate",
+                )
+                .depends(Depends::Values)
         };
         let out = match self.tape.forward(model, Mode::Train, &mut self.rng, None) {
             Ok(out) => out,
