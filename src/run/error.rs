@@ -20,6 +20,8 @@ pub enum Depends {
     Memory,
     /// Computed values (a loss that becomes NaN, a step that diverges).
     Values,
+    /// Where the script runs (a picture without a file shows only in a notebook).
+    FrontEnd,
 }
 
 /// An error while running a script.

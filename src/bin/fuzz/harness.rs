@@ -27,17 +27,21 @@ pub enum Stage {
     Skipped,
     /// Checked; `run` stopped at a diagnostic.
     RunError,
+    /// Checked; `run` stopped at a diagnostic `check` should have given,
+    /// of a kind known and not fixed yet ([`KNOWN_DISAGREEMENTS`]).
+    Disagrees,
     /// Checked and ran to the end.
     Ran,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::NotUtf8,
         Stage::Syntax,
         Stage::Check,
         Stage::Skipped,
         Stage::RunError,
+        Stage::Disagrees,
         Stage::Ran,
     ];
     /// One letter for the worker protocol.
@@ -48,6 +52,7 @@ impl Stage {
             Stage::Check => 'c',
             Stage::Skipped => 's',
             Stage::RunError => 'r',
+            Stage::Disagrees => 'd',
             Stage::Ran => 'o',
         }
     }
@@ -58,6 +63,7 @@ impl Stage {
             Stage::Check => "parsed, check errors",
             Stage::Skipped => "checked, too costly to run",
             Stage::RunError => "checked, run error (diagnostic)",
+            Stage::Disagrees => "checked, run error check misses (known)",
             Stage::Ran => "checked and ran to the end",
         }
     }
@@ -75,6 +81,21 @@ pub enum Failure {
     /// memory limit or computed value).
     Disagreement(String),
 }
+
+/// Run errors of generated valid scripts that `check` does not find yet,
+/// by a part of their message: each is a check/run disagreement to fix
+/// in the checker (then its line goes). Any other is a failure.
+const KNOWN_DISAGREEMENTS: &[&str] = &[
+    // `m[0:K](X)` on a graph model
+    "slicing a graph model is not supported",
+    // a batch (or an epoch's last batch) of one item through batchnorm
+    "needs more than one value per channel to train",
+    // `m(X)` with X's shape known and not the model's input type; test
+    // data that does not fit the model trained with epochs
+    " but the tensor is ",
+    // epochs with loss=xent measuring test data whose targets are not labels
+    "xent needs integer class labels",
+];
 
 /// A diagnostic longer than this is not readable.
 const MAX_DIAGNOSTIC_BYTES: usize = 16 << 10;
@@ -136,6 +157,9 @@ pub fn script(bytes: &[u8], dir: &Path, oracle: bool) -> Result<Stage, Failure> 
             if oracle && e.depends == Depends::Script && !e.interrupted {
                 let before = &script.stmts[..=i];
                 if !before.iter().any(|s| reads_files(&src.text, s)) {
+                    if KNOWN_DISAGREEMENTS.iter().any(|k| e.message.contains(k)) {
+                        return Ok(Stage::Disagrees);
+                    }
                     let text = render(&e, &src.name, &src.text, Style::Plain);
                     return Err(Failure::Disagreement(text));
                 }
