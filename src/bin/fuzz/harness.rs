@@ -63,7 +63,7 @@ impl Stage {
             Stage::Check => "parsed, check errors",
             Stage::Skipped => "checked, too costly to run",
             Stage::RunError => "checked, run error (diagnostic)",
-            Stage::Disagrees => "checked, run error check misses (known)",
+            Stage::Disagrees => "checked, run error (check misses)",
             Stage::Ran => "checked and ran to the end",
         }
     }
