@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::error::{RunError, RunResult};
+use super::error::{Depends, RunError, RunResult};
 use super::eval::Evaluated;
 use super::train::History;
 use super::{Interp, Output};
@@ -120,7 +120,8 @@ fn check_destination(
             span,
             "no file to write",
         )
-        .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))),
+        .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))
+        .depends(Depends::FrontEnd)),
     }
 }
 

@@ -158,6 +158,8 @@ fn run_step(
                     params,
                     ids: &layer_params[li],
                     mode: Mode::Eval,
+                    // an inference pass runs whole (m(X), eval stop between batches)
+                    cut_short: false,
                 };
                 kind.forward(cx, rng, &mut saved[li])?;
             }
