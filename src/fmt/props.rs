@@ -33,7 +33,8 @@ fn w(s: impl Into<String>) -> P {
 
 struct Gen {
     rng: ChaCha8Rng,
-    tensors: Vec<String>,
+    /// Tensors defined so far, each 2x3 (`true`) or a scalar.
+    tensors: Vec<(String, bool)>,
     models: Vec<String>,
     labels: usize,
 }
@@ -296,62 +297,80 @@ impl Gen {
         }
     }
 
-    /// An expression over the tensors defined so far.
-    fn expr(&mut self, depth: usize, out: &mut Vec<P>) {
+    /// An expression over the tensors defined so far: a 2x3 tensor when
+    /// `full`, else a scalar, so every generated script passes `check`.
+    fn expr(&mut self, depth: usize, full: bool, out: &mut Vec<P>) {
         let choice = if depth == 0 {
             self.rng.random_range(0..3)
         } else {
             self.rng.random_range(0..8)
         };
+        let known: Vec<String> = self
+            .tensors
+            .iter()
+            .filter(|(_, f)| *f == full)
+            .map(|(t, _)| t.clone())
+            .collect();
         match choice {
-            0 if !self.tensors.is_empty() => {
-                let t = self.pick(&self.tensors.clone());
-                out.push(w(t));
-            }
-            0 | 1 => out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"]))),
-            2 => {
+            0 if !known.is_empty() => out.push(w(self.pick(&known))),
+            0..=2 if !full => out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"]))),
+            0..=2 => {
                 let f = self.pick(&["ones", "zeros", "rand"]);
-                out.extend([
-                    w(f),
-                    P::S("("),
-                    P::Brk,
-                    w(self.pick(&["2x3", "4", "1x2x4x4"])),
-                    P::Brk,
-                    P::S(")"),
-                ]);
+                out.extend([w(f), P::S("("), P::Brk, w("2x3"), P::Brk, P::S(")")]);
             }
             3 => {
                 out.push(P::S("-"));
-                self.expr(depth - 1, out);
+                self.expr(depth - 1, full, out);
             }
             4 => {
                 out.extend([P::S("("), P::Brk]);
-                self.expr(depth - 1, out);
+                self.expr(depth - 1, full, out);
                 out.extend([P::Brk, P::S(")")]);
             }
-            5 => {
+            5 if full => {
                 out.extend([P::S("["), P::Brk]);
-                for i in 0..self.rng.random_range(1..=3) {
-                    if i > 0 {
+                for row in 0..2 {
+                    if row > 0 {
                         out.extend([P::S(","), P::Brk]);
                     }
-                    self.expr(depth - 1, out);
+                    out.push(P::S("["));
+                    for i in 0..3 {
+                        if i > 0 {
+                            out.extend([P::S(","), P::Brk]);
+                        }
+                        self.expr(depth - 1, false, out);
+                    }
+                    out.push(P::S("]"));
                 }
                 out.extend([P::Brk, P::S("]")]);
             }
-            6 => {
-                self.expr(depth - 1, out);
-                let m = self.pick(&["sum", "max", "reshape"]);
+            5 | 6 => {
+                // a receiver is an atom or in brackets: `a + b.sum()` sums b alone
+                let inner = full || self.chance(0.5);
+                if self.chance(0.5) {
+                    self.expr(0, inner, out);
+                } else {
+                    out.push(P::S("("));
+                    self.expr(depth - 1, inner, out);
+                    out.push(P::S(")"));
+                }
+                let m = if full {
+                    "reshape"
+                } else {
+                    self.pick(&["sum", "max"])
+                };
                 out.extend([P::S("."), w(m), P::S("(")]);
-                if m == "reshape" {
-                    out.push(w("6x1"));
+                if full {
+                    out.push(w("2x3"));
                 }
                 out.push(P::S(")"));
             }
             _ => {
-                self.expr(depth - 1, out);
+                let left_full = full && self.chance(0.7);
+                self.expr(depth - 1, left_full, out);
                 out.push(P::S(self.pick(&["+", "-", "*", "/"])));
-                self.expr(depth - 1, out);
+                let right_full = full && (!left_full || self.chance(0.5));
+                self.expr(depth - 1, right_full, out);
             }
         }
     }
@@ -362,12 +381,19 @@ impl Gen {
         match self.rng.random_range(0..7) {
             0 | 1 => {
                 let name = format!("T{}", self.tensors.len());
+                let full = self.chance(0.6);
                 out.extend([w("let"), w(&name), P::S("=")]);
-                self.expr(3, &mut out);
-                self.tensors.push(name);
+                self.expr(3, full, &mut out);
+                self.tensors.push((name, full));
             }
-            2 if !self.tensors.is_empty() => {
-                let t = self.pick(&self.tensors.clone());
+            2 if self.tensors.iter().any(|(_, f)| *f) => {
+                let full: Vec<String> = self
+                    .tensors
+                    .iter()
+                    .filter(|(_, f)| *f)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                let t = self.pick(&full);
                 out.extend([
                     w(t),
                     P::S("["),
@@ -382,7 +408,7 @@ impl Gen {
                     P::S("]"),
                     P::S("="),
                 ]);
-                self.expr(1, &mut out);
+                self.expr(1, false, &mut out);
             }
             3 if !self.models.is_empty() => {
                 let m = self.pick(&self.models.clone());
@@ -397,7 +423,8 @@ impl Gen {
             5 => out.extend([w("seed"), w(self.rng.random_range(0..99u32).to_string())]),
             _ => {
                 out.push(w("print"));
-                self.expr(2, &mut out);
+                let full = self.chance(0.5);
+                self.expr(2, full, &mut out);
             }
         }
         out

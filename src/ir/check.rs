@@ -2,6 +2,9 @@
 //! lowers every model and `shape` question to the checked IR.
 
 mod expr;
+mod habits;
+mod shapes;
+mod train;
 
 use std::collections::HashMap;
 
@@ -53,6 +56,20 @@ pub struct Scope {
     /// Models whose declaration failed: still known by name, so the
     /// statements that use them add no "unknown model" errors to the real one.
     pub failed_models: Vec<String>,
+    /// The shapes of tensors the checker can know (literals, constructors, operations on them).
+    pub shapes: HashMap<String, Vec<usize>>,
+    /// The last `data` pair for training, and for testing.
+    pub train_data: Option<DataFacts>,
+    pub test_data: Option<DataFacts>,
+}
+
+/// What the checker knows of a `data` pair.
+#[derive(Clone, Debug)]
+pub struct DataFacts {
+    pub x: Option<Vec<usize>>,
+    pub y: Option<Vec<usize>>,
+    /// The `data` statement.
+    pub span: Span,
 }
 
 impl Scope {
@@ -61,16 +78,21 @@ impl Scope {
         v.extend(self.model_order.iter().cloned());
         v
     }
-    fn define_tensor(&mut self, name: &str) {
+    fn define_tensor(&mut self, name: &str, shape: Option<Vec<usize>>) {
         if !self.tensors.iter().any(|t| t == name) {
             self.tensors.push(name.to_string());
         }
+        match shape {
+            Some(s) => self.shapes.insert(name.to_string(), s),
+            None => self.shapes.remove(name),
+        };
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
         self.failed_models.retain(|m| m != name);
     }
     fn define_model(&mut self, model: Model) {
         self.tensors.retain(|t| *t != model.name);
+        self.shapes.remove(&model.name);
         self.model_order.retain(|m| *m != model.name);
         self.failed_models.retain(|m| *m != model.name);
         self.model_order.push(model.name.clone());
@@ -79,6 +101,7 @@ impl Scope {
     /// A model declaration that failed: the name now means that model.
     fn define_failed_model(&mut self, name: &str) {
         self.tensors.retain(|t| t != name);
+        self.shapes.remove(name);
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
         if !self.failed_models.iter().any(|m| m == name) {
@@ -113,13 +136,13 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
     let mut errs = Vec::new();
     match &stmt.kind {
         StmtKind::Let { name, value } => {
-            check_expr(scope, value, &mut errs);
-            scope.define_tensor(&name.name);
+            let shape = check_value(scope, value, &mut errs);
+            scope.define_tensor(&name.name, shape);
         }
         StmtKind::LetTuple { names, value } => {
-            check_expr(scope, value, &mut errs);
+            check_value(scope, value, &mut errs);
             for n in names {
-                scope.define_tensor(&n.name);
+                scope.define_tensor(&n.name, None);
             }
         }
         StmtKind::Assign {
@@ -128,6 +151,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             value,
             ..
         } => {
+            let before = errs.len();
             if !scope.tensors.contains(&target.name) {
                 errs.push(CheckError::unknown_name(
                     "tensor",
@@ -137,10 +161,18 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                 ));
             }
             check_index(scope, index, &mut errs);
-            check_expr(scope, value, &mut errs);
+            let value_shape = check_value(scope, value, &mut errs);
+            if errs.len() == before {
+                let slice = shapes::infer(scope, &index_of(target, index), &mut errs);
+                shapes::check_assign(slice, value_shape, value.span, &mut errs);
+            }
         }
-        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => check_expr(scope, e, &mut errs),
-        StmtKind::Save { value, .. } => check_expr(scope, value, &mut errs),
+        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => {
+            check_value(scope, e, &mut errs);
+        }
+        StmtKind::Save { value, .. } => {
+            check_value(scope, value, &mut errs);
+        }
         StmtKind::LoadModel { model, .. } => require_model(scope, model, &mut errs),
         StmtKind::Seed { value } => {
             if value.as_int().is_none_or(|v| v < 0) {
@@ -156,14 +188,31 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             Some(m) => info.output = Some(report::summary(m)),
             None => require_model(scope, model, &mut errs),
         },
-        StmtKind::Eval { model } => match model {
-            Some(m) => require_model(scope, m, &mut errs),
-            None => require_any_model(scope, stmt.span, &mut errs),
-        },
-        StmtKind::Train { model, .. } => match model {
-            Some(m) => require_model(scope, m, &mut errs),
-            None => require_any_model(scope, stmt.span, &mut errs),
-        },
+        StmtKind::Eval { model } => {
+            match model {
+                Some(m) => require_model(scope, m, &mut errs),
+                None => require_any_model(scope, stmt.span, &mut errs),
+            }
+            train::check_eval(scope, model.as_ref(), stmt.span, &mut errs);
+        }
+        StmtKind::Train {
+            model,
+            optimizer,
+            options,
+        } => {
+            match model {
+                Some(m) => require_model(scope, m, &mut errs),
+                None => require_any_model(scope, stmt.span, &mut errs),
+            }
+            train::check_train(
+                scope,
+                model.as_ref(),
+                optimizer,
+                options,
+                stmt.span,
+                &mut errs,
+            );
+        }
         StmtKind::Data { role, x, y } => {
             if let Some(r) = role {
                 if r.name != "train" && r.name != "test" {
@@ -176,8 +225,9 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                     ));
                 }
             }
-            check_expr(scope, x, &mut errs);
-            check_expr(scope, y, &mut errs);
+            let x = check_value(scope, x, &mut errs);
+            let y = check_value(scope, y, &mut errs);
+            train::check_data(scope, role.as_ref(), x, y, stmt.span, &mut errs);
         }
         StmtKind::Plot { .. } => {}
         StmtKind::Assert { what, model, value } => {
@@ -232,6 +282,37 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
             &scope.model_order,
         ));
     }
+}
+
+/// An expression's names and calls, then its shape where it can be known.
+fn check_value(scope: &Scope, value: &Expr, errs: &mut Vec<CheckError>) -> Option<Vec<usize>> {
+    let before = errs.len();
+    check_expr(scope, value, errs);
+    if errs.len() > before {
+        return None;
+    }
+    shapes::infer(scope, value, errs)
+}
+
+/// `X[items]` as an expression, for the shape of an assignment's slice.
+fn index_of(target: &Ident, items: &[IndexItem]) -> Expr {
+    let base = Expr {
+        kind: ExprKind::Name(target.clone()),
+        span: target.span,
+    };
+    Expr {
+        kind: ExprKind::Index {
+            base: Box::new(base),
+            items: items.to_vec(),
+        },
+        span: target.span,
+    }
+}
+
+/// A shape rule of `crate::ir::feed` broken at `span`.
+pub(super) fn feed_error(e: crate::ir::feed::FeedError, span: Span) -> CheckError {
+    let help = e.help.unwrap_or_else(|| "see the shapes above".into());
+    CheckError::other("shape", e.message, span, e.label, help)
 }
 
 fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {

@@ -81,7 +81,7 @@ impl CheckError {
     pub(crate) fn fix_edit_mut(&mut self) -> Option<&mut Fix> {
         self.extra.as_mut().and_then(|e| e.fix.as_mut())
     }
-    fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into().into_boxed_str());
         self
     }
@@ -89,7 +89,7 @@ impl CheckError {
         self.extra.get_or_insert_default().fix = Some(Fix::new(span, replacement));
         self
     }
-    fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+    pub(crate) fn related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.extra
             .get_or_insert_default()
             .related
@@ -108,6 +108,16 @@ impl CheckError {
             return e.help(format!(
                 "`{name}` starts a statement, but the line above ends in `->`, so this line continues its layers: remove the trailing `->`"
             ));
+        }
+        if let Some((_, ours)) = PYTORCH_LAYERS
+            .iter()
+            .find(|(torch, _)| torch.eq_ignore_ascii_case(name))
+        {
+            return e
+                .help(format!(
+                    "`{name}` is PyTorch's name; here the layer is `{ours}`"
+                ))
+                .fix(span, *ours);
         }
         match did_you_mean(name, known.iter().copied()) {
             Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
@@ -159,12 +169,18 @@ impl CheckError {
     }
 
     pub fn arg_type(layer: &str, arg: &str, expected: &str, found: &str, span: Span) -> Self {
-        CheckError::new(
+        let e = CheckError::new(
             "argument_type",
             format!("`{arg}` of `{layer}` must be {expected}, found `{found}`"),
             span,
             format!("expected {expected}"),
-        )
+        );
+        // Python's `False`, a quoted `"same"`: the word meant
+        let word = found.trim_matches('"').to_ascii_lowercase();
+        if word != found && expected.contains(&format!("`{word}`")) {
+            return e.help(format!("write `{arg}={word}`")).fix(span, word);
+        }
+        e
     }
 
     pub fn bad_value(what: String, span: Span, label: &str, help: String) -> Self {
@@ -425,6 +441,22 @@ const PYTORCH_ARGS: [(&str, &str); 11] = [
     ("count_include_pad", "count_pad"),
 ];
 
+/// PyTorch's `nn` layer names and the cnnscript layers they mean.
+const PYTORCH_LAYERS: [(&str, &str); 12] = [
+    ("Conv2d", "conv"),
+    ("MaxPool2d", "maxpool"),
+    ("AvgPool2d", "avgpool"),
+    ("AdaptiveAvgPool2d", "gap"),
+    ("Linear", "linear"),
+    ("BatchNorm2d", "batchnorm"),
+    ("ReLU", "relu"),
+    ("Sigmoid", "sigmoid"),
+    ("Tanh", "tanh"),
+    ("Softmax", "softmax"),
+    ("Dropout", "dropout"),
+    ("Flatten", "flatten"),
+];
+
 /// The closest known word to `word` (Levenshtein distance at most a third of
 /// its length, and at least 1 edit allowed).
 pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -437,17 +469,23 @@ pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, k)| k.to_string())
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (`egde`
+/// is one slip from `edge`): optimal string alignment.
 fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -467,5 +505,8 @@ mod tests {
             Some("maxpool".into())
         );
         assert_eq!(did_you_mean("zzz", ["conv"]), None);
+        assert_eq!(did_you_mean("egde", ["edge", "X"]), Some("edge".into()));
+        assert_eq!(levenshtein("trian", "train"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
     }
 }

@@ -10,8 +10,9 @@ use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
 use crate::ir::builtins::{ArgKind, BuiltinSpec, Function};
+use crate::ir::value_shape;
 use crate::syntax::ast::{Expr, ExprKind, Span};
-use crate::value::{shape_words, Value};
+use crate::value::Value;
 
 /// One argument, evaluated as its parameter's kind asks.
 pub enum Arg {
@@ -280,30 +281,13 @@ fn arange(args: &Args) -> RunResult<ArrayD<f32>> {
 fn corr2d(args: &Args) -> RunResult<ArrayD<f32>> {
     let span = args.span;
     let (x, k) = (args.tensor(0)?, args.tensor(1)?);
-    if x.ndim() != 2 || k.ndim() != 2 {
-        return Err(RunError::new(
-            format!(
-                "corr2d takes two 2-D tensors, got {} and {}",
-                shape_words(x.shape()),
-                shape_words(k.shape())
-            ),
-            span,
-            "not 2-D",
-        ));
-    }
+    let out = value_shape::corr2d(x.shape(), k.shape())
+        .map_err(|(message, label)| RunError::new(message, span, label))?;
     let (h, w, kh, kw) = (x.shape()[0], x.shape()[1], k.shape()[0], k.shape()[1]);
-    if kh > h || kw > w || kh == 0 || kw == 0 {
-        return Err(RunError::new(
-            format!("corr2d: the kernel {kh}x{kw} is larger than the input {h}x{w}"),
-            span,
-            "kernel too big",
-        ));
-    }
     let xs: Vec<f32> = x.iter().copied().collect();
     let ks: Vec<f32> = k.iter().copied().collect();
     let y = crate::ops::conv::corr2d(&xs, h, w, &ks, kh, kw);
-    ArrayD::from_shape_vec(IxDyn(&[h - kh + 1, w - kw + 1]), y)
-        .map_err(|e| RunError::new(e.to_string(), span, "here"))
+    ArrayD::from_shape_vec(IxDyn(&out), y).map_err(|e| RunError::new(e.to_string(), span, "here"))
 }
 
 /// The rows `rows` (along dim 0) of a tensor, or of every array of a bundle.

@@ -58,6 +58,14 @@ impl RunError {
         self.related.push((span, label.into()));
         self
     }
+    /// A shape rule of `crate::ir::feed` broken at `span`.
+    pub fn feed(e: crate::ir::feed::FeedError, span: Span) -> Self {
+        let r = RunError::new(e.message, span, e.label);
+        match e.help {
+            Some(h) => r.help(h),
+            None => r,
+        }
+    }
     /// A file error (from `crate::io`) at the statement that touched the file.
     pub fn io(err: &crate::io::IoError, span: Span) -> Self {
         use miette::Diagnostic as _;

@@ -8,8 +8,9 @@ use super::error::{RunError, RunResult};
 use super::index::index_value;
 use super::Interp;
 use crate::ir::builtins;
+use crate::ir::value_shape;
 use crate::syntax::ast::*;
-use crate::value::{dims_string, shape_words, Value};
+use crate::value::{dims_string, Value};
 
 /// What an expression evaluates to.
 pub enum Evaluated {
@@ -123,24 +124,9 @@ impl Interp {
         for e in items {
             parts.push(self.eval_float(e)?);
         }
-        let inner = parts[0].shape().to_vec();
-        if let Some((i, p)) = parts
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.shape() != inner.as_slice())
-        {
-            return Err(RunError::new(
-                format!(
-                    "a nested list must be rectangular: element 0 has shape {}, element {i} has {}",
-                    shape_words(&inner),
-                    shape_words(p.shape())
-                ),
-                items[i].span,
-                "different length",
-            ));
-        }
-        let mut shape = vec![items.len()];
-        shape.extend_from_slice(&inner);
+        let shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape()).collect();
+        let shape = value_shape::list(&shapes)
+            .map_err(|(i, message)| RunError::new(message, items[i].span, "different length"))?;
         let data: Vec<f32> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), data)
             .map(Value::Float)
@@ -220,14 +206,14 @@ impl Interp {
             ExprKind::Dims(d) => d
                 .dims
                 .iter()
-                .map(|x| match x {
-                    DimLit::Known(n) => usize::try_from(*n).map_err(|_| too_big(e.span)),
-                    DimLit::Sym(s) => Err(RunError::new(
-                        format!("`{s}` is a symbolic size; a tensor needs concrete sizes"),
-                        d.span,
-                        "symbolic",
-                    )
-                    .help("write the number, e.g. 4x1x28x28")),
+                .map(|x| {
+                    value_shape::tensor_size(x).map_err(|(message, label, help)| {
+                        let e = RunError::new(message, d.span, label);
+                        match help {
+                            Some(h) => e.help(h),
+                            None => e,
+                        }
+                    })
                 })
                 .collect::<RunResult<Vec<usize>>>()?,
             _ => {
@@ -315,20 +301,15 @@ impl Interp {
 }
 
 fn binary(op: BinOp, a: &ArrayD<f32>, b: &ArrayD<f32>, span: Span) -> RunResult<Value> {
-    let fits = broadcast_shape(a.shape(), b.shape());
-    if fits.is_none() {
+    if value_shape::broadcast(a.shape(), b.shape()).is_none() {
+        let verb = match op {
+            BinOp::Add => "add",
+            BinOp::Sub => "subtract",
+            BinOp::Mul => "multiply",
+            BinOp::Div => "divide",
+        };
         return Err(RunError::new(
-            format!(
-                "cannot {} tensors of shapes {} and {}",
-                match op {
-                    BinOp::Add => "add",
-                    BinOp::Sub => "subtract",
-                    BinOp::Mul => "multiply",
-                    BinOp::Div => "divide",
-                },
-                shape_words(a.shape()),
-                shape_words(b.shape())
-            ),
+            value_shape::broadcast_message(verb, a.shape(), b.shape()),
             span,
             "shapes do not broadcast",
         )
@@ -341,31 +322,6 @@ fn binary(op: BinOp, a: &ArrayD<f32>, b: &ArrayD<f32>, span: Span) -> RunResult<
         BinOp::Div => a / b,
     };
     Ok(Value::Float(r))
-}
-
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for i in 0..n {
-        let x = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let y = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
-        out[i] = if x == y || y == 1 {
-            x
-        } else if x == 1 {
-            y
-        } else {
-            return None;
-        };
-    }
-    Some(out)
 }
 
 pub(super) fn not_tensor(span: Span) -> RunError {

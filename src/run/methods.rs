@@ -8,6 +8,7 @@ use super::error::{RunError, RunResult};
 use super::eval::{not_tensor, scalar};
 use super::Interp;
 use crate::ir::builtins::{BuiltinSpec, Method};
+use crate::ir::value_shape;
 use crate::syntax::ast::{Expr, Span};
 use crate::value::{shape_words, Value};
 
@@ -62,46 +63,32 @@ fn reduce(
 /// `.reshape(D)`: the same elements in a new shape; one `-1` is inferred,
 /// as in PyTorch.
 fn reshape(v: Value, args: &Args) -> RunResult<Value> {
-    let mut dims = args.shape(0)?.to_vec();
+    let dims = args.shape(0)?;
     let span = args.span_of(0);
-    let len = v.len();
-    if let Some(pos) = dims.iter().position(|d| *d < 0) {
-        let known: i64 = dims.iter().filter(|d| **d >= 0).product();
-        if known == 0 || len as i64 % known != 0 {
-            return Err(reshape_error(&v, &dims, span));
-        }
-        dims[pos] = len as i64 / known;
-    }
-    let shape: Vec<usize> = dims.iter().map(|d| *d as usize).collect();
-    let ok = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d)) == Some(len);
-    match (&v, ok) {
-        (Value::Float(a), true) => Ok(Value::Float(
-            a.as_standard_layout()
-                .to_owned()
-                .into_shape_with_order(IxDyn(&shape))
-                .map_err(|_| reshape_error(&v, &dims, span))?,
-        )),
-        (Value::Int(a), true) => Ok(Value::Int(
-            a.as_standard_layout()
-                .to_owned()
-                .into_shape_with_order(IxDyn(&shape))
-                .map_err(|_| reshape_error(&v, &dims, span))?,
-        )),
-        _ => Err(reshape_error(&v, &dims, span)),
-    }
+    let shape = value_shape::reshape(v.len(), dims).ok_or_else(|| reshape_error(&v, dims, span))?;
+    let reshaped = match &v {
+        Value::Float(a) => a
+            .as_standard_layout()
+            .to_owned()
+            .into_shape_with_order(IxDyn(&shape))
+            .map(Value::Float),
+        Value::Int(a) => a
+            .as_standard_layout()
+            .to_owned()
+            .into_shape_with_order(IxDyn(&shape))
+            .map(Value::Int),
+        Value::Bundle(_) => return Err(reshape_error(&v, dims, span)),
+    };
+    reshaped.map_err(|_| reshape_error(&v, dims, span))
 }
 
 fn reshape_error(v: &Value, dims: &[i64], span: Span) -> RunError {
-    let want: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    let shape = v
+        .shape()
+        .map(shape_words)
+        .unwrap_or_else(|| "a bundle".into());
     RunError::new(
-        format!(
-            "cannot reshape {} ({} elements) to {}",
-            v.shape()
-                .map(shape_words)
-                .unwrap_or_else(|| "a bundle".into()),
-            v.len(),
-            want.join("x")
-        ),
+        value_shape::reshape_message(&shape, v.len(), dims),
         span,
         "element counts differ",
     )

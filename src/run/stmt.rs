@@ -12,8 +12,9 @@ use super::params::ModelState;
 use super::{index, params_bytes, DataPair, Interp};
 use crate::ir::check::StmtInfo;
 use crate::ir::model::Model;
+use crate::ir::value_shape;
 use crate::syntax::ast::{Expr, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
-use crate::value::{shape_words, Value};
+use crate::value::Value;
 
 impl Interp {
     /// Execute one checked statement, writing results to `out`.
@@ -137,11 +138,7 @@ impl Interp {
                 Ok(())
             }
             None => Err(RunError::new(
-                format!(
-                    "cannot assign a {} value to a {} slice",
-                    shape_words(v.shape()),
-                    shape_words(view.shape())
-                ),
+                value_shape::assign_message(v.shape(), view.shape()),
                 value.span,
                 "shapes differ",
             )),
@@ -220,19 +217,8 @@ impl Interp {
         let xv = self.eval(x)?;
         let yv = self.eval(y)?;
         let pair = DataPair { x: xv, y: yv, span };
-        let len = |v: &Value| v.shape().and_then(|s| s.first().copied());
-        if let (Some(a), Some(b)) = (len(&pair.x), len(&pair.y)) {
-            let (xs, ys) = (
-                pair.x.shape().unwrap_or(&[]).len(),
-                pair.y.shape().unwrap_or(&[]).len(),
-            );
-            if a != b && xs == 4 && ys >= 1 && ys != 4 {
-                return Err(RunError::new(
-                    format!("{a} inputs but {b} targets"),
-                    span,
-                    "lengths differ",
-                ));
-            }
+        if let (Some(xs), Some(ys)) = (pair.x.shape(), pair.y.shape()) {
+            crate::ir::feed::data_lengths(xs, ys).map_err(|e| RunError::feed(e, span))?;
         }
         match role.map(|r| r.name.as_str()) {
             Some("test") => self.test_data = Some(pair),

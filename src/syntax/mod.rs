@@ -3,5 +3,6 @@
 pub mod ast;
 pub mod error;
 pub mod grammar;
+mod habits;
 pub mod keywords;
 pub mod parse;

@@ -1,8 +1,8 @@
 //! Expressions in statements: every name they read must be defined before,
 //! and builtin, method and model calls must fit their signatures.
 
-use super::Scope;
-use crate::ir::builtins::{self, check_call, unknown_method, Form};
+use super::{habits, Scope};
+use crate::ir::builtins::{self, check_call, unknown_method, BuiltinSpec, Form};
 use crate::ir::error::CheckError;
 use crate::syntax::ast::*;
 
@@ -116,7 +116,7 @@ fn check_call_expr(
         // a model whose declaration failed: its errors are already reported
         ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
         ExprKind::Name(id) => match builtins::function(&id.name) {
-            Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+            Some((spec, _)) => check_builtin_call(spec, args, args_span, errs),
             None => {
                 let mut known: Vec<String> = builtins::of_form(Form::Function)
                     .map(|b| b.name.to_string())
@@ -131,9 +131,13 @@ fn check_call_expr(
             }
         },
         ExprKind::Field { base, field } => {
+            if let Some(e) = habits::library_prefix(scope, base, field) {
+                errs.push(e);
+                return;
+            }
             check_expr(scope, base, errs);
             match builtins::method(&field.name) {
-                Some((spec, _)) => errs.extend(check_call(spec, args, args_span)),
+                Some((spec, _)) => check_builtin_call(spec, args, args_span, errs),
                 None => errs.push(unknown_method(&field.name, field.span)),
             }
         }
@@ -144,6 +148,19 @@ fn check_call_expr(
             check_model_call(args.len(), args_span, errs);
         }
         _ => check_expr(scope, callee, errs),
+    }
+}
+
+/// A builtin call against its table entry, sizes written apart first.
+fn check_builtin_call(
+    spec: &BuiltinSpec,
+    args: &[Expr],
+    args_span: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    match habits::sizes_as_numbers(spec, args) {
+        Some(e) => errs.push(e),
+        None => errs.extend(check_call(spec, args, args_span)),
     }
 }
 

@@ -1,0 +1,99 @@
+//! Python, NumPy and PyTorch habits in expressions, answered with the
+//! cnnscript way to write them and the edit: `ones(6, 8)`, `ones([6, 8])`,
+//! `torch.ones(6x8)`.
+
+use super::Scope;
+use crate::ir::builtins::{self, ArgKind, BuiltinSpec, Form};
+use crate::ir::error::CheckError;
+use crate::syntax::ast::{Expr, ExprKind, Ident, Span};
+
+/// A non-negative integer literal's text.
+fn size(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Number(n) if n.as_int().is_some_and(|v| v >= 0) => Some(n.text.clone()),
+        _ => None,
+    }
+}
+
+/// `ones(6, 8)`, `X.reshape(2, 3)`, `ones([6, 8])`: sizes written as
+/// separate numbers or a list, where a dims literal goes.
+pub(super) fn sizes_as_numbers(spec: &BuiltinSpec, args: &[Expr]) -> Option<CheckError> {
+    let first = spec.params.first()?;
+    if !matches!(first.kind, ArgKind::Dims | ArgKind::Shape) {
+        return None;
+    }
+    let (parts, span, rest): (Vec<String>, Span, &[Expr]) = match args.first().map(|a| &a.kind) {
+        Some(ExprKind::List(items)) if items.len() >= 2 => (
+            items.iter().map(size).collect::<Option<_>>()?,
+            args[0].span,
+            &args[1..],
+        ),
+        _ if args.len() > spec.params.len() => {
+            let k = args.len() + 1 - spec.params.len();
+            let parts = args[..k].iter().map(size).collect::<Option<_>>()?;
+            (parts, args[0].span.join(args[k - 1].span), &args[k..])
+        }
+        _ => return None,
+    };
+    let dims = parts.join("x");
+    let dot = if spec.form() == Form::Method { "." } else { "" };
+    // the call as it should read, when the other arguments are plain numbers
+    let mut call = vec![dims.clone()];
+    for a in rest {
+        match &a.kind {
+            ExprKind::Number(n) => call.push(n.text.clone()),
+            _ => call.push("...".into()),
+        }
+    }
+    Some(
+        CheckError::other(
+            "dims_argument",
+            format!("`{dot}{}` takes its sizes as one dims literal", spec.name),
+            span,
+            "sizes written apart",
+            format!(
+                "write `{dot}{}({})`: sizes joined by `x`, no spaces",
+                spec.name,
+                call.join(", ")
+            ),
+        )
+        .fix(span, dims),
+    )
+}
+
+/// Prefixes of the Python libraries whose functions users reach for.
+const LIBRARIES: [&str; 5] = ["torch", "nn", "F", "np", "numpy"];
+
+/// `torch.ones(6x8)`, `np.zeros(...)`: no library prefix in cnnscript.
+pub(super) fn library_prefix(scope: &Scope, base: &Expr, field: &Ident) -> Option<CheckError> {
+    let ExprKind::Name(lib) = &base.kind else {
+        return None;
+    };
+    let defined = scope.tensors.contains(&lib.name) || scope.models.contains_key(&lib.name);
+    if defined || !LIBRARIES.contains(&lib.name.as_str()) {
+        return None;
+    }
+    let prefix = Span::new(lib.span.start, field.span.start);
+    let e = CheckError::other(
+        "library_prefix",
+        format!("there is no `{}.` here", lib.name),
+        prefix,
+        "not needed",
+        String::new(),
+    );
+    Some(match builtins::function(&field.name) {
+        Some(_) => e
+            .help(format!(
+                "builtins are called by their name alone: `{}(...)`",
+                field.name
+            ))
+            .fix(prefix, ""),
+        None => e.help(format!(
+            "the builtins are: {}",
+            builtins::of_form(Form::Function)
+                .map(|b| b.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
+}
