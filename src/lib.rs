@@ -16,4 +16,5 @@ pub mod run;
 pub mod session;
 pub mod snapshot;
 pub mod syntax;
+pub mod tensor;
 pub mod value;

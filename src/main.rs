@@ -11,11 +11,20 @@ use clap::{Args, Parser, Subcommand};
     about = "Check, run and explore convolutional network scripts"
 )]
 struct Cli {
-    /// Worker threads for kernels (default: the machine's cores; also CNNSCRIPT_THREADS)
-    #[arg(long, global = true)]
+    /// Worker threads for kernels, at least 1 (default: the machine's cores; also CNNSCRIPT_THREADS)
+    #[arg(long, global = true, value_parser = thread_count)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--threads N`: a whole number of at least 1.
+fn thread_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a thread count must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{text}` is not a whole number of threads")),
+    }
 }
 
 #[derive(Subcommand)]

@@ -217,7 +217,11 @@ fn a_diverging_step_stops_training_naming_the_step() {
     ));
     assert_eq!(code, 1, "stdout: {out}");
     assert!(err.contains("the loss became infinite at step 2"), "{err}");
-    assert_eq!(out, "Step 1, loss 400.000\n");
+    // the first line names the model (SPEC v1.1), the step lines follow unchanged
+    assert_eq!(
+        out,
+        "Training m: sgd lr=1e36, 5 steps\nStep 1, loss 400.000\n"
+    );
     assert!(
         !dir.path().join("after.safetensors").exists(),
         "nothing after the error runs"

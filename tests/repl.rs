@@ -198,7 +198,7 @@ fn models_vars_and_reset() {
         out,
         "no models yet\nno tensors yet\n\
          m  1x1x8x8 -> 1x2x6x6  20 params\n\
-         X\nY\n\
+         X  6x8  float32\nY  2x2  float32\n\
          session cleared\nno models yet\nno tensors yet\n"
     );
     assert!(err.contains("unknown model or tensor `m`"), "{err}");
@@ -263,7 +263,7 @@ fn load_runs_a_script_into_the_session() {
     );
     assert!(out.contains("loaded net.cnn (3 statements)"), "{out}");
     assert!(out.contains("Model: tiny (input 4x2x3x5)"), "{out}");
-    assert!(out.ends_with("K\n"), "{out}");
+    assert!(out.ends_with("K  2x2  float32\n"), "{out}");
 }
 
 #[test]

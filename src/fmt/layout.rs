@@ -195,7 +195,7 @@ fn space_between(a: &Tok, b: &Tok) -> bool {
         return a.rule != Rule::slice;
     }
     if let Some(eq) = [a, b].into_iter().find(|t| t.is("=")) {
-        return !matches!(eq.rule, Rule::kv | Rule::option);
+        return !matches!(eq.rule, Rule::kv | Rule::option | Rule::named_arg);
     }
     if b.is("(") || b.is("[") {
         // a call, index, layer's or merge's arguments hug their name

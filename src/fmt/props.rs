@@ -33,8 +33,9 @@ fn w(s: impl Into<String>) -> P {
 
 struct Gen {
     rng: ChaCha8Rng,
-    /// Tensors defined so far, each 2x3 (`true`) or a scalar.
-    tensors: Vec<(String, bool)>,
+    tensors: Vec<String>,
+    /// Tensors bound to `zeros(1x2x3)`, for slice assignments.
+    grids: Vec<String>,
     models: Vec<String>,
     labels: usize,
 }
@@ -297,80 +298,62 @@ impl Gen {
         }
     }
 
-    /// An expression over the tensors defined so far: a 2x3 tensor when
-    /// `full`, else a scalar, so every generated script passes `check`.
-    fn expr(&mut self, depth: usize, full: bool, out: &mut Vec<P>) {
+    /// An expression over the tensors defined so far.
+    fn expr(&mut self, depth: usize, out: &mut Vec<P>) {
         let choice = if depth == 0 {
             self.rng.random_range(0..3)
         } else {
             self.rng.random_range(0..8)
         };
-        let known: Vec<String> = self
-            .tensors
-            .iter()
-            .filter(|(_, f)| *f == full)
-            .map(|(t, _)| t.clone())
-            .collect();
         match choice {
-            0 if !known.is_empty() => out.push(w(self.pick(&known))),
-            0..=2 if !full => out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"]))),
-            0..=2 => {
+            0 if !self.tensors.is_empty() => {
+                let t = self.pick(&self.tensors.clone());
+                out.push(w(t));
+            }
+            0 | 1 => out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"]))),
+            2 => {
                 let f = self.pick(&["ones", "zeros", "rand"]);
-                out.extend([w(f), P::S("("), P::Brk, w("2x3"), P::Brk, P::S(")")]);
+                out.extend([
+                    w(f),
+                    P::S("("),
+                    P::Brk,
+                    // shapes that broadcast together, so the checker accepts any mix
+                    w(self.pick(&["2x3", "3", "1x2x3"])),
+                    P::Brk,
+                    P::S(")"),
+                ]);
             }
             3 => {
                 out.push(P::S("-"));
-                self.expr(depth - 1, full, out);
+                self.expr(depth - 1, out);
             }
             4 => {
                 out.extend([P::S("("), P::Brk]);
-                self.expr(depth - 1, full, out);
+                self.expr(depth - 1, out);
                 out.extend([P::Brk, P::S(")")]);
             }
-            5 if full => {
+            5 => {
+                // numbers only, 1 or 3 of them: a list that broadcasts with 2x3
                 out.extend([P::S("["), P::Brk]);
-                for row in 0..2 {
-                    if row > 0 {
+                let n = self.pick(&[1, 3]);
+                for i in 0..n {
+                    if i > 0 {
                         out.extend([P::S(","), P::Brk]);
                     }
-                    out.push(P::S("["));
-                    for i in 0..3 {
-                        if i > 0 {
-                            out.extend([P::S(","), P::Brk]);
-                        }
-                        self.expr(depth - 1, false, out);
-                    }
-                    out.push(P::S("]"));
+                    out.push(w(self.pick(&["1", "2.5", "0.1", "1e-3", "3"])));
                 }
                 out.extend([P::Brk, P::S("]")]);
             }
-            5 | 6 => {
-                // a receiver is an atom or in brackets: `a + b.sum()` sums b alone
-                let inner = full || self.chance(0.5);
-                if self.chance(0.5) {
-                    self.expr(0, inner, out);
-                } else {
-                    out.push(P::S("("));
-                    self.expr(depth - 1, inner, out);
-                    out.push(P::S(")"));
-                }
-                let m = if full {
-                    "reshape"
-                } else {
-                    self.pick(&["sum", "max"])
-                };
-                out.extend([P::S("."), w(m), P::S("(")]);
-                if full {
-                    out.push(w("2x3"));
-                }
-                out.push(P::S(")"));
+            6 => {
+                self.expr(depth - 1, out);
+                // methods that keep a shape that broadcasts with the others
+                let m = self.pick(&["sum", "max", "float", "flip"]);
+                out.extend([P::S("."), w(m), P::S("("), P::S(")")]);
             }
             _ => {
-                let left_full = full && self.chance(0.7);
-                self.expr(depth - 1, left_full, out);
+                self.expr(depth - 1, out);
                 out.push(P::S(self.pick(&["+", "-", "*", "/"])));
-                let right_full = full && (!left_full || self.chance(0.5));
-                self.expr(depth - 1, right_full, out);
+                self.expr(depth - 1, out);
             }
         }
     }
@@ -381,19 +364,18 @@ impl Gen {
         match self.rng.random_range(0..7) {
             0 | 1 => {
                 let name = format!("T{}", self.tensors.len());
-                let full = self.chance(0.6);
                 out.extend([w("let"), w(&name), P::S("=")]);
-                self.expr(3, full, &mut out);
-                self.tensors.push((name, full));
+                if self.chance(0.3) {
+                    // a 1x2x3 tensor: every generated value fits its `[:, 0:2]`
+                    out.extend([w("zeros"), P::S("("), w("1x2x3"), P::S(")")]);
+                    self.grids.push(name.clone());
+                } else {
+                    self.expr(3, &mut out);
+                }
+                self.tensors.push(name);
             }
-            2 if self.tensors.iter().any(|(_, f)| *f) => {
-                let full: Vec<String> = self
-                    .tensors
-                    .iter()
-                    .filter(|(_, f)| *f)
-                    .map(|(t, _)| t.clone())
-                    .collect();
-                let t = self.pick(&full);
+            2 if !self.grids.is_empty() => {
+                let t = self.pick(&self.grids.clone());
                 out.extend([
                     w(t),
                     P::S("["),
@@ -408,7 +390,7 @@ impl Gen {
                     P::S("]"),
                     P::S("="),
                 ]);
-                self.expr(1, false, &mut out);
+                self.expr(1, &mut out);
             }
             3 if !self.models.is_empty() => {
                 let m = self.pick(&self.models.clone());
@@ -423,8 +405,7 @@ impl Gen {
             5 => out.extend([w("seed"), w(self.rng.random_range(0..99u32).to_string())]),
             _ => {
                 out.push(w("print"));
-                let full = self.chance(0.5);
-                self.expr(2, full, &mut out);
+                self.expr(2, &mut out);
             }
         }
         out
@@ -520,6 +501,7 @@ proptest! {
         let mut gen = Gen {
             rng: ChaCha8Rng::seed_from_u64(seed),
             tensors: vec![],
+            grids: vec![],
             models: vec![],
             labels: 0,
         };

@@ -115,7 +115,8 @@ fn cells(value: &Value) -> Vec<String> {
     match value {
         Value::Float(a) => a.iter().map(|v| v.to_string()).collect(),
         Value::Int(a) => a.iter().map(|v| v.to_string()).collect(),
-        Value::Bundle(_) => Vec::new(),
+        Value::Bool(a) => a.iter().map(|v| u8::from(*v).to_string()).collect(),
+        Value::Dims(_) | Value::Count(_) | Value::Bundle(_) => Vec::new(),
     }
 }
 
@@ -129,7 +130,14 @@ pub(crate) fn write(path: &Path, value: &Value) -> Result<(), IoError> {
         help: help.to_string(),
     };
     let (table, columns, header) = match value {
-        Value::Float(_) | Value::Int(_) => {
+        Value::Dims(_) | Value::Count(_) => {
+            return Err(cannot(
+                value.type_name(),
+                "CSV holds tensors".to_string(),
+                "save a tensor",
+            ))
+        }
+        Value::Float(_) | Value::Int(_) | Value::Bool(_) => {
             let shape = value.shape().unwrap_or(&[]);
             let columns = match shape {
                 [_] => 1,

@@ -40,12 +40,22 @@ pub fn format_value_with_suffixes(value: &Value, suffixes: &[&str]) -> String {
             &IntFormatter::new(&summarized(a.view())),
             suffixes,
         ),
+        Value::Bool(a) => format_tensor(
+            a.view(),
+            &BoolFormatter::new(&summarized(a.view())),
+            suffixes,
+        ),
+        // `torch.Size` written as a script writes dims
+        Value::Dims(d) => crate::value::dims_string(d),
+        Value::Count(n) => n.to_string(),
         Value::Bundle(map) if map.is_empty() => "(empty bundle)".to_string(),
         Value::Bundle(map) => map
             .iter()
             .map(|(name, v)| match v {
                 Value::Float(_) => format!("{name}: {}", v.dims_string()),
                 Value::Int(_) => format!("{name}: {} (integer)", v.dims_string()),
+                Value::Bool(_) => format!("{name}: {} (bool)", v.dims_string()),
+                Value::Dims(_) | Value::Count(_) => format!("{name}: {v}"),
                 Value::Bundle(inner) => format!("{name}: bundle of {} arrays", inner.len()),
             })
             .collect::<Vec<_>>()
@@ -59,8 +69,8 @@ trait ElementFormat<T> {
     fn width(&self) -> usize;
     /// One element, padded on the left to the width (`_Formatter.format`).
     fn format(&self, value: T) -> String;
-    /// True for integer dtypes (an empty tensor then prints `dtype=torch.int64`).
-    fn is_int(&self) -> bool;
+    /// The dtype suffix an empty tensor prints (`dtype=torch.int64`), none for float32.
+    fn empty_dtype(&self) -> Option<&'static str>;
 }
 
 /// `_Formatter` for floating dtypes: integral mode, scientific mode or fixed 4 decimals.
@@ -170,8 +180,8 @@ impl ElementFormat<f32> for FloatFormatter {
         pad(text, self.max_width)
     }
 
-    fn is_int(&self) -> bool {
-        false
+    fn empty_dtype(&self) -> Option<&'static str> {
+        None
     }
 }
 
@@ -199,8 +209,37 @@ impl ElementFormat<i64> for IntFormatter {
         pad(value.to_string(), self.max_width)
     }
 
-    fn is_int(&self) -> bool {
-        true
+    fn empty_dtype(&self) -> Option<&'static str> {
+        Some("dtype=torch.int64")
+    }
+}
+
+/// `_Formatter` for bool: `str(value)` (`True`, `False`), right-aligned.
+struct BoolFormatter {
+    max_width: usize,
+}
+
+impl BoolFormatter {
+    fn new(values: &[bool]) -> Self {
+        let max_width = if values.contains(&false) { 5 } else { 4 };
+        BoolFormatter { max_width }
+    }
+}
+
+impl ElementFormat<bool> for BoolFormatter {
+    fn width(&self) -> usize {
+        self.max_width
+    }
+
+    fn format(&self, value: bool) -> String {
+        pad(
+            if value { "True" } else { "False" }.to_string(),
+            self.max_width,
+        )
+    }
+
+    fn empty_dtype(&self) -> Option<&'static str> {
+        Some("dtype=torch.bool")
     }
 }
 
@@ -295,7 +334,7 @@ fn python_tuple(shape: &[usize]) -> String {
     }
 }
 
-/// `_str_intern` and `_add_suffixes` for a dense CPU tensor of the default dtype or int64.
+/// `_str_intern` and `_add_suffixes` for a dense CPU tensor of the default dtype, int64 or bool.
 fn format_tensor<T: Copy>(
     a: ArrayViewD<'_, T>,
     fmt: &dyn ElementFormat<T>,
@@ -307,8 +346,8 @@ fn format_tensor<T: Copy>(
         if a.ndim() != 1 {
             suffixes.push(format!("size={}", python_tuple(a.shape())));
         }
-        if fmt.is_int() {
-            suffixes.push("dtype=torch.int64".to_string());
+        if let Some(dtype) = fmt.empty_dtype() {
+            suffixes.push(dtype.to_string());
         }
         "[]".to_string()
     } else {

@@ -92,6 +92,12 @@ pub fn save_value(path: &Path, value: &Value) -> Result<(), IoError> {
     match format {
         Format::Npy => match value.as_tensor_ref() {
             Some(tensor) => atomic_write(path, |w| npy::write(w, &tensor)),
+            None if !matches!(value, Value::Bundle(_)) => Err(IoError::CannotSave {
+                path: path.to_path_buf(),
+                what: value.type_name(),
+                reason: "files hold tensors".to_string(),
+                help: "save a tensor".to_string(),
+            }),
             None => Err(IoError::CannotSave {
                 path: path.to_path_buf(),
                 what: value.type_name(),
@@ -113,11 +119,17 @@ fn named_tensors<'a>(
     single_name: &str,
 ) -> Result<Vec<(String, TensorRef<'a>)>, IoError> {
     match value {
-        Value::Float(_) | Value::Int(_) => Ok(value
+        Value::Float(_) | Value::Int(_) | Value::Bool(_) => Ok(value
             .as_tensor_ref()
             .map(|t| (single_name.to_string(), t))
             .into_iter()
             .collect()),
+        Value::Dims(_) | Value::Count(_) => Err(IoError::CannotSave {
+            path: path.to_path_buf(),
+            what: value.type_name(),
+            reason: "files hold tensors".to_string(),
+            help: "save a tensor".to_string(),
+        }),
         Value::Bundle(map) => map
             .iter()
             .map(|(name, v)| match v.as_tensor_ref() {

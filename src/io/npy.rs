@@ -587,52 +587,38 @@ fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
 
 /// Writes the elements in logical (row-major) order as little-endian bytes.
 pub(crate) fn write_data<W: Write>(w: &mut W, tensor: &TensorRef<'_>) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
-    match tensor {
-        TensorRef::Float(a) => {
-            for x in a.iter() {
-                buf.extend_from_slice(&x.to_le_bytes());
-                if buf.len() >= 1 << 16 {
-                    w.write_all(&buf)?;
-                    buf.clear();
-                }
+    fn chunked<W: Write, T: Copy, const N: usize>(
+        w: &mut W,
+        items: impl Iterator<Item = T>,
+        bytes: impl Fn(T) -> [u8; N],
+    ) -> std::io::Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+        for x in items {
+            buf.extend_from_slice(&bytes(x));
+            if buf.len() >= 1 << 16 {
+                w.write_all(&buf)?;
+                buf.clear();
             }
         }
-        TensorRef::Int(a) => {
-            for x in a.iter() {
-                buf.extend_from_slice(&x.to_le_bytes());
-                if buf.len() >= 1 << 16 {
-                    w.write_all(&buf)?;
-                    buf.clear();
-                }
-            }
-        }
+        w.write_all(&buf)
     }
-    w.write_all(&buf)
+    match tensor {
+        TensorRef::Float(a) => chunked(w, a.iter().copied(), f32::to_le_bytes),
+        TensorRef::Int(a) => chunked(w, a.iter().copied(), i64::to_le_bytes),
+        TensorRef::Bool(a) => chunked(w, a.iter().copied(), |b| [u8::from(b)]),
+    }
 }
 
-/// Writes a tensor as `.npy`: f32 as `<f4`, integers as `<i8`, C order.
+/// Writes a tensor as `.npy`: f32 as `<f4`, integers as `<i8`, bools as `|b1`, C order.
 pub(crate) fn write<W: Write>(w: &mut W, tensor: &TensorRef<'_>) -> std::io::Result<()> {
-    let descr = match tensor {
-        TensorRef::Float(_) => "<f4",
-        TensorRef::Int(_) => "<i8",
-    };
-    w.write_all(&header_bytes(descr, tensor.shape()))?;
+    w.write_all(&header_bytes(tensor.npy_descr(), tensor.shape()))?;
     write_data(w, tensor)
 }
 
 /// Bytes of the `.npy` encoding of a tensor (header plus data).
 pub(crate) fn encoded_len(tensor: &TensorRef<'_>) -> u64 {
-    let descr = match tensor {
-        TensorRef::Float(_) => "<f4",
-        TensorRef::Int(_) => "<i8",
-    };
-    let item: u64 = match tensor {
-        TensorRef::Float(_) => 4,
-        TensorRef::Int(_) => 8,
-    };
     let count: u64 = tensor.shape().iter().map(|&d| d as u64).product();
-    header_bytes(descr, tensor.shape()).len() as u64 + count * item
+    header_bytes(tensor.npy_descr(), tensor.shape()).len() as u64 + count * tensor.item_bytes()
 }
 
 #[cfg(test)]

@@ -191,10 +191,7 @@ fn header_bytes(entries: &[(String, TensorRef<'_>)]) -> Vec<u8> {
     header.insert("__metadata__".to_string(), json!({"format": "pt"}));
     let mut offset: u64 = 0;
     for (name, tensor) in entries {
-        let (dtype, item) = match tensor {
-            TensorRef::Float(_) => ("F32", 4u64),
-            TensorRef::Int(_) => ("I64", 8u64),
-        };
+        let (dtype, item) = (tensor.safetensors_dtype(), tensor.item_bytes());
         let count: u64 = tensor.shape().iter().map(|&d| d as u64).product();
         let end = offset + count * item;
         header.insert(
@@ -214,7 +211,7 @@ fn header_bytes(entries: &[(String, TensorRef<'_>)]) -> Vec<u8> {
     out
 }
 
-/// Writes named tensors (f32 as `F32`, integers as `I64`) atomically.
+/// Writes named tensors (f32 as `F32`, integers as `I64`, bools as `BOOL`) atomically.
 pub(crate) fn write(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Result<(), IoError> {
     let header = header_bytes(entries);
     super::atomic_write(path, |w| {

@@ -145,6 +145,9 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                 scope.define_tensor(&n.name, None);
             }
         }
+        StmtKind::SetParam { target, value } => {
+            set_param(scope, target, value, &mut errs);
+        }
         StmtKind::Assign {
             target,
             index,
@@ -202,7 +205,10 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
         } => {
             match model {
                 Some(m) => require_model(scope, m, &mut errs),
-                None => require_any_model(scope, stmt.span, &mut errs),
+                None => {
+                    require_any_model(scope, stmt.span, &mut errs);
+                    require_one_model(scope, stmt.span, &mut errs);
+                }
             }
             train::check_train(
                 scope,
@@ -284,7 +290,7 @@ pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckErr
     }
 }
 
-/// An expression's names and calls, then its shape where it can be known.
+/// An expression's names and calls, then its shapes where they are known.
 fn check_value(scope: &Scope, value: &Expr, errs: &mut Vec<CheckError>) -> Option<Vec<usize>> {
     let before = errs.len();
     check_expr(scope, value, errs);
@@ -313,6 +319,109 @@ fn index_of(target: &Ident, items: &[IndexItem]) -> Expr {
 pub(super) fn feed_error(e: crate::ir::feed::FeedError, span: Span) -> CheckError {
     let help = e.help.unwrap_or_else(|| "see the shapes above".into());
     CheckError::other("shape", e.message, span, e.label, help)
+}
+
+/// `m.0.weight = K`: the target must be a tensor of a declared model, and
+/// a value of known shape must have its shape (SPEC section 2).
+fn set_param(scope: &Scope, target: &Expr, value: &Expr, errs: &mut Vec<CheckError>) {
+    let value_shape = check_value(scope, value, errs);
+    let mut path = Vec::new();
+    let mut root = target;
+    while let ExprKind::Field { base, field } = &root.kind {
+        path.push(field.name.clone());
+        root = base;
+    }
+    path.reverse();
+    let ExprKind::Name(id) = &root.kind else {
+        return;
+    };
+    if scope.is_failed_model(&id.name) {
+        return;
+    }
+    let Some(model) = scope.models.get(&id.name) else {
+        let (message, help) = if scope.tensors.contains(&id.name) {
+            (
+                format!(
+                    "`{}` is a tensor; only a model's parameters can be set this way",
+                    id.name
+                ),
+                format!("set part of a tensor with an index: `{}[0] = ...`", id.name),
+            )
+        } else {
+            (
+                format!("unknown model `{}`", id.name),
+                "declare the model before setting its parameters".to_string(),
+            )
+        };
+        errs.push(CheckError::other(
+            "set_param",
+            message,
+            id.span,
+            "not a model",
+            help,
+        ));
+        return;
+    };
+    let key = path.join(".");
+    let params = model.state_dict_shapes();
+    let Some((_, want)) = params.iter().find(|(n, _)| *n == key) else {
+        let names: Vec<String> = params.iter().map(|(n, _)| n.clone()).collect();
+        let mut e = CheckError::unknown_name(
+            &format!("parameter of `{}`", id.name),
+            &key,
+            target.span,
+            &names,
+        );
+        if let Some(fix) = e.fix_edit_mut() {
+            fix.replacement = format!("{}.{}", id.name, fix.replacement);
+        }
+        errs.push(e);
+        return;
+    };
+    if let Some(got) = value_shape {
+        if got != *want {
+            errs.push(CheckError::other(
+                "param_shape",
+                format!(
+                    "`{}.{key}` is {} but the value is {}",
+                    id.name,
+                    dims_string(want),
+                    if got.is_empty() {
+                        "a scalar".to_string()
+                    } else {
+                        dims_string(&got)
+                    }
+                ),
+                value.span,
+                "wrong shape",
+                format!(
+                    "give a tensor of shape {}, e.g. with .reshape({})",
+                    dims_string(want),
+                    dims_string(want)
+                ),
+            ));
+        }
+    }
+}
+
+/// SPEC v1.1: with several models declared, `train` names the one it trains.
+fn require_one_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {
+    let mut names: Vec<String> = scope.model_order.clone();
+    names.extend(scope.failed_models.iter().cloned());
+    if names.len() > 1 {
+        let list = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        errs.push(CheckError::other(
+            "train_which_model",
+            format!("`train` must name its model: this script declares {list}"),
+            span,
+            "which model?",
+            format!("write `train {} ...`", names[names.len() - 1]),
+        ));
+    }
 }
 
 fn require_any_model(scope: &Scope, span: Span, errs: &mut Vec<CheckError>) {

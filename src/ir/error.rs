@@ -414,6 +414,11 @@ impl CheckError {
         e
     }
 
+    /// A tensor operation's shape rule refused its operands.
+    pub fn shape(e: &crate::tensor::ShapeError, span: Span) -> Self {
+        CheckError::new(e.code(), e.message(), span, e.label()).help(e.help())
+    }
+
     pub fn other(
         code: &'static str,
         message: String,

@@ -8,6 +8,7 @@ pub mod dot;
 pub mod error;
 pub mod feed;
 pub mod infer;
+pub mod layer_fn;
 pub mod model;
 pub mod report;
 pub mod shape;

@@ -51,13 +51,38 @@ fn sample_bytes(shape: &Shape) -> Option<u64> {
     shape.per_item()?.checked_mul(4)
 }
 
+/// The shapes of a layer's learnable tensors, as torchinfo lists them:
+/// `6x1x5x5, 6` for a conv's weight and bias.
+pub fn param_shapes(layer: &Layer) -> String {
+    layer
+        .kind
+        .tensors()
+        .iter()
+        .filter(|t| t.role == crate::layers::Role::Learnable)
+        .map(|t| crate::value::dims_string(&t.shape))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The MACs cell: a pool shows its comparisons or additions instead of 0.
+fn cost_cell(layer: &Layer) -> String {
+    match layer.kind.other_ops(&layer.in_shape, &layer.out_shape) {
+        Some((Some(n), unit)) => format!("{} {unit}", thousands(n)),
+        Some((None, unit)) => format!("? {unit}"),
+        None if layer.macs == super::model::UNKNOWN_MACS => "?".into(),
+        None => thousands(layer.macs),
+    }
+}
+
 /// The `summary` table: one row per layer, then totals.
 pub fn summary(model: &Model) -> String {
-    let mut rows: Vec<[String; 6]> = Vec::new();
+    const COLUMNS: usize = 7;
+    let mut rows: Vec<[String; COLUMNS]> = Vec::new();
     let header = [
         "Layer".to_string(),
         "Type (arguments)".to_string(),
         "Output shape".to_string(),
+        "Param shapes".to_string(),
         "Params".to_string(),
         "MACs".to_string(),
         "RF".to_string(),
@@ -66,6 +91,7 @@ pub fn summary(model: &Model) -> String {
         "input".into(),
         model.input_name.clone(),
         model.input.to_string(),
+        String::new(),
         "0".into(),
         "0".into(),
         "1x1".into(),
@@ -90,6 +116,7 @@ pub fn summary(model: &Model) -> String {
                     String::new(),
                     String::new(),
                     String::new(),
+                    String::new(),
                 ]);
             }
         }
@@ -99,30 +126,27 @@ pub fn summary(model: &Model) -> String {
             row_name(model, node, layer),
             layer_text(layer),
             layer.out_shape.to_string(),
+            param_shapes(layer),
             thousands(layer.params),
-            if layer.macs == super::model::UNKNOWN_MACS {
-                "?".into()
-            } else {
-                thousands(layer.macs)
-            },
+            cost_cell(layer),
             rf_text(layer),
         ]);
     }
-    let mut widths = [0usize; 6];
+    let mut widths = [0usize; COLUMNS];
     for r in std::iter::once(&header).chain(rows.iter()) {
         for (w, cell) in widths.iter_mut().zip(r.iter()) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let total_width: usize = widths.iter().sum::<usize>() + 2 * 5;
+    let total_width: usize = widths.iter().sum::<usize>() + 2 * (COLUMNS - 1);
     let rule = "─".repeat(total_width);
     let mut out = String::new();
     let _ = writeln!(out, "Model: {} (input {})", model.name, model.input);
-    let fmt_row = |r: &[String; 6]| {
+    let fmt_row = |r: &[String; COLUMNS]| {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
-            let numeric = i >= 3;
+            let numeric = i >= 4;
             if i > 0 {
                 line.push_str("  ");
             }
@@ -150,6 +174,10 @@ pub fn summary(model: &Model) -> String {
         None => "unknown (depends on symbolic sizes)".into(),
     };
     let _ = writeln!(out, "Total MACs per sample: {macs}");
+    let pooling = pool_totals(model);
+    if !pooling.is_empty() {
+        let _ = writeln!(out, "Pooling per sample: {pooling} (no MACs)");
+    }
     let _ = writeln!(out, "Parameter memory: {}", bytes(params.saturating_mul(4)));
     let _ = writeln!(
         out,
@@ -168,6 +196,30 @@ pub fn summary(model: &Model) -> String {
         }
     }
     out
+}
+
+/// `1,176 comparisons, 400 additions`: what the pools of a model do per sample.
+fn pool_totals(model: &Model) -> String {
+    let (mut cmp, mut add, mut known) = (0u64, 0u64, true);
+    for (_, layer) in model.layers() {
+        match layer.kind.other_ops(&layer.in_shape, &layer.out_shape) {
+            Some((Some(n), "cmp")) => cmp = cmp.saturating_add(n),
+            Some((Some(n), _)) => add = add.saturating_add(n),
+            Some((None, _)) => known = false,
+            None => {}
+        }
+    }
+    if !known {
+        return "unknown (depends on symbolic sizes)".into();
+    }
+    let mut parts = Vec::new();
+    if cmp > 0 {
+        parts.push(format!("{} comparisons", thousands(cmp)));
+    }
+    if add > 0 {
+        parts.push(format!("{} additions", thousands(add)));
+    }
+    parts.join(", ")
 }
 
 fn ratio_text(dense: u64, params: u64) -> String {

@@ -1,7 +1,8 @@
-//! The shape rules of tensor values (not models): list literals,
-//! broadcasting, indexing, reshaping, `corr2d`, `arange`. Written once: the
-//! checker applies them to the shapes it can know, the interpreter before it
-//! computes. An error carries the message both report.
+//! Shape rules of tensor values the checker and the interpreter share
+//! (besides the operations' rules in `crate::tensor::shape`): constructor
+//! sizes, indexing, slice assignment and `corr2d`. The checker applies them
+//! to the shapes it can know, the interpreter before it computes; an error
+//! carries the message both report.
 
 use crate::syntax::ast::DimLit;
 use crate::value::shape_words;
@@ -25,46 +26,6 @@ pub fn tensor_size(d: &DimLit) -> Result<usize, (String, &'static str, Option<&'
     }
 }
 
-/// A nested list literal of elements of these shapes: rectangular, or the
-/// index of the first element that differs, with the message.
-pub fn list(parts: &[&[usize]]) -> Result<Vec<usize>, (usize, String)> {
-    let Some(first) = parts.first() else {
-        return Ok(vec![0]);
-    };
-    if let Some(i) = parts.iter().position(|p| p != first) {
-        return Err((
-            i,
-            format!(
-                "a nested list must be rectangular: element 0 has shape {}, element {i} has {}",
-                shape_words(first),
-                shape_words(parts[i])
-            ),
-        ));
-    }
-    let mut shape = vec![parts.len()];
-    shape.extend_from_slice(first);
-    Ok(shape)
-}
-
-/// The shape two operands broadcast to (sizes equal or 1, from the right).
-pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let at = |s: &[usize], i: usize| {
-        if i + s.len() >= n {
-            s[i + s.len() - n]
-        } else {
-            1
-        }
-    };
-    (0..n)
-        .map(|i| match (at(a, i), at(b, i)) {
-            (x, y) if x == y || y == 1 => Some(x),
-            (1, y) => Some(y),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Whether a value of shape `from` can be written into a slice of shape
 /// `to` (broadcasting one way, as ndarray's `broadcast`).
 pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
@@ -82,15 +43,6 @@ pub fn assign_message(value: &[usize], slice: &[usize]) -> String {
         "cannot assign a {} value to a {} slice",
         shape_words(value),
         shape_words(slice)
-    )
-}
-
-/// Why two shapes do not broadcast, for `op` (`add`, `multiply`...).
-pub fn broadcast_message(op: &str, a: &[usize], b: &[usize]) -> String {
-    format!(
-        "cannot {op} tensors of shapes {} and {}",
-        shape_words(a),
-        shape_words(b)
     )
 }
 
@@ -203,31 +155,6 @@ pub fn indexed_shape(picked: &[Picked]) -> Vec<usize> {
     picked.iter().filter_map(|p| p.len()).collect()
 }
 
-/// `.reshape(dims)` of `len` elements: one `-1` is inferred, as in PyTorch.
-pub fn reshape(len: usize, dims: &[i64]) -> Option<Vec<usize>> {
-    let known: i64 = dims.iter().filter(|d| **d >= 0).product();
-    let inferred = dims.iter().filter(|d| **d < 0).count();
-    let shape: Vec<usize> = match inferred {
-        0 => dims.iter().map(|d| *d as usize).collect(),
-        1 if known != 0 && len as i64 % known == 0 => dims
-            .iter()
-            .map(|d| if *d < 0 { len as i64 / known } else { *d } as usize)
-            .collect(),
-        _ => return None,
-    };
-    let total = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
-    (total == Some(len)).then_some(shape)
-}
-
-/// Why `.reshape(dims)` cannot take a tensor of this shape.
-pub fn reshape_message(shape_text: &str, len: usize, dims: &[i64]) -> String {
-    let want: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-    format!(
-        "cannot reshape {shape_text} ({len} elements) to {}",
-        want.join("x")
-    )
-}
-
 /// `corr2d(X, K)`: a 2-D input and a 2-D kernel no larger than it.
 pub fn corr2d(x: &[usize], k: &[usize]) -> Result<Vec<usize>, (String, &'static str)> {
     let (&[h, w], &[kh, kw]) = (x, k) else {
@@ -252,14 +179,6 @@ pub fn corr2d(x: &[usize], k: &[usize]) -> Result<Vec<usize>, (String, &'static 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn broadcasting() {
-        assert_eq!(broadcast(&[2, 3], &[3]), Some(vec![2, 3]));
-        assert_eq!(broadcast(&[2, 1], &[1, 4]), Some(vec![2, 4]));
-        assert_eq!(broadcast(&[], &[5]), Some(vec![5]));
-        assert_eq!(broadcast(&[2, 3], &[2]), None);
-    }
 
     #[test]
     fn indexing_follows_python() {
@@ -289,18 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn reshapes() {
-        assert_eq!(reshape(12, &[3, 4]), Some(vec![3, 4]));
-        assert_eq!(reshape(12, &[-1, 4]), Some(vec![3, 4]));
-        assert_eq!(reshape(12, &[5, -1]), None);
-        assert_eq!(reshape(12, &[-1, -1]), None);
-        assert_eq!(reshape(12, &[2, 2]), None);
-    }
-
-    #[test]
-    fn lists_and_corr2d() {
-        assert_eq!(list(&[&[2], &[2]]), Ok(vec![2, 2]));
-        assert_eq!(list(&[&[2], &[3]]).map_err(|e| e.0), Err(1));
+    fn corr2d_kernel_fits() {
         assert_eq!(corr2d(&[3, 3], &[2, 2]), Ok(vec![2, 2]));
         assert!(corr2d(&[3, 3], &[4, 1]).is_err());
         assert!(corr2d(&[3], &[1, 1]).is_err());

@@ -35,6 +35,16 @@ pub use pool::Pool;
 pub use tensors::{Fill, Init, Param, Role, TensorSpec};
 pub use window::{Pad4, Window};
 
+/// Table entries by kind, for the layers applied as functions (`maxpool(X, k=2)`).
+pub mod specs {
+    pub use super::activation::{DROPOUT, RELU, SIGMOID, SOFTMAX, TANH};
+    pub use super::batchnorm::SPEC as BATCHNORM;
+    pub use super::conv::SPEC as CONV;
+    pub use super::linear::SPEC as LINEAR;
+    pub use super::pool::{AVGPOOL, GAP, MAXPOOL};
+    pub use super::reshape::FLATTEN;
+}
+
 use crate::ir::shape::{Rf, Shape};
 
 /// Every layer kind with its resolved arguments.
@@ -210,6 +220,30 @@ impl LayerKind {
             | LayerKind::Softmax => {}
         }
         t.finish()
+    }
+
+    /// Work per sample other than multiply-accumulates, with its unit: a
+    /// pool's comparisons or additions (`summary` shows them where a pool
+    /// has no MACs). `None` for layers whose cost is their MACs.
+    pub fn other_ops(
+        &self,
+        in_shape: &Shape,
+        out_shape: &Shape,
+    ) -> Option<(Option<u64>, &'static str)> {
+        match self {
+            LayerKind::MaxPool(p) => Some((pool::cost(Some(p.kernel), in_shape, out_shape), "cmp")),
+            LayerKind::AvgPool(p) => Some((pool::cost(Some(p.kernel), in_shape, out_shape), "add")),
+            LayerKind::Gap => Some((pool::cost(None, in_shape, out_shape), "add")),
+            LayerKind::Conv(_)
+            | LayerKind::Linear(_)
+            | LayerKind::Flatten
+            | LayerKind::Relu
+            | LayerKind::Sigmoid
+            | LayerKind::Tanh
+            | LayerKind::Softmax
+            | LayerKind::Dropout { .. }
+            | LayerKind::BatchNorm(_) => None,
+        }
     }
 
     /// `shape explain`'s lines under the layer: how each output size arises.

@@ -96,6 +96,21 @@ impl Pool {
     }
 }
 
+/// What a pool costs per sample, since it has no multiply-accumulates:
+/// `maxpool` compares `kh·kw − 1` times per output, `avgpool` adds
+/// `kh·kw − 1` times (then divides once), `gap` adds `H·W − 1` times per
+/// channel. `None` when a symbolic size leaves it unknown.
+pub(super) fn cost(window: Option<[u64; 2]>, in_shape: &Shape, out_shape: &Shape) -> Option<u64> {
+    let per_output = match window {
+        Some([kh, kw]) => kh.checked_mul(kw)?.saturating_sub(1),
+        None => {
+            let (h, w) = (in_shape.0.get(2)?.known()?, in_shape.0.get(3)?.known()?);
+            h.checked_mul(w)?.saturating_sub(1)
+        }
+    };
+    out_shape.per_item()?.checked_mul(per_output)
+}
+
 fn lower_max(args: &Args, at: &LayerInput) -> Result<Lowered, Vec<CheckError>> {
     lower(args, at, true)
 }

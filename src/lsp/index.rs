@@ -121,6 +121,10 @@ impl<'a> Walker<'a> {
             StmtKind::Print(e)
             | StmtKind::Show { value: e, .. }
             | StmtKind::Save { value: e, .. } => self.expr(e),
+            StmtKind::SetParam { target, value } => {
+                self.expr(target);
+                self.expr(value);
+            }
             StmtKind::LoadModel { model, .. }
             | StmtKind::Summary { model }
             | StmtKind::Export { model, .. }
@@ -252,9 +256,15 @@ impl<'a> Walker<'a> {
             ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
             ExprKind::List(items) => items.iter().for_each(|e| self.expr(e)),
             ExprKind::Name(id) => self.name(id),
-            ExprKind::Call { callee, args, .. } => {
+            ExprKind::Call {
+                callee,
+                args,
+                named,
+                ..
+            } => {
                 self.expr(callee);
                 args.iter().for_each(|a| self.expr(a));
+                named.iter().for_each(|n| self.expr(&n.value));
             }
             ExprKind::Field { .. } => self.field(expr),
             ExprKind::Index { base, items } => {

@@ -289,7 +289,10 @@ pub fn candidates(line: &str, pos: usize, names: &Names) -> (usize, Vec<String>)
         Spot::Method { base } if base.is_some_and(|b| names.models.iter().any(|m| m == b)) => {
             vec![]
         }
-        Spot::Method { .. } => of_form(Form::Method).map(|b| b.name.to_string()).collect(),
+        Spot::Method { .. } => of_form(Form::Method)
+            .chain(of_form(Form::Property))
+            .map(|b| b.name.to_string())
+            .collect(),
         Spot::Any => layers()
             .chain(models())
             .chain(names.tensors.iter().cloned())
@@ -469,14 +472,20 @@ mod tests {
         assert_eq!(complete("let Y = te").1, Vec::<String>::new());
         assert_eq!(complete("print X.su"), (8, vec!["sum".into()]));
         let (_, all) = complete("print ones(2x2).");
-        assert_eq!(all, ["float", "max", "mean", "min", "reshape", "sum"]);
+        assert_eq!(
+            all,
+            [
+                "T", "argmax", "argmin", "flip", "float", "max", "mean", "min", "ndim", "numel",
+                "permute", "reshape", "shape", "sum"
+            ]
+        );
         assert_eq!(complete("print lenet.").1, Vec::<String>::new());
     }
 
     #[test]
     fn meta_commands() {
         assert_eq!(complete(":mo"), (0, vec![":models".into()]));
-        assert_eq!(complete(":help co").1, ["conv", "corr2d"]);
+        assert_eq!(complete(":help co").1, ["conv", "conv2d", "corr2d"]);
         assert!(matches!(spot(":load dir/fi", 12).1, Spot::Path));
         assert_eq!(complete(":").1.len(), META.len());
     }

@@ -76,13 +76,20 @@ pub enum Token {
     /// `.`
     #[token(".")]
     Dot,
-    /// Arithmetic: `+ - * /`.
+    /// Arithmetic, matmul and comparisons: `+ - * / @ == != < <= > >=`.
     #[token("+")]
     #[token("-")]
     #[token("*")]
     #[token("/")]
+    #[token("@")]
+    #[token("==")]
+    #[token("!=")]
+    #[token("<")]
+    #[token("<=")]
+    #[token(">")]
+    #[token(">=")]
     Op,
-    /// Anything else (`@`, `$`, a stray `\`...).
+    /// Anything else (`$`, a stray `\`...).
     Error,
 }
 
@@ -400,12 +407,14 @@ mod tests {
     #[test]
     fn errors_are_tokens() {
         assert_eq!(
-            kinds("a @ é $"),
+            kinds("a @ é $ >= !"),
             vec![
                 (Token::Ident, "a"),
-                (Token::Error, "@"),
+                (Token::Op, "@"),
                 (Token::Error, "é"),
                 (Token::Error, "$"),
+                (Token::Op, ">="),
+                (Token::Error, "!"),
             ]
         );
     }

@@ -30,6 +30,7 @@ use crate::layers::{layer_spec, LAYERS};
 use crate::session::Source;
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
+use crate::value::Value;
 
 /// The file name diagnostics give an entry typed at the prompt.
 pub const REPL_FILE: &str = "<repl>";
@@ -115,7 +116,7 @@ impl Session {
         }
         let bare = bare_name(text);
         let mut text = Cow::Borrowed(text);
-        if let Some((name, _)) = bare {
+        if let Some((name, span)) = bare {
             if let Some(model) = self.scope.models.get(name) {
                 let _ = write!(out, "{}", report::summary(model));
                 return Outcome::Done;
@@ -123,6 +124,12 @@ impl Session {
             if self.scope.tensors.iter().any(|t| t == name) {
                 // a tensor's name alone prints it, as `print NAME` would
                 text = Cow::Owned(format!("print {name}"));
+            } else if !crate::syntax::keywords::KEYWORDS.contains(&name) {
+                let mut known = self.model_names();
+                known.extend(self.tensor_names());
+                let e = CheckError::unknown_name("model or tensor", name, span, &known);
+                self.show(&e, REPL_FILE, &text, err);
+                return Outcome::Failed;
             }
         }
         let script = match parse_repl_line(&text) {
@@ -217,13 +224,7 @@ impl Session {
                 Outcome::Done
             }
             ":vars" if arg.is_empty() => {
-                let names = self.tensor_names();
-                let _ = if names.is_empty() {
-                    writeln!(out, "no tensors yet")
-                } else {
-                    // TODO(interp) (optional): each tensor's shape, from the interpreter.
-                    writeln!(out, "{}", names.join("\n"))
-                };
+                let _ = write!(out, "{}", self.vars_text());
                 Outcome::Done
             }
             ":reset" if arg.is_empty() => {
@@ -253,6 +254,38 @@ impl Session {
                 Outcome::Failed
             }
         }
+    }
+
+    /// `:vars`: each tensor with its shape and dtype, in definition order.
+    pub fn vars_text(&self) -> String {
+        let rows: Vec<[String; 3]> = self
+            .scope
+            .tensors
+            .iter()
+            .filter_map(|n| self.interp.tensors.get(n).map(|v| (n, v)))
+            .map(|(name, v)| {
+                let (shape, kind) = match v {
+                    Value::Bundle(m) => (
+                        format!("{} arrays", m.len()),
+                        format!(
+                            "bundle: {}",
+                            m.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ),
+                    Value::Dims(_) | Value::Count(_) => (v.to_string(), v.type_name().to_string()),
+                    t => (t.dims_string(), t.dtype_name().unwrap_or("").to_string()),
+                };
+                [name.clone(), shape, kind]
+            })
+            .collect();
+        if rows.is_empty() {
+            return "no tensors yet\n".into();
+        }
+        let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|r| format!("{:w0$}  {:w1$}  {}\n", r[0], r[1], r[2]))
+            .collect()
     }
 
     fn models_text(&self) -> String {
@@ -448,6 +481,32 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("m  1x1x8x8 -> 1x2x6x6  20 params"), "{out}");
         assert!(err.contains("<repl>"), "{err}");
+    }
+
+    #[test]
+    fn bare_expressions_print_their_value_and_vars_shows_shapes() {
+        let (code, out, err) = run("let X = [[0.2, 0.7], [0.9, 0.1]]\n\
+             X > 0.5\n\
+             X.shape\n\
+             X.argmax(dim=1)\n\
+             model m(x: 2x2) = maxpool(k=2, s=1)\n\
+             m(X)\n\
+             let S = X.shape\n\
+             let I = X.argmax(dim=1)\n\
+             :vars\n");
+        assert_eq!(code, 0, "{err}");
+        // torch: X > 0.5 -> tensor([[False,  True], [ True, False]]); X.argmax(dim=1) -> tensor([1, 0])
+        assert!(
+            out.contains(
+                "tensor([[False,  True],\n        [ True, False]])\n2x2\ntensor([1, 0])\n"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("tensor([[[[0.9000]]]])"), "{out}");
+        assert!(
+            out.contains("X  2x2  float32\nS  2x2  shape\nI  2    int64\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@ use rand_distr::{Distribution, StandardNormal};
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
-use crate::ir::builtins::{ArgKind, BuiltinSpec, Function};
-use crate::ir::value_shape;
-use crate::syntax::ast::{Expr, ExprKind, Span};
+use crate::ir::builtins::{self, bool_word, ArgKind, BuiltinSpec, Function};
+use crate::syntax::ast::{Expr, ExprKind, NamedArg, Span};
+use crate::tensor::join::{join, Join};
 use crate::value::Value;
 
 /// One argument, evaluated as its parameter's kind asks.
@@ -19,43 +19,63 @@ pub enum Arg {
     Dims(Vec<usize>),
     Shape(Vec<i64>),
     Number(f32),
-    Tensor(ArrayD<f32>),
+    Int(i64),
+    Bool(bool),
+    /// A tensor, its dtype kept (`tensor` converts to float on request).
+    Tensor(Value),
+    Tensors(Vec<Value>),
     Value(Value),
     Path(String),
 }
 
-/// The evaluated arguments of a call, each with its span.
-pub struct Args {
-    items: Vec<(Arg, Span)>,
+/// The evaluated arguments of a call, bound to its parameters, each with
+/// its span.
+pub struct Args<'a> {
+    /// Per parameter, in table order: the arguments given for it.
+    items: Vec<Vec<(Arg, Span)>>,
+    /// Named arguments for the layer of a layer function.
+    pub layer_args: Vec<&'a NamedArg>,
     /// The whole call.
     pub span: Span,
     name: &'static str,
 }
 
-impl Args {
-    /// How many arguments were given.
+impl Args<'_> {
+    /// How many positional parameters were given.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.iter().filter(|i| !i.is_empty()).count()
     }
 
     /// True when the call has no arguments.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether parameter `i` was given.
+    pub fn given(&self, i: usize) -> bool {
+        self.items.get(i).is_some_and(|v| !v.is_empty())
     }
 
     /// The span of argument `i` (the call's when there is none).
     pub fn span_of(&self, i: usize) -> Span {
-        self.items.get(i).map_or(self.span, |a| a.1)
+        self.items
+            .get(i)
+            .and_then(|v| v.first())
+            .map_or(self.span, |a| a.1)
     }
 
     fn get(&self, i: usize) -> RunResult<&Arg> {
-        self.items.get(i).map(|a| &a.0).ok_or_else(|| {
-            RunError::new(
-                format!("`{}` is missing argument {}", self.name, i + 1),
-                self.span,
-                "too few arguments",
-            )
-        })
+        self.items
+            .get(i)
+            .and_then(|v| v.first())
+            .map(|a| &a.0)
+            .ok_or_else(|| {
+                RunError::new(
+                    format!("`{}` is missing argument {}", self.name, i + 1),
+                    self.span,
+                    "too few arguments",
+                )
+            })
     }
 
     fn mismatch(&self, i: usize, want: ArgKind) -> RunError {
@@ -95,17 +115,72 @@ impl Args {
         }
     }
 
-    /// Argument `i`, a [`ArgKind::Tensor`].
-    pub fn tensor(&self, i: usize) -> RunResult<&ArrayD<f32>> {
+    /// Argument `i`, an optional [`ArgKind::Int`].
+    pub fn int(&self, i: usize) -> RunResult<Option<i64>> {
+        match self.items.get(i).and_then(|v| v.first()) {
+            None => Ok(None),
+            Some((Arg::Int(v), _)) => Ok(Some(*v)),
+            Some(_) => Err(self.mismatch(i, ArgKind::Int)),
+        }
+    }
+
+    /// Every argument given for a repeated [`ArgKind::Int`] parameter `i`.
+    pub fn ints(&self, i: usize) -> RunResult<Vec<i64>> {
+        self.items
+            .get(i)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|(a, _)| match a {
+                Arg::Int(v) => Ok(*v),
+                _ => Err(self.mismatch(i, ArgKind::Int)),
+            })
+            .collect()
+    }
+
+    /// Argument `i`, an optional [`ArgKind::Bool`] (false when not given).
+    pub fn flag(&self, i: usize) -> RunResult<bool> {
+        match self.items.get(i).and_then(|v| v.first()) {
+            None => Ok(false),
+            Some((Arg::Bool(b), _)) => Ok(*b),
+            Some(_) => Err(self.mismatch(i, ArgKind::Bool)),
+        }
+    }
+
+    /// Argument `i`, a [`ArgKind::Tensor`] as floats.
+    pub fn tensor(&self, i: usize) -> RunResult<ArrayD<f32>> {
+        self.value(i)?
+            .to_float()
+            .ok_or_else(|| self.mismatch(i, ArgKind::Tensor))
+    }
+
+    /// Argument `i`, a [`ArgKind::Tensor`] with its dtype.
+    pub fn value(&self, i: usize) -> RunResult<&Value> {
         match self.get(i)? {
-            Arg::Tensor(t) => Ok(t),
+            Arg::Tensor(v) | Arg::Value(v) => Ok(v),
             _ => Err(self.mismatch(i, ArgKind::Tensor)),
+        }
+    }
+
+    /// Argument `i`, an optional [`ArgKind::Tensor`] with its dtype.
+    pub fn optional_value(&self, i: usize) -> RunResult<Option<&Value>> {
+        if self.given(i) {
+            self.value(i).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Argument `i`, a [`ArgKind::Tensors`].
+    pub fn tensors(&self, i: usize) -> RunResult<&[Value]> {
+        match self.get(i)? {
+            Arg::Tensors(v) => Ok(v),
+            _ => Err(self.mismatch(i, ArgKind::Tensors)),
         }
     }
 
     /// Argument `i`, a [`ArgKind::Value`], moved out.
     pub fn take_value(&mut self, i: usize) -> RunResult<Value> {
-        match self.items.get_mut(i) {
+        match self.items.get_mut(i).and_then(|v| v.first_mut()) {
             Some((Arg::Value(v), _)) => Ok(std::mem::replace(v, Value::Bundle(Default::default()))),
             _ => Err(self.mismatch(i, ArgKind::Value)),
         }
@@ -121,52 +196,96 @@ impl Args {
 }
 
 impl Interp {
-    /// Check the number of arguments against the table and evaluate each as
-    /// its parameter's kind says, in order.
-    pub(super) fn eval_args(
+    /// Bind the arguments as the table says (the checker's rules) and
+    /// evaluate each as its parameter's kind says, in order.
+    pub(super) fn eval_args<'a>(
         &mut self,
         spec: &'static BuiltinSpec,
-        args: &[Expr],
+        (args, named): (&'a [Expr], &'a [NamedArg]),
         args_span: Span,
         span: Span,
-    ) -> RunResult<Args> {
-        if let Some(message) = spec.arity_message(args.len()) {
-            return Err(
-                RunError::new(message, args_span, "wrong number of arguments").help(format!(
-                    "{}: {}",
-                    spec.signature(),
-                    spec.help
-                )),
-            );
-        }
-        let mut items = Vec::with_capacity(args.len());
-        for (param, e) in spec.params.iter().zip(args) {
-            let arg = match param.kind {
-                ArgKind::Dims => Arg::Dims(self.eval_dims(e)?),
-                ArgKind::Shape => Arg::Shape(self.eval_shape(e)?),
-                ArgKind::Number => Arg::Number(self.eval_number(e)?),
-                ArgKind::Tensor => Arg::Tensor(self.eval_float(e)?),
-                ArgKind::Value => Arg::Value(self.eval(e)?),
-                ArgKind::Path => match &e.kind {
-                    ExprKind::Str(s) => {
-                        items.push((Arg::Path(s.value.clone()), s.span));
-                        continue;
-                    }
-                    _ => {
-                        return Err(RunError::new(
-                            format!("`{}` takes a file name in quotes", spec.name),
-                            e.span,
-                            "not a string",
-                        ))
-                    }
-                },
-            };
-            items.push((arg, e.span));
+    ) -> RunResult<Args<'a>> {
+        let bound = builtins::bind(spec, args, named, args_span).map_err(|mut e| {
+            e.truncate(1);
+            e.pop().map_or_else(
+                || RunError::new("bad arguments", args_span, "here"),
+                RunError::from_check,
+            )
+        })?;
+        let mut items = Vec::with_capacity(spec.params.len());
+        for (i, param) in spec.params.iter().enumerate() {
+            let mut slot = Vec::new();
+            for e in bound.all(i) {
+                slot.push((self.eval_arg(spec, param.kind, e)?, e.span));
+            }
+            items.push(slot);
         }
         Ok(Args {
             items,
+            layer_args: bound.layer_args,
             span,
             name: spec.name,
+        })
+    }
+
+    /// One argument, as `kind` asks.
+    fn eval_arg(&mut self, spec: &BuiltinSpec, kind: ArgKind, e: &Expr) -> RunResult<Arg> {
+        Ok(match kind {
+            ArgKind::Dims => Arg::Dims(self.eval_dims(e)?),
+            ArgKind::Shape => Arg::Shape(self.eval_shape(e)?),
+            ArgKind::Number => Arg::Number(self.eval_number(e)?),
+            ArgKind::Int => Arg::Int(self.eval_int(e)?),
+            ArgKind::Bool => match &e.kind {
+                ExprKind::Name(id) if bool_word(&id.name).is_some() => {
+                    Arg::Bool(bool_word(&id.name).unwrap_or(false))
+                }
+                _ => {
+                    return Err(RunError::new(
+                        format!("`{}` takes `true` or `false` here", spec.name),
+                        e.span,
+                        "not a boolean",
+                    ))
+                }
+            },
+            ArgKind::Tensor => {
+                let v = self.eval(e)?;
+                if v.shape().is_none() && !matches!(v, Value::Dims(_) | Value::Count(_)) {
+                    return Err(RunError::new(
+                        format!("expected a tensor, found a {}", v.type_name()),
+                        e.span,
+                        "not a tensor",
+                    )
+                    .help("pick one of its arrays with `.name`"));
+                }
+                Arg::Tensor(crate::tensor::tensor_value(v).unwrap_or(Value::Count(0)))
+            }
+            ArgKind::Tensors => match &e.kind {
+                ExprKind::List(items) => {
+                    let mut vs = Vec::with_capacity(items.len());
+                    for item in items {
+                        vs.push(self.eval(item)?);
+                    }
+                    Arg::Tensors(vs)
+                }
+                _ => {
+                    return Err(RunError::new(
+                        format!("`{}` takes its tensors in brackets: [A, B]", spec.name),
+                        e.span,
+                        "not a list",
+                    ))
+                }
+            },
+            ArgKind::Value => Arg::Value(self.eval(e)?),
+            ArgKind::Path => match &e.kind {
+                ExprKind::Str(s) => Arg::Path(s.value.clone()),
+                _ => {
+                    return Err(RunError::new(
+                        format!("`{}` takes a file name in quotes", spec.name),
+                        e.span,
+                        "not a string",
+                    ))
+                }
+            },
         })
     }
 
@@ -174,12 +293,15 @@ impl Interp {
     pub(super) fn call_function(
         &mut self,
         (spec, f): (&'static BuiltinSpec, Function),
-        args: &[Expr],
+        (args, named): (&[Expr], &[NamedArg]),
         args_span: Span,
         span: Span,
     ) -> RunResult<Evaluated> {
-        let mut args = self.eval_args(spec, args, args_span, span)?;
+        let mut args = self.eval_args(spec, (args, named), args_span, span)?;
         let tensor = |t: ArrayD<f32>| Ok(Evaluated::Value(Value::Float(t)));
+        let op = |r: Result<Value, crate::tensor::OpError>| {
+            r.map(Evaluated::Value).map_err(|e| RunError::op(e, span))
+        };
         match f {
             Function::Ones => tensor(ArrayD::ones(IxDyn(args.dims(0)?))),
             Function::Zeros => tensor(ArrayD::zeros(IxDyn(args.dims(0)?))),
@@ -193,6 +315,19 @@ impl Interp {
                 let v = args.take_value(0)?;
                 self.split(v, args.number(1)?, span).map(Evaluated::Tuple)
             }
+            Function::Matmul => op(crate::tensor::matmul::matmul(
+                args.value(0)?,
+                args.value(1)?,
+            )),
+            Function::Cat => op(join(Join::Cat, args.tensors(0)?, args.int(1)?.unwrap_or(0))),
+            Function::Stack => op(join(
+                Join::Stack,
+                args.tensors(0)?,
+                args.int(1)?.unwrap_or(0),
+            )),
+            Function::Layer | Function::Conv2d | Function::Linear => self
+                .layer_fn((spec, f), &args, span)
+                .map(|t| Evaluated::Value(Value::Float(t))),
         }
     }
 
@@ -281,7 +416,7 @@ fn arange(args: &Args) -> RunResult<ArrayD<f32>> {
 fn corr2d(args: &Args) -> RunResult<ArrayD<f32>> {
     let span = args.span;
     let (x, k) = (args.tensor(0)?, args.tensor(1)?);
-    let out = value_shape::corr2d(x.shape(), k.shape())
+    let out = crate::ir::value_shape::corr2d(x.shape(), k.shape())
         .map_err(|(message, label)| RunError::new(message, span, label))?;
     let (h, w, kh, kw) = (x.shape()[0], x.shape()[1], k.shape()[0], k.shape()[1]);
     let xs: Vec<f32> = x.iter().copied().collect();
@@ -295,6 +430,8 @@ fn take_rows(v: &Value, rows: &[usize]) -> Value {
     match v {
         Value::Float(a) => Value::Float(a.select(Axis(0), rows)),
         Value::Int(a) => Value::Int(a.select(Axis(0), rows)),
+        Value::Bool(a) => Value::Bool(a.select(Axis(0), rows)),
+        Value::Dims(_) | Value::Count(_) => v.clone(),
         Value::Bundle(m) => Value::Bundle(
             m.iter()
                 .map(|(k, a)| (k.clone(), take_rows(a, rows)))
@@ -321,16 +458,30 @@ mod tests {
         let mut interp = Interp::new();
         interp.base_dir = dir.path().to_path_buf();
         for spec in of_form(Form::Function) {
-            let args: Vec<String> = spec
+            // the optional parameters too, except a layer function's bias
+            let mut args: Vec<String> = spec
                 .params
                 .iter()
+                .filter(|p| !(p.optional && p.name == "bias"))
                 .map(|p| match p.kind {
                     ArgKind::Dims | ArgKind::Shape => "4x2".to_string(),
                     ArgKind::Number => "0.5".to_string(),
+                    ArgKind::Int => "0".to_string(),
+                    ArgKind::Bool => "true".to_string(),
                     ArgKind::Tensor | ArgKind::Value => "ones(3x3)".to_string(),
+                    ArgKind::Tensors => "[ones(3x3), ones(3x3)]".to_string(),
                     ArgKind::Path => "\"t.npy\"".to_string(),
                 })
                 .collect();
+            if let Some(l) = spec.layer {
+                let required = l
+                    .layer
+                    .args
+                    .iter()
+                    .filter(|a| matches!(a.default, crate::layers::ArgDefault::Required))
+                    .filter(|a| !l.from_data.iter().any(|(d, _)| *d == a.name));
+                args.extend(required.map(|a| format!("{}=2", a.name)));
+            }
             let text = format!("print {}({})", spec.name, args.join(", "));
             let script = crate::syntax::parse::parse_script(&text).expect("parses");
             let checked = crate::ir::check::check_script(&script);

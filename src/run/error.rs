@@ -66,16 +66,46 @@ impl RunError {
             None => r,
         }
     }
-    /// A file error (from `crate::io`) at the statement that touched the file.
+    /// A file error (from `crate::io`) at the statement that touched the
+    /// file; a refused allocation is labelled with what it was for (the
+    /// tensor and its shape).
     pub fn io(err: &crate::io::IoError, span: Span) -> Self {
         use miette::Diagnostic as _;
         let help = err.help().map(|h| h.to_string());
+        let label = match err {
+            crate::io::IoError::OutOfMemory { what, .. } => what.clone(),
+            _ => "this file".into(),
+        };
         RunError {
             message: err.to_string(),
             span,
-            label: "this file".into(),
+            label,
             help,
             related: Vec::new(),
+        }
+    }
+
+    /// A checker diagnostic met at run time (the same rule, judged again on real values).
+    pub fn from_check(e: crate::ir::error::CheckError) -> Self {
+        let help = e.help.as_deref().map(str::to_string);
+        RunError {
+            message: e.message,
+            span: e.span,
+            label: e.label,
+            help,
+            related: Vec::new(),
+        }
+    }
+
+    /// A tensor operation's error at the expression that asked for it.
+    pub fn op(e: crate::tensor::OpError, span: Span) -> Self {
+        use crate::tensor::OpError;
+        match e {
+            OpError::Shape(s) => RunError::new(s.message(), span, s.label()).help(s.help()),
+            OpError::Dtype { message, help } => {
+                RunError::new(message, span, "wrong dtype").help(help)
+            }
+            OpError::Alloc(io) => RunError::io(&io, span),
         }
     }
 }

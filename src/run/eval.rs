@@ -7,10 +7,9 @@ use ndarray::{ArrayD, IxDyn};
 use super::error::{RunError, RunResult};
 use super::index::index_value;
 use super::Interp;
-use crate::ir::builtins;
-use crate::ir::value_shape;
+use crate::ir::builtins::{self, Property};
 use crate::syntax::ast::*;
-use crate::value::{dims_string, Value};
+use crate::value::{dims_string, shape_words, Value};
 
 /// What an expression evaluates to.
 pub enum Evaluated {
@@ -93,8 +92,9 @@ impl Interp {
             ExprKind::Call {
                 callee,
                 args,
+                named,
                 args_span,
-            } => return self.eval_call(callee, args, *args_span, span),
+            } => return self.eval_call(callee, (args, named), *args_span, span),
             ExprKind::Field { base, field } => {
                 return self.eval_field(base, field, span).map(Evaluated::Value)
             }
@@ -103,14 +103,23 @@ impl Interp {
                 index_value(&v, &self.eval_index(items)?)?
             }
             ExprKind::Neg(e) => match self.eval(e)? {
-                Value::Float(a) => Value::Float(-a),
-                Value::Int(a) => Value::Int(-a),
-                Value::Bundle(_) => return Err(not_tensor(e.span)),
+                Value::Count(n) => Value::Count(-n),
+                v => crate::tensor::elementwise::neg(v).map_err(|err| RunError::op(err, span))?,
             },
             ExprKind::Binary { op, lhs, rhs } => {
-                let a = self.eval_float(lhs)?;
-                let b = self.eval_float(rhs)?;
-                binary(*op, &a, &b, span)?
+                let (a, b) = (self.eval(lhs)?, self.eval(rhs)?);
+                // An integer literal beside a tensor is a Python int: it keeps
+                // an integer tensor integer (`labels + 1`), as in PyTorch.
+                let (a, b) = match (int_literal(lhs), int_literal(rhs)) {
+                    (Some(n), None) => (int_scalar(n), b),
+                    (None, Some(n)) => (a, int_scalar(n)),
+                    _ => (a, b),
+                };
+                let result = match op {
+                    BinOp::MatMul => crate::tensor::matmul::matmul(&a, &b),
+                    _ => crate::tensor::elementwise::binary(*op, &a, &b),
+                };
+                result.map_err(|err| RunError::op(err, span))?
             }
         };
         Ok(Evaluated::Value(v))
@@ -124,9 +133,24 @@ impl Interp {
         for e in items {
             parts.push(self.eval_float(e)?);
         }
-        let shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape()).collect();
-        let shape = value_shape::list(&shapes)
-            .map_err(|(i, message)| RunError::new(message, items[i].span, "different length"))?;
+        let inner = parts[0].shape().to_vec();
+        if let Some((i, p)) = parts
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.shape() != inner.as_slice())
+        {
+            return Err(RunError::new(
+                format!(
+                    "a nested list must be rectangular: element 0 has shape {}, element {i} has {}",
+                    shape_words(&inner),
+                    shape_words(p.shape())
+                ),
+                items[i].span,
+                "different length",
+            ));
+        }
+        let mut shape = vec![items.len()];
+        shape.extend_from_slice(&inner);
         let data: Vec<f32> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), data)
             .map(Value::Float)
@@ -136,16 +160,29 @@ impl Interp {
     fn eval_call(
         &mut self,
         callee: &Expr,
-        args: &[Expr],
+        (args, named): (&[Expr], &[NamedArg]),
         args_span: Span,
         span: Span,
     ) -> RunResult<Evaluated> {
+        let model_call = match &callee.kind {
+            ExprKind::Name(id) => self.models.contains_key(&id.name),
+            ExprKind::Index { .. } => true,
+            _ => false,
+        };
+        if let (true, Some(n)) = (model_call, named.first()) {
+            return Err(RunError::new(
+                "a model takes one tensor, without a name",
+                n.span,
+                "named argument",
+            )
+            .help("apply it as `m(X)`"));
+        }
         match &callee.kind {
             ExprKind::Name(id) if self.models.contains_key(&id.name) => {
                 self.call_model(&id.name, args, span)
             }
             ExprKind::Name(id) => match builtins::function(&id.name) {
-                Some(f) => self.call_function(f, args, args_span, span),
+                Some(f) => self.call_function(f, (args, named), args_span, span),
                 None => Err(RunError::new(
                     format!("unknown function `{}`", id.name),
                     span,
@@ -154,13 +191,13 @@ impl Interp {
             },
             ExprKind::Field { base, field } => {
                 let Some(m) = builtins::method(&field.name) else {
-                    let e = builtins::unknown_method(&field.name, field.span);
-                    let mut run = RunError::new(e.message, e.span, e.label);
-                    run.help = e.help.map(String::from);
-                    return Err(run);
+                    return Err(RunError::from_check(builtins::unknown_method(
+                        &field.name,
+                        field.span,
+                    )));
                 };
                 let v = self.eval(base)?;
-                self.call_method(v, m, args, args_span, span)
+                self.call_method(v, m, (args, named), args_span, span)
                     .map(Evaluated::Value)
             }
             ExprKind::Index { base, items } => {
@@ -176,19 +213,8 @@ impl Interp {
 
     /// An integer-valued expression.
     pub fn eval_int(&mut self, e: &Expr) -> RunResult<i64> {
-        let a = self.eval_float(e)?;
-        if a.ndim() != 0 && a.len() != 1 {
-            return Err(RunError::new("expected a number", e.span, "not a number"));
-        }
-        let v = a.iter().next().copied().unwrap_or(0.0);
-        if v.fract() != 0.0 || !v.is_finite() {
-            return Err(RunError::new(
-                format!("expected an integer, found {v}"),
-                e.span,
-                "not an integer",
-            ));
-        }
-        Ok(v as i64)
+        let v = self.eval(e)?;
+        value_int(&v, e.span)
     }
 
     /// A one-element expression as a number.
@@ -207,7 +233,7 @@ impl Interp {
                 .dims
                 .iter()
                 .map(|x| {
-                    value_shape::tensor_size(x).map_err(|(message, label, help)| {
+                    crate::ir::value_shape::tensor_size(x).map_err(|(message, label, help)| {
                         let e = RunError::new(message, d.span, label);
                         match help {
                             Some(h) => e.help(h),
@@ -216,17 +242,20 @@ impl Interp {
                     })
                 })
                 .collect::<RunResult<Vec<usize>>>()?,
-            _ => {
-                let n = self.eval_int(e)?;
-                if n < 0 {
-                    return Err(RunError::new(
-                        format!("a size cannot be negative ({n})"),
-                        e.span,
-                        "negative",
-                    ));
+            _ => match self.eval(e)? {
+                Value::Dims(d) => d,
+                v => {
+                    let n = value_int(&v, e.span)?;
+                    if n < 0 {
+                        return Err(RunError::new(
+                            format!("a size cannot be negative ({n})"),
+                            e.span,
+                            "negative",
+                        ));
+                    }
+                    vec![n as usize]
                 }
-                vec![n as usize]
-            }
+            },
         };
         let total = dims
             .iter()
@@ -245,7 +274,10 @@ impl Interp {
     pub(super) fn eval_shape(&mut self, e: &Expr) -> RunResult<Vec<i64>> {
         match &e.kind {
             ExprKind::Dims(_) => Ok(self.eval_dims(e)?.into_iter().map(|d| d as i64).collect()),
-            _ => Ok(vec![self.eval_int(e)?]),
+            _ => match self.eval(e)? {
+                Value::Dims(d) => Ok(d.into_iter().map(|d| d as i64).collect()),
+                v => Ok(vec![value_int(&v, e.span)?]),
+            },
         }
     }
 
@@ -288,40 +320,80 @@ impl Interp {
                     .help(format!("it holds: {}", names.join(", ")))
                 })
             }
-            Value::Float(a) if field.name == "T" => Ok(Value::Float(
-                a.reversed_axes().as_standard_layout().to_owned(),
-            )),
-            other => Err(RunError::new(
-                format!("a {} has no field `{}`", other.type_name(), field.name),
-                field.span,
-                "no such field",
-            )),
+            v => match builtins::property(&field.name) {
+                Some((_, p)) => property(v, p, span),
+                None => Err(RunError::new(
+                    format!("a {} has no field `{}`", v.type_name(), field.name),
+                    field.span,
+                    "no such field",
+                )
+                .help(match builtins::method(&field.name) {
+                    Some((m, _)) => {
+                        format!("`{}` is a method: write {}", field.name, m.signature())
+                    }
+                    None => format!(
+                        "tensors have {}",
+                        builtins::of_form(builtins::Form::Property)
+                            .map(|b| b.signature())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })),
+            },
         }
     }
 }
 
-fn binary(op: BinOp, a: &ArrayD<f32>, b: &ArrayD<f32>, span: Span) -> RunResult<Value> {
-    if value_shape::broadcast(a.shape(), b.shape()).is_none() {
-        let verb = match op {
-            BinOp::Add => "add",
-            BinOp::Sub => "subtract",
-            BinOp::Mul => "multiply",
-            BinOp::Div => "divide",
-        };
+/// `X.T`, `X.shape`, `X.ndim`, `X.numel`.
+fn property(v: Value, p: Property, span: Span) -> RunResult<Value> {
+    let Some(shape) = v.shape().map(<[usize]>::to_vec) else {
         return Err(RunError::new(
-            value_shape::broadcast_message(verb, a.shape(), b.shape()),
+            format!("a {} has no `{}`", v.type_name(), p.name()),
             span,
-            "shapes do not broadcast",
-        )
-        .help("sizes must be equal or 1 in each dimension (counting from the right)"));
-    }
-    let r = match op {
-        BinOp::Add => a + b,
-        BinOp::Sub => a - b,
-        BinOp::Mul => a * b,
-        BinOp::Div => a / b,
+            "not a tensor",
+        ));
     };
-    Ok(Value::Float(r))
+    Ok(match p {
+        Property::T => crate::tensor::layout::transpose(v).map_err(|e| RunError::op(e, span))?,
+        Property::Shape => Value::Dims(shape),
+        Property::Ndim => Value::Count(shape.len() as i64),
+        Property::Numel => Value::Count(v.len() as i64),
+    })
+}
+
+/// An integer literal (`3`, `-1`) as written, if `e` is one.
+fn int_literal(e: &Expr) -> Option<i64> {
+    match &e.kind {
+        ExprKind::Number(n) => n.as_int(),
+        ExprKind::Neg(inner) => int_literal(inner).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn int_scalar(n: i64) -> Value {
+    Value::Int(ArrayD::from_elem(IxDyn(&[]), n))
+}
+
+/// A value that must be one integer: a count, or a one-element tensor.
+pub(super) fn value_int(v: &Value, span: Span) -> RunResult<i64> {
+    let not_number = || RunError::new("expected a number", span, "not a number");
+    let x = match v {
+        Value::Count(n) => return Ok(*n),
+        Value::Int(a) if a.len() == 1 => return a.iter().next().copied().ok_or_else(not_number),
+        other => other.to_float().ok_or_else(not_number)?,
+    };
+    if x.len() != 1 {
+        return Err(not_number());
+    }
+    let f = x.iter().next().copied().unwrap_or(0.0);
+    if f.fract() != 0.0 || !f.is_finite() {
+        return Err(RunError::new(
+            format!("expected an integer, found {f}"),
+            span,
+            "not an integer",
+        ));
+    }
+    Ok(f as i64)
 }
 
 pub(super) fn not_tensor(span: Span) -> RunError {

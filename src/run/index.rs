@@ -59,7 +59,8 @@ pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec
         .collect())
 }
 
-/// `v[items]`: a copy of the selected part; a bundle indexes every array alike.
+/// `v[items]`: a copy of the selected part; a bundle indexes every array
+/// alike; a shape's items are counts (`X.shape[0]`).
 pub(super) fn index_value(v: &Value, items: &[(IndexSpec, Span)]) -> RunResult<Value> {
     match v {
         Value::Float(a) => {
@@ -70,6 +71,25 @@ pub(super) fn index_value(v: &Value, items: &[(IndexSpec, Span)]) -> RunResult<V
             let info = slice_info(a.shape(), items)?;
             Ok(Value::Int(a.slice(info.as_slice()).to_owned()))
         }
+        Value::Bool(a) => {
+            let info = slice_info(a.shape(), items)?;
+            Ok(Value::Bool(a.slice(info.as_slice()).to_owned()))
+        }
+        Value::Dims(d) => {
+            let sizes =
+                ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[d.len()]), |i| d[i[0]] as i64);
+            let info = slice_info(sizes.shape(), items)?;
+            let picked = sizes.slice(info.as_slice());
+            Ok(match picked.ndim() {
+                0 => Value::Count(picked.iter().next().copied().unwrap_or(0)),
+                _ => Value::Dims(picked.iter().map(|&n| n as usize).collect()),
+            })
+        }
+        Value::Count(_) => Err(RunError::new(
+            "a number cannot be indexed",
+            items.first().map_or(Span::default(), |i| i.1),
+            "not a tensor",
+        )),
         Value::Bundle(m) => {
             // index every array alike along its first dims: D[0:100]
             let mut out = std::collections::BTreeMap::new();

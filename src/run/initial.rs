@@ -62,7 +62,8 @@ pub fn initial_state(
             StmtKind::Let { .. } | StmtKind::LetTuple { .. } | StmtKind::Assign { .. } => values,
             StmtKind::Print(e)
             | StmtKind::Save { value: e, .. }
-            | StmtKind::Show { value: e, .. } => {
+            | StmtKind::Show { value: e, .. }
+            | StmtKind::SetParam { value: e, .. } => {
                 if values && draws(e) {
                     interp.eval_any(e)?;
                 }
@@ -103,9 +104,10 @@ fn stmt_exprs(kind: &StmtKind) -> Box<dyn Iterator<Item = &Expr> + '_> {
         StmtKind::Assign { index, value, .. } => {
             Box::new(index_exprs(index).chain(std::iter::once(value)))
         }
-        StmtKind::Print(e) | StmtKind::Save { value: e, .. } | StmtKind::Show { value: e, .. } => {
-            Box::new(std::iter::once(e))
-        }
+        StmtKind::Print(e)
+        | StmtKind::Save { value: e, .. }
+        | StmtKind::Show { value: e, .. }
+        | StmtKind::SetParam { value: e, .. } => Box::new(std::iter::once(e)),
         StmtKind::Data { x, y, .. } => Box::new([x, y].into_iter()),
         StmtKind::LoadModel { .. }
         | StmtKind::Seed { .. }
@@ -137,10 +139,18 @@ fn draws(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) | ExprKind::Name(_) => false,
         ExprKind::List(items) => items.iter().any(draws),
-        ExprKind::Call { callee, args, .. } => {
-            let named =
+        ExprKind::Call {
+            callee,
+            args,
+            named,
+            ..
+        } => {
+            let drawing =
                 matches!(&callee.kind, ExprKind::Name(id) if DRAWING.contains(&id.name.as_str()));
-            named || draws(callee) || args.iter().any(draws)
+            drawing
+                || draws(callee)
+                || args.iter().any(draws)
+                || named.iter().any(|n| draws(&n.value))
         }
         ExprKind::Field { base, .. } | ExprKind::Neg(base) => draws(base),
         ExprKind::Index { base, items } => draws(base) || index_exprs(items).any(draws),

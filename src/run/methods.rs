@@ -1,15 +1,16 @@
-//! Tensor methods (`X.reshape(2x3)`, `X.sum()`...), dispatched from the
-//! table in [`crate::ir::builtins`].
+//! Tensor methods (`X.reshape(2x3)`, `X.sum(dim=1)`, `X.flip()`...),
+//! dispatched from the table in [`crate::ir::builtins`]; the operations
+//! themselves are in [`crate::tensor`].
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::IxDyn;
 
 use super::builtins::Args;
 use super::error::{RunError, RunResult};
-use super::eval::{not_tensor, scalar};
+use super::eval::not_tensor;
 use super::Interp;
 use crate::ir::builtins::{BuiltinSpec, Method};
-use crate::ir::value_shape;
-use crate::syntax::ast::{Expr, Span};
+use crate::syntax::ast::{Expr, NamedArg, Span};
+use crate::tensor::reduce::{reduce, Reduction};
 use crate::value::{shape_words, Value};
 
 impl Interp {
@@ -18,77 +19,71 @@ impl Interp {
         &mut self,
         v: Value,
         (spec, m): (&'static BuiltinSpec, Method),
-        args: &[Expr],
+        (args, named): (&[Expr], &[NamedArg]),
         args_span: Span,
         span: Span,
     ) -> RunResult<Value> {
-        let args = self.eval_args(spec, args, args_span, span)?;
+        let args = self.eval_args(spec, (args, named), args_span, span)?;
+        let op = |r| RunError::op(r, span);
+        let reduction = |r: Reduction| -> RunResult<Value> {
+            reduce(&v, r, args.int(0)?, args.flag(1)?).map_err(|e| RunError::op(e, args.span_of(0)))
+        };
         match m {
             Method::Reshape => reshape(v, &args),
-            Method::Sum => reduce(&v, spec, span, |a| {
-                a.iter().map(|x| *x as f64).sum::<f64>() as f32
-            }),
-            Method::Mean => reduce(&v, spec, span, |a| {
-                (a.iter().map(|x| *x as f64).sum::<f64>() / a.len() as f64) as f32
-            }),
-            Method::Max => reduce(&v, spec, span, |a| {
-                a.iter().copied().fold(f32::NEG_INFINITY, f32::max)
-            }),
-            Method::Min => reduce(&v, spec, span, |a| {
-                a.iter().copied().fold(f32::INFINITY, f32::min)
-            }),
-            Method::Float => Ok(Value::Float(v.to_float().ok_or_else(|| not_tensor(span))?)),
+            Method::Sum => reduction(Reduction::Sum),
+            Method::Mean => reduction(Reduction::Mean),
+            Method::Max => reduction(Reduction::Max),
+            Method::Min => reduction(Reduction::Min),
+            Method::ArgMax => reduction(Reduction::ArgMax),
+            Method::ArgMin => reduction(Reduction::ArgMin),
+            Method::Float => Ok(Value::Float(
+                v.into_float().ok_or_else(|| not_tensor(span))?,
+            )),
+            Method::Flip => crate::tensor::layout::flip(v, &args.ints(0)?).map_err(op),
+            Method::Permute => crate::tensor::layout::permute(v, &args.ints(0)?).map_err(op),
+            Method::Numel => Ok(Value::Count(v.len() as i64)),
         }
     }
-}
-
-/// A reduction of every element to one number (sums in f64).
-fn reduce(
-    v: &Value,
-    spec: &BuiltinSpec,
-    span: Span,
-    f: impl Fn(&ArrayD<f32>) -> f32,
-) -> RunResult<Value> {
-    let a = v.to_float().ok_or_else(|| not_tensor(span))?;
-    if a.is_empty() {
-        return Err(RunError::new(
-            format!("`.{}` of an empty tensor", spec.name),
-            span,
-            "empty",
-        ));
-    }
-    Ok(scalar(f(&a)))
 }
 
 /// `.reshape(D)`: the same elements in a new shape; one `-1` is inferred,
 /// as in PyTorch.
 fn reshape(v: Value, args: &Args) -> RunResult<Value> {
-    let dims = args.shape(0)?;
+    let mut dims = args.shape(0)?.to_vec();
     let span = args.span_of(0);
-    let shape = value_shape::reshape(v.len(), dims).ok_or_else(|| reshape_error(&v, dims, span))?;
-    let reshaped = match &v {
-        Value::Float(a) => a
-            .as_standard_layout()
-            .to_owned()
-            .into_shape_with_order(IxDyn(&shape))
-            .map(Value::Float),
-        Value::Int(a) => a
-            .as_standard_layout()
-            .to_owned()
-            .into_shape_with_order(IxDyn(&shape))
-            .map(Value::Int),
-        Value::Bundle(_) => return Err(reshape_error(&v, dims, span)),
-    };
-    reshaped.map_err(|_| reshape_error(&v, dims, span))
+    let len = v.len();
+    let before = v.shape().map(<[usize]>::to_vec);
+    let fail = |dims: &[i64]| reshape_error(before.as_deref(), len, dims, span);
+    if let Some(pos) = dims.iter().position(|d| *d < 0) {
+        let known: i64 = dims.iter().filter(|d| **d >= 0).product();
+        if known == 0 || len as i64 % known != 0 {
+            return Err(fail(&dims));
+        }
+        dims[pos] = len as i64 / known;
+    }
+    let shape: Vec<usize> = dims.iter().map(|d| *d as usize).collect();
+    let ok = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d)) == Some(len);
+    if !ok || before.is_none() {
+        return Err(fail(&dims));
+    }
+    Ok(crate::tensor::each_dtype!(v, a => a
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(&shape))
+        .map_err(|_| fail(&dims))?,
+        else _other => return Err(fail(&dims))))
 }
 
-fn reshape_error(v: &Value, dims: &[i64], span: Span) -> RunError {
-    let shape = v
-        .shape()
-        .map(shape_words)
-        .unwrap_or_else(|| "a bundle".into());
+fn reshape_error(before: Option<&[usize]>, len: usize, dims: &[i64], span: Span) -> RunError {
+    let want: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
     RunError::new(
-        value_shape::reshape_message(&shape, v.len(), dims),
+        format!(
+            "cannot reshape {} ({len} elements) to {}",
+            before
+                .map(shape_words)
+                .unwrap_or_else(|| "this value".into()),
+            want.join("x")
+        ),
         span,
         "element counts differ",
     )

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod export;
 pub mod index;
 pub mod initial;
+pub mod layer_fn;
 pub mod methods;
 pub mod params;
 pub mod pictures;

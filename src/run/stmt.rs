@@ -12,9 +12,8 @@ use super::params::ModelState;
 use super::{index, params_bytes, DataPair, Interp};
 use crate::ir::check::StmtInfo;
 use crate::ir::model::Model;
-use crate::ir::value_shape;
-use crate::syntax::ast::{Expr, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
-use crate::value::Value;
+use crate::syntax::ast::{Expr, ExprKind, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
+use crate::value::{shape_words, Value};
 
 impl Interp {
     /// Execute one checked statement, writing results to `out`.
@@ -35,6 +34,7 @@ impl Interp {
                 self.tensors.insert(name.name.clone(), v);
             }
             StmtKind::LetTuple { names, value } => self.let_tuple(names, value, span)?,
+            StmtKind::SetParam { target, value } => self.set_param(target, value)?,
             StmtKind::Assign {
                 target,
                 index,
@@ -81,11 +81,11 @@ impl Interp {
                 optimizer,
                 options,
             } => {
-                let name = self.model_for(model.as_ref(), span)?;
+                let name = self.model_for(model.as_ref(), span, true)?;
                 self.train(&name, optimizer, options, span, out)?;
             }
             StmtKind::Eval { model } => {
-                let name = self.model_for(model.as_ref(), span)?;
+                let name = self.model_for(model.as_ref(), span, false)?;
                 self.evaluate(&name, span, out)?;
             }
             StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
@@ -138,15 +138,19 @@ impl Interp {
                 Ok(())
             }
             None => Err(RunError::new(
-                value_shape::assign_message(v.shape(), view.shape()),
+                crate::ir::value_shape::assign_message(v.shape(), view.shape()),
                 value.span,
                 "shapes differ",
             )),
         }
     }
 
-    /// What `print` writes: PyTorch's text of a tensor, a model's summary.
+    /// What `print` writes: PyTorch's text of a tensor, a model's summary,
+    /// a string as it is.
     fn print_text(&mut self, e: &Expr) -> RunResult<String> {
+        if let ExprKind::Str(s) = &e.kind {
+            return Ok(s.value.clone());
+        }
         Ok(match self.eval_any(e)? {
             Evaluated::Value(v) => crate::io::format::format_value(&v),
             Evaluated::Model(name) => crate::ir::report::summary(&self.models[&name].ir),
@@ -227,8 +231,9 @@ impl Interp {
         Ok(())
     }
 
-    /// The model a `train`/`eval` means: the named one, or the last declared.
-    fn model_for(&self, named: Option<&Ident>, span: Span) -> RunResult<String> {
+    /// The model a `train`/`eval` means: the named one, or the last declared
+    /// (for `train`, only when it is the only one: SPEC v1.1).
+    fn model_for(&self, named: Option<&Ident>, span: Span, only: bool) -> RunResult<String> {
         match named {
             Some(id) if self.models.contains_key(&id.name) => Ok(id.name.clone()),
             Some(id) => Err(RunError::new(
@@ -236,11 +241,72 @@ impl Interp {
                 id.span,
                 "not a model",
             )),
+            None if only && self.model_order.len() > 1 => Err(RunError::new(
+                format!(
+                    "`train` must name its model: {} are declared",
+                    self.model_order
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                span,
+                "which model?",
+            )),
             None => self
                 .model_order
                 .last()
                 .cloned()
                 .ok_or_else(|| RunError::new("no model is declared", span, "needs a model")),
         }
+    }
+
+    /// `m.0.weight = K`: the values copied into the parameter, whose shape
+    /// they must have.
+    fn set_param(&mut self, target: &Expr, value: &Expr) -> RunResult<()> {
+        let mut path = Vec::new();
+        let mut root = target;
+        while let ExprKind::Field { base, field } = &root.kind {
+            path.push(field.name.as_str());
+            root = base;
+        }
+        path.reverse();
+        let ExprKind::Name(id) = &root.kind else {
+            return Err(RunError::new("not a model parameter", target.span, "here"));
+        };
+        let v = self.eval_float(value)?;
+        let key = path.join(".");
+        let model = self.models.get_mut(&id.name).ok_or_else(|| {
+            RunError::new(
+                format!("`{}` is not a model", id.name),
+                id.span,
+                "not a model",
+            )
+        })?;
+        let names: Vec<String> = model.params.iter().map(|p| p.name.clone()).collect();
+        let Some(p) = model.params.iter_mut().find(|p| p.name == key) else {
+            return Err(RunError::new(
+                format!("`{}` has no tensor `{key}`", id.name),
+                target.span,
+                "no such parameter",
+            )
+            .help(format!("its tensors are: {}", names.join(", "))));
+        };
+        if v.shape() != p.shape.as_slice() {
+            return Err(RunError::new(
+                format!(
+                    "`{}.{key}` is {} but the value is {}",
+                    id.name,
+                    shape_words(&p.shape),
+                    shape_words(v.shape())
+                ),
+                value.span,
+                "wrong shape",
+            )
+            .help(format!("give a tensor of shape {}", shape_words(&p.shape))));
+        }
+        p.data.clear();
+        p.data.extend(v.iter().copied());
+        Ok(())
     }
 }

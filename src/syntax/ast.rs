@@ -83,6 +83,9 @@ pub enum StmtKind {
     Let { name: Ident, value: Expr },
     /// `let (a, b) = expr` — destructuring a tuple value such as `split(D, 0.8)`.
     LetTuple { names: Vec<Ident>, value: Expr },
+    /// `m.0.weight = K`: copy a tensor into a model's parameter. `target`
+    /// is the field chain `m.0.weight` (a `Field` expression rooted at a name).
+    SetParam { target: Expr, value: Expr },
     /// `X[:, 2:6] = 0`
     Assign {
         target: Ident,
@@ -283,13 +286,22 @@ pub enum IndexItem {
     },
 }
 
-/// Binary arithmetic operators on tensors and numbers.
+/// Binary operators on tensors and numbers: arithmetic, `@` (matmul) and
+/// comparisons (which give bool tensors).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
     Add,
     Sub,
     Mul,
     Div,
+    /// `A @ B`, matrix product as `torch.matmul`.
+    MatMul,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 impl BinOp {
@@ -299,8 +311,31 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Div => "/",
+            BinOp::MatMul => "@",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
         }
     }
+
+    /// `== != < <= > >=`: the result is a bool tensor.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
+    }
+}
+
+/// A named argument of a call: `dim=1`, `keepdim=true`, `k=2x3`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedArg {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
 }
 
 /// An expression with its span.
@@ -319,10 +354,14 @@ pub enum ExprKind {
     /// `[[0, 1], [2, 3]]`
     List(Vec<Expr>),
     Name(Ident),
-    /// `f(args)`: a builtin (`ones`, `corr2d`, `load`...) or a model applied to a tensor.
+    /// `f(args)`: a builtin (`ones`, `corr2d`, `load`...), a layer applied
+    /// as a function (`maxpool(X, k=2)`) or a model applied to a tensor.
     Call {
         callee: Box<Expr>,
+        /// Positional arguments, in order.
         args: Vec<Expr>,
+        /// Named arguments (`dim=1`, `k=2x3`), in order.
+        named: Vec<NamedArg>,
         args_span: Span,
     },
     /// `X.reshape(D)`, `D.x`, `edge.0.weight`: the field may be a number.

@@ -49,9 +49,21 @@ fn rule_words(rule: &Rule) -> Option<String> {
                 "an expression"
             }
             Rule::call_suffix => "call arguments",
+            Rule::named_arg => "an argument `name=value`",
             Rule::index_suffix | Rule::slice | Rule::index_item => "an index such as [0] or [1:3]",
             Rule::field_suffix => "`.name`",
-            Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::infix => "an operator",
+            Rule::add
+            | Rule::sub
+            | Rule::mul
+            | Rule::div
+            | Rule::matmul
+            | Rule::eq
+            | Rule::ne
+            | Rule::lt
+            | Rule::le
+            | Rule::gt
+            | Rule::ge
+            | Rule::infix => "an operator",
             Rule::neg | Rule::prefix => "`-`",
             Rule::shape_query => "a shape question `dims -> layer -> ...`",
             Rule::kw_let
@@ -74,6 +86,8 @@ fn rule_words(rule: &Rule) -> Option<String> {
             | Rule::let_stmt
             | Rule::let_tuple
             | Rule::assign_stmt
+            | Rule::set_stmt
+            | Rule::bare_expr
             | Rule::print_stmt
             | Rule::save_stmt
             | Rule::load_stmt

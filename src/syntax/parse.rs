@@ -205,10 +205,37 @@ fn lower_stmt(pair: Pair<Rule>) -> Stmt {
                 value: lower_expr(next()),
             }
         }
+        Rule::set_stmt => {
+            // ident ~ field_suffix+ ~ "=" ~ expr: the fields build the target
+            let mut target = lower_primary(next());
+            let mut value = None;
+            for p in inner {
+                match p.as_rule() {
+                    Rule::field_suffix => {
+                        let span = target.span.join(span_of(&p));
+                        let field = p.into_inner().next().expect("field name");
+                        target = Expr {
+                            kind: ExprKind::Field {
+                                base: Box::new(target),
+                                field: lower_ident(field),
+                            },
+                            span,
+                        };
+                    }
+                    _ => value = Some(lower_expr(p)),
+                }
+            }
+            StmtKind::SetParam {
+                target,
+                value: value.expect("grammar guarantees a value"),
+            }
+        }
         Rule::print_stmt => {
             next();
             StmtKind::Print(lower_expr(next()))
         }
+        // a bare expression typed at the REPL prints its value
+        Rule::bare_expr => StmtKind::Print(lower_expr(next())),
         Rule::save_stmt => {
             next();
             let value = lower_expr(next());
@@ -485,8 +512,17 @@ fn lower_arg_value(pair: Pair<Rule>) -> ArgValue {
 
 fn pratt() -> PrattParser<Rule> {
     PrattParser::new()
+        // Python's precedence: comparisons bind loosest, `@` as tightly as `*`
+        .op(Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left)
+            | Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left))
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left)
+            | Op::infix(Rule::div, Assoc::Left)
+            | Op::infix(Rule::matmul, Assoc::Left))
         .op(Op::prefix(Rule::neg))
 }
 
@@ -507,6 +543,13 @@ fn lower_expr(pair: Pair<Rule>) -> Expr {
                     Rule::add => BinOp::Add,
                     Rule::sub => BinOp::Sub,
                     Rule::mul => BinOp::Mul,
+                    Rule::matmul => BinOp::MatMul,
+                    Rule::eq => BinOp::Eq,
+                    Rule::ne => BinOp::Ne,
+                    Rule::lt => BinOp::Lt,
+                    Rule::le => BinOp::Le,
+                    Rule::gt => BinOp::Gt,
+                    Rule::ge => BinOp::Ge,
                     _ => BinOp::Div,
                 };
                 Expr {
@@ -530,11 +573,17 @@ fn lower_postfix(pair: Pair<Rule>) -> Expr {
         let suffix_span = span_of(&suffix);
         let span = expr.span.join(suffix_span);
         let kind = match suffix.as_rule() {
-            Rule::call_suffix => ExprKind::Call {
-                callee: Box::new(expr),
-                args: suffix.into_inner().map(lower_call_arg).collect(),
-                args_span: suffix_span,
-            },
+            Rule::call_suffix => {
+                let (named, args): (Vec<_>, Vec<_>) = suffix
+                    .into_inner()
+                    .partition(|p| p.as_rule() == Rule::named_arg);
+                ExprKind::Call {
+                    callee: Box::new(expr),
+                    args: args.into_iter().map(lower_call_arg).collect(),
+                    named: named.into_iter().map(lower_named_arg).collect(),
+                    args_span: suffix_span,
+                }
+            }
             Rule::index_suffix => ExprKind::Index {
                 base: Box::new(expr),
                 items: lower_index_items(suffix),
@@ -550,6 +599,15 @@ fn lower_postfix(pair: Pair<Rule>) -> Expr {
         expr = Expr { kind, span };
     }
     expr
+}
+
+/// named_arg = { ident ~ "=" ~ (dims_arg | expr) }
+fn lower_named_arg(pair: Pair<Rule>) -> NamedArg {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let name = lower_ident(inner.next().expect("argument name"));
+    let value = lower_call_arg(inner.next().expect("argument value"));
+    NamedArg { name, value, span }
 }
 
 fn lower_call_arg(pair: Pair<Rule>) -> Expr {

@@ -57,12 +57,14 @@ fn vim_and_vscode_grammars_know_every_layer_builtin_and_keyword() {
     assert_eq!(textmate_words(&tm, "layer"), layers);
     let keywords = keywords();
     for b in of_form(Form::Function).map(|spec| spec.name) {
-        // `load` is also a statement: Vim colours it as one
-        let vim_knows =
-            vim_words(&vim, "cnnBuiltin").iter().any(|w| w == b) || keywords.iter().any(|k| k == b);
+        // `load` is also a statement and `linear` a layer: each is coloured as that
+        let is_layer = layers.iter().any(|l| l == b);
+        let vim_knows = vim_words(&vim, "cnnBuiltin").iter().any(|w| w == b)
+            || keywords.iter().any(|k| k == b)
+            || is_layer;
         assert!(vim_knows, "vim: {b}");
         assert!(
-            textmate_words(&tm, "builtin").iter().any(|w| w == b),
+            textmate_words(&tm, "builtin").iter().any(|w| w == b) || is_layer,
             "vscode: {b}"
         );
     }

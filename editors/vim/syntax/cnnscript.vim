@@ -5,7 +5,7 @@ endif
 
 syntax keyword cnnKeyword let print save load seed model shape explain summary data train eval plot show assert export
 syntax keyword cnnLayer conv maxpool avgpool gap linear flatten relu sigmoid tanh softmax dropout batchnorm
-syntax keyword cnnBuiltin ones zeros full arange rand randn corr2d split reshape
+syntax keyword cnnBuiltin ones zeros full arange rand randn corr2d split reshape matmul cat stack conv2d
 syntax keyword cnnMerge add concat
 syntax keyword cnnConstant true false same valid default
 " `Nx1x28x28`, `6x8`, `3x5`: dims and sizes

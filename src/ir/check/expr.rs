@@ -2,9 +2,32 @@
 //! and builtin, method and model calls must fit their signatures.
 
 use super::{habits, Scope};
-use crate::ir::builtins::{self, check_call, unknown_method, BuiltinSpec, Form};
+use crate::ir::builtins::{
+    self, bool_word, check_call, unknown_method, ArgKind, BuiltinSpec, Form,
+};
 use crate::ir::error::CheckError;
+use crate::ir::layer_fn;
 use crate::syntax::ast::*;
+
+/// A named argument whose value is a word, not a name to resolve: a layer
+/// argument (`p=same`, `ceil=true`) or a boolean (`keepdim=true`).
+fn is_word_value(callee: &Expr, n: &NamedArg) -> bool {
+    let ExprKind::Name(word) = &n.value.kind else {
+        return false;
+    };
+    let spec = match &callee.kind {
+        ExprKind::Name(id) => builtins::function(&id.name).map(|(s, _)| s),
+        ExprKind::Field { field, .. } => builtins::method(&field.name).map(|(s, _)| s),
+        _ => None,
+    };
+    let Some(spec) = spec else {
+        return false;
+    };
+    match spec.params.iter().find(|p| p.name == n.name.name) {
+        Some(p) => p.kind == ArgKind::Bool && bool_word(&word.name).is_some(),
+        None => spec.layer.is_some(),
+    }
+}
 
 /// Resolve every name the index items read.
 pub(super) fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<CheckError>) {
@@ -44,10 +67,15 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
         ExprKind::Call {
             callee,
             args,
+            named,
             args_span,
         } => {
-            check_call_expr(scope, callee, args, *args_span, errs);
+            check_call_expr(scope, callee, (args, named), *args_span, errs);
             args.iter().for_each(|a| check_expr(scope, a, errs));
+            named
+                .iter()
+                .filter(|n| !is_word_value(callee, n))
+                .for_each(|n| check_expr(scope, &n.value, errs));
         }
         ExprKind::Field { base, field } => {
             // `edge.0.weight`: a parameter of a model is checked against its state dict
@@ -105,18 +133,20 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
 fn check_call_expr(
     scope: &Scope,
     callee: &Expr,
-    args: &[Expr],
+    (args, named): (&[Expr], &[NamedArg]),
     args_span: Span,
     errs: &mut Vec<CheckError>,
 ) {
     match &callee.kind {
         ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
-            check_model_call(args.len(), args_span, errs)
+            check_model_call(args.len() + named.len(), args_span, errs)
         }
         // a model whose declaration failed: its errors are already reported
         ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
         ExprKind::Name(id) => match builtins::function(&id.name) {
-            Some((spec, _)) => check_builtin_call(spec, args, args_span, errs),
+            Some((spec, _)) => {
+                check_builtin_call(spec, (args, named), args_span, callee.span, errs)
+            }
             None => {
                 let mut known: Vec<String> = builtins::of_form(Form::Function)
                     .map(|b| b.name.to_string())
@@ -137,7 +167,9 @@ fn check_call_expr(
             }
             check_expr(scope, base, errs);
             match builtins::method(&field.name) {
-                Some((spec, _)) => check_builtin_call(spec, args, args_span, errs),
+                Some((spec, _)) => {
+                    check_builtin_call(spec, (args, named), args_span, field.span, errs)
+                }
                 None => errs.push(unknown_method(&field.name, field.span)),
             }
         }
@@ -145,23 +177,32 @@ fn check_call_expr(
             // `m[0:2](X)`: a slice of a model's layers
             check_expr(scope, base, errs);
             check_index(scope, items, errs);
-            check_model_call(args.len(), args_span, errs);
+            check_model_call(args.len() + named.len(), args_span, errs);
         }
         _ => check_expr(scope, callee, errs),
     }
 }
 
-/// A builtin call against its table entry, sizes written apart first.
+/// A builtin call against its table entry (sizes written apart first), then
+/// the layer arguments of a layer applied as a function.
 fn check_builtin_call(
     spec: &BuiltinSpec,
-    args: &[Expr],
+    (args, named): (&[Expr], &[NamedArg]),
     args_span: Span,
+    callee: Span,
     errs: &mut Vec<CheckError>,
 ) {
-    match habits::sizes_as_numbers(spec, args) {
-        Some(e) => errs.push(e),
-        None => errs.extend(check_call(spec, args, args_span)),
+    if let Some(e) = habits::sizes_as_numbers(spec, args) {
+        errs.push(e);
+        return;
     }
+    let found = check_call(spec, args, named, args_span);
+    if found.is_empty() {
+        if let Ok(bound) = builtins::bind(spec, args, named, args_span) {
+            errs.extend(layer_fn::validate(spec, &bound.layer_args, callee));
+        }
+    }
+    errs.extend(found);
 }
 
 /// A model (or the first layers of one) takes one tensor.

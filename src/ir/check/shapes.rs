@@ -1,18 +1,21 @@
 //! The shapes of tensor expressions, where the checker can know them:
-//! literals, constructors with literal sizes, names bound to known shapes,
-//! indexing with literal indices, `.reshape`, `.T`, model parameters and
-//! model outputs. A rule that fails on known shapes is an error here, before
-//! anything runs (the rules are the interpreter's: `ir::value_shape`,
-//! `ir::feed`). What cannot be known (files, computed indices) is `None`
-//! and left to run time.
+//! literals, constructors with literal dims, names bound to known shapes,
+//! model parameters, and every tensor operation on known shapes. A shape
+//! rule that fails on known shapes is an error here, before anything runs
+//! (the same rule the operation applies at run time, `crate::tensor::shape`).
+//! Unknown shapes (files, model outputs with free sizes) are `None` and
+//! checked at run time.
 
 use super::Scope;
-use crate::ir::builtins::{self, Function, Method};
+use crate::ir::builtins::{self, bool_word, Bound, BuiltinSpec, Function, Method, Property};
 use crate::ir::error::CheckError;
 use crate::ir::feed;
+use crate::ir::layer_fn::{self, Operands, Spans};
 use crate::ir::shape::Dim;
-use crate::ir::value_shape::{self as rule, IndexSpec};
+use crate::ir::value_shape::{self, IndexSpec};
 use crate::syntax::ast::*;
+use crate::tensor::reduce::reduced_shape;
+use crate::tensor::shape as rule;
 
 /// A known shape, or `None`.
 pub(super) type Known = Option<Vec<usize>>;
@@ -32,34 +35,24 @@ pub(super) fn infer(scope: &Scope, e: &Expr, errs: &mut Vec<CheckError>) -> Know
         }
         ExprKind::Binary { op, lhs, rhs } => {
             let (a, b) = (infer(scope, lhs, errs), infer(scope, rhs, errs));
-            let (a, b) = (a?, b?);
-            let out = rule::broadcast(&a, &b);
-            if out.is_none() {
-                let verb = match op {
-                    BinOp::Add => "add",
-                    BinOp::Sub => "subtract",
-                    BinOp::Mul => "multiply",
-                    BinOp::Div => "divide",
-                };
-                errs.push(CheckError::other(
-                    "broadcast",
-                    rule::broadcast_message(verb, &a, &b),
-                    e.span,
-                    "shapes do not broadcast",
-                    "sizes must be equal or 1 in each dimension (counting from the right)".into(),
-                ));
-            }
-            out
+            let result = match op {
+                BinOp::MatMul => rule::matmul(&a?, &b?),
+                _ => rule::broadcast_for(op.symbol(), &a?, &b?),
+            };
+            report(result, e.span, errs)
         }
-        ExprKind::Field { base, field } => {
-            if let Some(shape) = param_shape(scope, e) {
-                return Some(shape);
-            }
-            let inner = infer(scope, base, errs)?;
-            (field.name == "T").then(|| inner.into_iter().rev().collect())
-        }
-        ExprKind::Call { callee, args, .. } => call(scope, e.span, callee, args, errs),
+        ExprKind::Field { base, field } => field_shape(scope, e, base, field, errs),
+        ExprKind::Call {
+            callee,
+            args,
+            named,
+            args_span,
+        } => call(scope, e.span, callee, (args, named), *args_span, errs),
     }
+}
+
+fn report<T>(r: Result<T, rule::ShapeError>, span: Span, errs: &mut Vec<CheckError>) -> Option<T> {
+    r.map_err(|e| errs.push(CheckError::shape(&e, span))).ok()
 }
 
 /// `X[items] = value`: the value's shape must broadcast into the slice's.
@@ -67,46 +60,15 @@ pub(super) fn check_assign(slice: Known, value: Known, span: Span, errs: &mut Ve
     let (Some(slice), Some(value)) = (slice, value) else {
         return;
     };
-    if !rule::broadcasts_to(&value, &slice) {
+    if !value_shape::broadcasts_to(&value, &slice) {
         errs.push(CheckError::other(
             "assign_shape",
-            rule::assign_message(&value, &slice),
+            value_shape::assign_message(&value, &slice),
             span,
             "shapes differ",
             "the value must have the slice's shape, or broadcast to it (sizes 1 or equal, from the right)"
                 .into(),
         ));
-    }
-}
-
-/// `[[0, 1], [2, 3]]`: rectangular, or an error at the first odd element.
-fn list(scope: &Scope, items: &[Expr], errs: &mut Vec<CheckError>) -> Known {
-    let shapes: Vec<Known> = items.iter().map(|e| infer(scope, e, errs)).collect();
-    let shapes: Vec<Vec<usize>> = shapes.into_iter().collect::<Option<_>>()?;
-    let parts: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
-    match rule::list(&parts) {
-        Ok(shape) => Some(shape),
-        Err((i, message)) => {
-            errs.push(CheckError::other(
-                "ragged_list",
-                message,
-                items[i].span,
-                "different length",
-                "give every row the same number of elements".into(),
-            ));
-            None
-        }
-    }
-}
-
-/// An integer written as a literal (`2`, `-1`, `2.0`), as the interpreter reads it.
-fn literal_int(e: &Expr) -> Option<i64> {
-    match &e.kind {
-        ExprKind::Number(n) if n.value.fract() == 0.0 && n.value.abs() < 1e15 => {
-            Some(n.value as i64)
-        }
-        ExprKind::Neg(inner) => literal_int(inner).map(|v| -v),
-        _ => None,
     }
 }
 
@@ -131,8 +93,8 @@ fn index(shape: &[usize], items: &[IndexItem], errs: &mut Vec<CheckError>) -> Kn
             }
         })
         .collect::<Option<_>>()?;
-    match rule::index(shape, &specs) {
-        Ok(picked) => Some(rule::indexed_shape(&picked)),
+    match value_shape::index(shape, &specs) {
+        Ok(picked) => Some(value_shape::indexed_shape(&picked)),
         Err(e) => {
             let span = match items.get(e.item) {
                 Some(IndexItem::Single(x)) => x.span,
@@ -151,8 +113,52 @@ fn index(shape: &[usize], items: &[IndexItem], errs: &mut Vec<CheckError>) -> Kn
     }
 }
 
+/// `[[0, 1], [2, 3]]`: rectangular, or an error at the first odd element.
+fn list(scope: &Scope, items: &[Expr], errs: &mut Vec<CheckError>) -> Known {
+    let shapes: Vec<Known> = items.iter().map(|e| infer(scope, e, errs)).collect();
+    let first = shapes.first().cloned().unwrap_or(Some(vec![]))?;
+    for (i, s) in shapes.iter().enumerate() {
+        let s = s.as_ref()?;
+        if *s != first {
+            errs.push(CheckError::other(
+                "ragged_list",
+                format!(
+                    "a nested list must be rectangular: element 0 has shape {}, element {i} has {}",
+                    words(&first),
+                    words(s)
+                ),
+                items[i].span,
+                "different length",
+                "give every row the same number of elements".into(),
+            ));
+            return None;
+        }
+    }
+    let mut out = vec![items.len()];
+    out.extend(first);
+    Some(out)
+}
+
+/// `X.T`, `m.0.weight`; other fields are not tensors the checker knows.
+fn field_shape(
+    scope: &Scope,
+    e: &Expr,
+    base: &Expr,
+    field: &Ident,
+    errs: &mut Vec<CheckError>,
+) -> Known {
+    if let Some(shape) = param_shape(scope, e) {
+        return Some(shape);
+    }
+    let inner = infer(scope, base, errs);
+    match builtins::property(&field.name) {
+        Some((_, Property::T)) => Some(rule::transpose(&inner?)),
+        _ => None,
+    }
+}
+
 /// The shape of a model parameter `m.0.weight`, when `e` names one.
-fn param_shape(scope: &Scope, e: &Expr) -> Known {
+pub(super) fn param_shape(scope: &Scope, e: &Expr) -> Known {
     let mut path = Vec::new();
     let mut root = e;
     while let ExprKind::Field { base, field } = &root.kind {
@@ -176,38 +182,41 @@ fn call(
     scope: &Scope,
     span: Span,
     callee: &Expr,
-    args: &[Expr],
+    (args, named): (&[Expr], &[NamedArg]),
+    args_span: Span,
     errs: &mut Vec<CheckError>,
 ) -> Known {
     match &callee.kind {
         ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
-            let x = infer(scope, args.first()?, errs)?;
-            model_call(scope, &id.name, &x, span, errs)
+            let x = args.first().and_then(|a| infer(scope, a, errs));
+            model_output(scope, &id.name, x, span, errs)
         }
         ExprKind::Name(id) => {
-            let (_, f) = builtins::function(&id.name)?;
-            function(scope, f, args, span, errs)
+            let (spec, f) = builtins::function(&id.name)?;
+            let bound = builtins::bind(spec, args, named, args_span).ok()?;
+            function(scope, (spec, f), &bound, (span, callee.span), errs)
         }
         ExprKind::Field { base, field } => {
             let x = infer(scope, base, errs);
-            let (_, m) = builtins::method(&field.name)?;
-            method(m, x?, args, errs)
+            let (spec, m) = builtins::method(&field.name)?;
+            let bound = builtins::bind(spec, args, named, args_span).ok()?;
+            method(m, x?, &bound, span, errs)
         }
         _ => None,
     }
 }
 
-/// `m(X)` with X of known shape: X must fit the model's input type; the
-/// output is the model's, with X's batch.
-fn model_call(
+/// A model's output on a tensor of known shape, which must fit the model's
+/// input type: its declared output, the batch taken from the tensor.
+fn model_output(
     scope: &Scope,
     name: &str,
-    x: &[usize],
+    x: Known,
     span: Span,
     errs: &mut Vec<CheckError>,
 ) -> Known {
     let model = scope.models.get(name)?;
-    let x = match feed::input_shape(model, x) {
+    let x = match feed::input_shape(model, &x?) {
         Ok(x) => x,
         Err(e) => {
             errs.push(super::feed_error(e, span));
@@ -215,61 +224,83 @@ fn model_call(
         }
     };
     let batch = match model.input.0.first()? {
-        Dim::Sym(s) => Some((s.as_str(), *x.first()?)),
+        Dim::Sym(s) => Some((s.clone(), *x.first()?)),
         Dim::Known(_) => None,
     };
     model
         .output()
         .0
         .iter()
-        .map(|d| match (d, batch) {
-            (Dim::Known(n), _) => usize::try_from(*n).ok(),
-            (Dim::Sym(s), Some((b, n))) if s == b => Some(n),
+        .map(|d| match (d, &batch) {
+            (Dim::Known(n), _) => Some(*n as usize),
+            (Dim::Sym(s), Some((b, n))) if s == b => Some(*n),
             _ => None,
         })
         .collect()
 }
 
-/// Sizes written as a literal: `6x8` or one integer; symbolic sizes are an error.
-fn literal_dims(e: &Expr, errs: &mut Vec<CheckError>) -> Known {
+/// An integer written as a literal (`1`, `-1`).
+pub(super) fn literal_int(e: &Expr) -> Option<i64> {
     match &e.kind {
-        ExprKind::Dims(d) => {
-            let sizes: Result<Vec<usize>, _> = d.dims.iter().map(rule::tensor_size).collect();
-            match sizes {
-                Ok(s) => Some(s),
-                Err((message, label, help)) => {
-                    let help = help.unwrap_or("use smaller sizes").to_string();
-                    errs.push(CheckError::other(
-                        "tensor_size",
-                        message,
-                        d.span,
-                        label,
-                        help,
-                    ));
-                    None
-                }
-            }
-        }
+        ExprKind::Number(n) => n.as_int(),
+        ExprKind::Neg(inner) => literal_int(inner).map(|v| -v),
+        _ => None,
+    }
+}
+
+/// Sizes written as a literal: `6x8` or one integer.
+fn literal_dims(e: &Expr) -> Option<Vec<usize>> {
+    match &e.kind {
+        ExprKind::Dims(d) => d
+            .dims
+            .iter()
+            .map(|x| value_shape::tensor_size(x).ok())
+            .collect(),
         _ => literal_int(e)
             .and_then(|n| usize::try_from(n).ok())
             .map(|n| vec![n]),
     }
 }
 
+/// A constructor's sizes: symbolic or too large sizes are an error.
+fn constructor_dims(e: &Expr, errs: &mut Vec<CheckError>) -> Known {
+    if let ExprKind::Dims(d) = &e.kind {
+        if let Some(Err((message, label, help))) = d
+            .dims
+            .iter()
+            .map(value_shape::tensor_size)
+            .find(Result::is_err)
+        {
+            let help = help.unwrap_or("use smaller sizes").to_string();
+            errs.push(CheckError::other(
+                "tensor_size",
+                message,
+                d.span,
+                label,
+                help,
+            ));
+            return None;
+        }
+    }
+    literal_dims(e)
+}
+
 fn function(
     scope: &Scope,
-    f: Function,
-    args: &[Expr],
-    span: Span,
+    (spec, f): (&BuiltinSpec, Function),
+    bound: &Bound<'_>,
+    (span, callee): (Span, Span),
     errs: &mut Vec<CheckError>,
 ) -> Known {
+    let shape_of =
+        |i: usize, errs: &mut Vec<CheckError>| bound.get(i).and_then(|e| infer(scope, e, errs));
     match f {
         Function::Ones | Function::Zeros | Function::Full | Function::Rand | Function::Randn => {
-            literal_dims(args.first()?, errs)
+            constructor_dims(bound.get(0)?, errs)
         }
         Function::Arange => {
-            let n: Vec<f64> = args
-                .iter()
+            let n: Vec<f64> = (0..3)
+                .filter_map(|i| bound.get(i))
                 .map(|e| literal_int(e).map(|v| v as f64))
                 .collect::<Option<_>>()?;
             let (start, end, step) = match n[..] {
@@ -280,10 +311,10 @@ fn function(
             };
             (step != 0.0).then(|| vec![((end - start) / step).ceil().max(0.0) as usize])
         }
+        Function::Load | Function::Split => None,
         Function::Corr2d => {
-            let x = infer(scope, args.first()?, errs);
-            let k = infer(scope, args.get(1)?, errs);
-            match rule::corr2d(&x?, &k?) {
+            let (x, k) = (shape_of(0, errs)?, shape_of(1, errs)?);
+            match value_shape::corr2d(&x, &k) {
                 Ok(shape) => Some(shape),
                 Err((message, label)) => {
                     errs.push(CheckError::other(
@@ -297,35 +328,172 @@ fn function(
                 }
             }
         }
-        Function::Load | Function::Split => None,
+        Function::Matmul => {
+            let (a, b) = (shape_of(0, errs), shape_of(1, errs));
+            report(rule::matmul(&a?, &b?), span, errs)
+        }
+        Function::Cat | Function::Stack => {
+            let ExprKind::List(items) = &bound.get(0)?.kind else {
+                return None;
+            };
+            let shapes: Vec<Known> = items.iter().map(|e| infer(scope, e, errs)).collect();
+            let shapes: Vec<Vec<usize>> = shapes.into_iter().collect::<Option<_>>()?;
+            let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+            let dim = match bound.get(1) {
+                Some(e) => literal_int(e)?,
+                None => 0,
+            };
+            let how = if f == Function::Cat {
+                crate::tensor::join::Join::Cat
+            } else {
+                crate::tensor::join::Join::Stack
+            };
+            report(how.shape(&refs, dim), span, errs).map(|(s, _)| s)
+        }
+        Function::Layer | Function::Conv2d | Function::Linear => {
+            let x = shape_of(0, errs);
+            let weight = if f == Function::Layer {
+                None
+            } else {
+                shape_of(1, errs)
+            };
+            let bias = if f == Function::Layer {
+                None
+            } else {
+                shape_of(2, errs)
+            };
+            let x = x?;
+            if f != Function::Layer && weight.is_none() {
+                return None;
+            }
+            if f != Function::Layer && bound.get(2).is_some() && bias.is_none() {
+                return None;
+            }
+            let dim = match bound.get(1).filter(|_| f == Function::Layer) {
+                Some(e) => Some(literal_int(e)?),
+                None => None,
+            };
+            let at = |i: usize| bound.get(i).map_or(span, |e| e.span);
+            let spans = Spans {
+                call: span,
+                callee,
+                x: at(0),
+                weight: at(1),
+                bias: at(2),
+                dim: at(1),
+            };
+            let ops = Operands {
+                x: &x,
+                weight: weight.as_deref(),
+                bias: bias.as_deref(),
+                dim,
+            };
+            match layer_fn::plan(spec, f, &bound.layer_args, ops, spans) {
+                Ok(plan) => Some(plan.out),
+                Err(e) => {
+                    errs.extend(e);
+                    None
+                }
+            }
+        }
     }
 }
 
-fn method(m: Method, x: Vec<usize>, args: &[Expr], errs: &mut Vec<CheckError>) -> Known {
+fn method(
+    m: Method,
+    x: Vec<usize>,
+    bound: &Bound<'_>,
+    span: Span,
+    errs: &mut Vec<CheckError>,
+) -> Known {
+    let ints =
+        |i: usize| -> Option<Vec<i64>> { bound.all(i).iter().map(|e| literal_int(e)).collect() };
     match m {
         Method::Reshape => {
-            let arg = args.first()?;
+            let arg = bound.get(0)?;
             let dims: Vec<i64> = match &arg.kind {
-                ExprKind::Dims(_) => literal_dims(arg, errs)?
-                    .into_iter()
-                    .map(|d| d as i64)
-                    .collect(),
+                ExprKind::Dims(_) => literal_dims(arg)?.into_iter().map(|d| d as i64).collect(),
                 _ => vec![literal_int(arg)?],
             };
-            let len = x.iter().try_fold(1usize, |a, d| a.checked_mul(*d))?;
-            let out = rule::reshape(len, &dims);
-            if out.is_none() {
-                errs.push(CheckError::other(
-                    "reshape",
-                    rule::reshape_message(&crate::value::shape_words(&x), len, &dims),
-                    arg.span,
-                    "element counts differ",
-                    "the new shape must hold the same number of elements".into(),
-                ));
-            }
-            out
+            reshape(&x, &dims, arg.span, errs)
         }
-        Method::Sum | Method::Mean | Method::Max | Method::Min => Some(vec![]),
+        Method::Sum
+        | Method::Mean
+        | Method::Max
+        | Method::Min
+        | Method::ArgMax
+        | Method::ArgMin => {
+            let dim = match bound.get(0) {
+                Some(e) => Some(literal_int(e)?),
+                None => None,
+            };
+            let keepdim = match bound.get(1) {
+                Some(Expr {
+                    kind: ExprKind::Name(id),
+                    ..
+                }) => bool_word(&id.name)?,
+                Some(_) => return None,
+                None => false,
+            };
+            let at = bound.get(0).map_or(span, |e| e.span);
+            report(reduced_shape(&x, dim, keepdim), at, errs)
+        }
         Method::Float => Some(x),
+        Method::Flip => {
+            let dims = ints(0)?;
+            let at = bound.get(0).map_or(span, |e| e.span);
+            report(rule::normalize_dims(&dims, x.len()), at, errs).map(|_| x)
+        }
+        Method::Permute => {
+            let dims = ints(0)?;
+            report(rule::permute(&x, &dims), span, errs).map(|(s, _)| s)
+        }
+        Method::Numel => None,
+    }
+}
+
+/// `.reshape(D)` with literal sizes: the element counts must agree.
+fn reshape(x: &[usize], dims: &[i64], span: Span, errs: &mut Vec<CheckError>) -> Known {
+    let len = rule::numel(x)?;
+    let mut out: Vec<usize> = Vec::with_capacity(dims.len());
+    let known: i64 = dims.iter().filter(|d| **d >= 0).product();
+    for &d in dims {
+        out.push(if d < 0 {
+            if known == 0 || len as i64 % known != 0 {
+                return fail_reshape(x, dims, span, errs);
+            }
+            (len as i64 / known) as usize
+        } else {
+            d as usize
+        });
+    }
+    if rule::numel(&out) != Some(len) {
+        return fail_reshape(x, dims, span, errs);
+    }
+    Some(out)
+}
+
+fn fail_reshape(x: &[usize], dims: &[i64], span: Span, errs: &mut Vec<CheckError>) -> Known {
+    let want: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    errs.push(CheckError::other(
+        "reshape",
+        format!(
+            "cannot reshape {} ({} elements) to {}",
+            words(x),
+            rule::numel(x).unwrap_or(0),
+            want.join("x")
+        ),
+        span,
+        "element counts differ",
+        "the new shape must hold the same number of elements".into(),
+    ));
+    None
+}
+
+fn words(d: &[usize]) -> String {
+    if d.is_empty() {
+        "a scalar".into()
+    } else {
+        crate::value::dims_string(d)
     }
 }

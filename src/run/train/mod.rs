@@ -10,10 +10,39 @@ use std::io::Write;
 
 use super::error::{RunError, RunResult};
 use super::{activation_bytes, params_bytes, Interp};
-use crate::syntax::ast::{Ident, KeyValue, Span};
+use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
 use targets::targets_for;
+
+/// The first line of a logged `train`, naming the model (SPEC v1.1):
+/// `Training edge: sgd lr=0.01, 30 steps`. The `Step`/`Epoch` lines follow unchanged.
+fn header(name: &str, optimizer: &Ident, options: &[KeyValue], schedule: &Schedule) -> String {
+    let mut text = format!("Training {name}: {}", optimizer.name);
+    for kv in options
+        .iter()
+        .filter(|kv| options::is_hyperparameter(&kv.key.name))
+    {
+        let value = match &kv.value {
+            ArgValue::Number(n) => n.text.clone(),
+            ArgValue::Word(w) => w.name.clone(),
+            ArgValue::Str(s) => format!("\"{}\"", s.value),
+            ArgValue::Dims(d) => crate::value::dims_string(&d.dims),
+            ArgValue::Bad { text, .. } => text.clone(),
+        };
+        text.push_str(&format!(" {}={value}", kv.key.name));
+    }
+    match schedule {
+        Schedule::Steps(n) => {
+            text.push_str(&format!(", {n} step{}", if *n == 1 { "" } else { "s" }))
+        }
+        Schedule::Epochs { epochs, batch } => text.push_str(&format!(
+            ", {epochs} epoch{}, batch {batch}",
+            if *epochs == 1 { "" } else { "s" }
+        )),
+    }
+    text
+}
 
 /// One point of the training history.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +112,10 @@ impl Interp {
             &format!("training `{name}` with batches of {batch}"),
         )
         .map_err(|e| RunError::io(&e, span))?;
+        if plan.log.is_some() || matches!(plan.schedule, Schedule::Epochs { .. }) {
+            writeln!(out, "{}", header(name, optimizer, options, &plan.schedule))
+                .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))?;
+        }
         let mut model = self
             .models
             .remove(name)

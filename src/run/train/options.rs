@@ -2,9 +2,15 @@
 //! uses ([`crate::ir::train_options`]); a mistake is a diagnostic at the option.
 
 use super::super::error::{RunError, RunResult};
-use crate::ir::train_options::{self, OptionError};
+use crate::ir::train_options::{self, OptionError, OptionKind};
 pub use crate::ir::train_options::{Loss, Optimizer, Schedule, TrainPlan};
 use crate::syntax::ast::{Ident, KeyValue};
+
+/// The optimizer's own options (`lr`, `momentum`...: the real-valued ones),
+/// as the log's first line shows them.
+pub fn is_hyperparameter(name: &str) -> bool {
+    train_options::option(name).is_some_and(|o| matches!(o.kind, OptionKind::Real(_)))
+}
 
 /// Read `key=value` options into a plan, with diagnostics at the option.
 pub fn plan(opt_name: &Ident, options: &[KeyValue], default_loss: Loss) -> RunResult<TrainPlan> {

@@ -48,6 +48,7 @@ pub(super) fn targets_for(
         Loss::Xent => {
             let labels: Vec<i64> = match &data.y {
                 Value::Int(a) => a.iter().copied().collect(),
+                Value::Bool(a) => a.iter().map(|&b| i64::from(b)).collect(),
                 Value::Float(a) => {
                     if a.iter().any(|v| v.fract() != 0.0) {
                         return Err(RunError::new(
@@ -58,9 +59,9 @@ pub(super) fn targets_for(
                     }
                     a.iter().map(|v| *v as i64).collect()
                 }
-                Value::Bundle(_) => {
+                Value::Bundle(_) | Value::Dims(_) | Value::Count(_) => {
                     return Err(RunError::new(
-                        "the targets are a bundle",
+                        "the targets are not a tensor",
                         data.span,
                         "not a tensor",
                     ))
