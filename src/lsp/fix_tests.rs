@@ -6,8 +6,11 @@ use std::path::Path;
 
 use super::analysis::Analysis;
 
+/// An edit: the byte range replaced, and its replacement.
+type Edit = (usize, usize, String);
+
 /// The first problem of `text`: its message, where it starts, and its edit.
-fn first_problem(text: &str) -> Option<(String, usize, Option<(usize, usize, String)>)> {
+fn first_problem(text: &str) -> Option<(String, usize, Option<Edit>)> {
     let an = Analysis::new(text.to_string());
     let problems = an.problems();
     let p = problems.first()?;
