@@ -6,6 +6,8 @@ mod habits;
 mod shapes;
 mod train;
 
+pub use train::DataFacts;
+
 use std::collections::HashMap;
 
 use super::error::CheckError;
@@ -61,15 +63,6 @@ pub struct Scope {
     /// The last `data` pair for training, and for testing.
     pub train_data: Option<DataFacts>,
     pub test_data: Option<DataFacts>,
-}
-
-/// What the checker knows of a `data` pair.
-#[derive(Clone, Debug)]
-pub struct DataFacts {
-    pub x: Option<Vec<usize>>,
-    pub y: Option<Vec<usize>>,
-    /// The `data` statement.
-    pub span: Span,
 }
 
 impl Scope {
@@ -166,8 +159,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             check_index(scope, index, &mut errs);
             let value_shape = check_value(scope, value, &mut errs);
             if errs.len() == before {
-                let slice = shapes::infer(scope, &index_of(target, index), &mut errs);
-                shapes::check_assign(slice, value_shape, value.span, &mut errs);
+                shapes::check_assign(scope, (target, index), value_shape, value.span, &mut errs);
             }
         }
         StmtKind::Print(e) | StmtKind::Show { value: e, .. } => {
@@ -298,27 +290,6 @@ fn check_value(scope: &Scope, value: &Expr, errs: &mut Vec<CheckError>) -> Optio
         return None;
     }
     shapes::infer(scope, value, errs)
-}
-
-/// `X[items]` as an expression, for the shape of an assignment's slice.
-fn index_of(target: &Ident, items: &[IndexItem]) -> Expr {
-    let base = Expr {
-        kind: ExprKind::Name(target.clone()),
-        span: target.span,
-    };
-    Expr {
-        kind: ExprKind::Index {
-            base: Box::new(base),
-            items: items.to_vec(),
-        },
-        span: target.span,
-    }
-}
-
-/// A shape rule of `crate::ir::feed` broken at `span`.
-pub(super) fn feed_error(e: crate::ir::feed::FeedError, span: Span) -> CheckError {
-    let help = e.help.unwrap_or_else(|| "see the shapes above".into());
-    CheckError::other("shape", e.message, span, e.label, help)
 }
 
 /// `m.0.weight = K`: the target must be a tensor of a declared model, and

@@ -56,7 +56,14 @@ fn report<T>(r: Result<T, rule::ShapeError>, span: Span, errs: &mut Vec<CheckErr
 }
 
 /// `X[items] = value`: the value's shape must broadcast into the slice's.
-pub(super) fn check_assign(slice: Known, value: Known, span: Span, errs: &mut Vec<CheckError>) {
+pub(super) fn check_assign(
+    scope: &Scope,
+    (target, items): (&Ident, &[IndexItem]),
+    value: Known,
+    span: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    let slice = infer(scope, &index_of(target, items), errs);
     let (Some(slice), Some(value)) = (slice, value) else {
         return;
     };
@@ -69,6 +76,21 @@ pub(super) fn check_assign(slice: Known, value: Known, span: Span, errs: &mut Ve
             "the value must have the slice's shape, or broadcast to it (sizes 1 or equal, from the right)"
                 .into(),
         ));
+    }
+}
+
+/// `X[items]` as an expression, for the shape of an assignment's slice.
+fn index_of(target: &Ident, items: &[IndexItem]) -> Expr {
+    let base = Expr {
+        kind: ExprKind::Name(target.clone()),
+        span: target.span,
+    };
+    Expr {
+        kind: ExprKind::Index {
+            base: Box::new(base),
+            items: items.to_vec(),
+        },
+        span: target.span,
     }
 }
 
@@ -219,7 +241,7 @@ fn model_output(
     let x = match feed::input_shape(model, &x?) {
         Ok(x) => x,
         Err(e) => {
-            errs.push(super::feed_error(e, span));
+            errs.push(super::train::feed_error(e, span));
             return None;
         }
     };

@@ -3,12 +3,27 @@
 //! `ir::train_options::plan`), data declared before use, and inputs and
 //! targets of known shape against the model (`ir::feed`).
 
-use super::{feed_error, DataFacts, Scope};
+use super::Scope;
 use crate::ir::error::CheckError;
 use crate::ir::feed;
 use crate::ir::model::Model;
 use crate::ir::train_options::{self, Loss};
 use crate::syntax::ast::{Ident, KeyValue, Span};
+
+/// What the checker knows of a `data` pair.
+#[derive(Clone, Debug)]
+pub struct DataFacts {
+    pub x: Option<Vec<usize>>,
+    pub y: Option<Vec<usize>>,
+    /// The `data` statement.
+    pub span: Span,
+}
+
+/// A shape rule of `crate::ir::feed` broken at `span`.
+pub(super) fn feed_error(e: crate::ir::feed::FeedError, span: Span) -> CheckError {
+    let help = e.help.unwrap_or_else(|| "see the shapes above".into());
+    CheckError::other("shape", e.message, span, e.label, help)
+}
 
 /// `data [role =] X -> Y`: remembered for `train` and `eval`; the lengths
 /// must agree when both shapes are known.
