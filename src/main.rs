@@ -69,6 +69,30 @@ enum Command {
     Lsp,
     /// Write a model as ONNX without running the script
     Export(ExportArgs),
+    /// Jupyter kernel (started by Jupyter with -f FILE); `install` registers it
+    Kernel(KernelArgs),
+}
+
+#[derive(Args)]
+struct KernelArgs {
+    /// The connection file Jupyter writes
+    #[arg(short = 'f', value_name = "CONNECTION_FILE")]
+    connection_file: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    action: Option<KernelAction>,
+}
+
+#[derive(Subcommand)]
+enum KernelAction {
+    /// Write the kernelspec so Jupyter lists "cnnscript" (default: --user)
+    Install {
+        /// In your Jupyter data folder (~/.local/share/jupyter)
+        #[arg(long, conflicts_with = "prefix")]
+        user: bool,
+        /// In DIR/share/jupyter (a virtual environment)
+        #[arg(long, value_name = "DIR")]
+        prefix: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -129,6 +153,17 @@ fn export(args: ExportArgs) -> u8 {
     }
 }
 
+fn kernel(args: KernelArgs) -> u8 {
+    use cnnscript::kernel::install::Target;
+    match args.action {
+        Some(KernelAction::Install { prefix, .. }) => {
+            let target = prefix.map_or(Target::User, Target::Prefix);
+            cnnscript::kernel::install(&target)
+        }
+        None => cnnscript::kernel::run(args.connection_file.as_deref()),
+    }
+}
+
 fn run_cli() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -158,6 +193,7 @@ fn run_cli() -> ExitCode {
         Command::Test { accept, paths } => cnnscript::snapshot::run(&paths, accept),
         Command::Export(args) => export(args),
         Command::Lsp => cnnscript::lsp::run(),
+        Command::Kernel(args) => kernel(args),
     };
     ExitCode::from(code)
 }

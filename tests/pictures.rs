@@ -163,6 +163,17 @@ fn bad_pictures_are_diagnostics() {
         10,
         "must start at layer 0",
     );
+    // without a file only a notebook shows the picture
+    assert_fails(
+        &format!("{TRAINED}plot\n"),
+        10,
+        "`plot` needs a file name here: only a notebook shows pictures",
+    );
+    assert_fails(
+        "let X = ones(2x2)\nshow X\n",
+        2,
+        "`show` needs a file name here",
+    );
 }
 
 fn dot_of(example: &str) -> String {

@@ -27,6 +27,8 @@ pub struct StmtInfo {
     pub model: Option<Model>,
     /// Text a `summary` or `shape` statement prints.
     pub output: Option<String>,
+    /// The same answer with its cells, when it is a table (not `shape explain`).
+    pub table: Option<report::Table>,
 }
 
 /// The result of checking a script.
@@ -180,7 +182,11 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             }
         }
         StmtKind::Summary { model } => match scope.models.get(&model.name) {
-            Some(m) => info.output = Some(report::summary(m)),
+            Some(m) => {
+                let table = report::summary_table(m);
+                info.output = Some(table.text.clone());
+                info.table = Some(table);
+            }
             None => require_model(scope, model, &mut errs),
         },
         StmtKind::Eval { model } => {
@@ -259,11 +265,13 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             layers,
         } => match check_chain_question(input, layers) {
             Ok(model) => {
-                info.output = Some(if *explain {
-                    report::explain(&model)
+                if *explain {
+                    info.output = Some(report::explain(&model));
                 } else {
-                    report::shape_chain(&model)
-                })
+                    let table = report::shape_table(&model);
+                    info.output = Some(table.text.clone());
+                    info.table = Some(table);
+                }
             }
             Err(mut e) => errs.append(&mut e),
         },

@@ -74,9 +74,32 @@ fn cost_cell(layer: &Layer) -> String {
     }
 }
 
+/// A table `summary` or `shape` answers with: the text a terminal shows,
+/// and its cells for front ends that draw tables (a notebook).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// The line above the table (`Model: lenet (input Nx1x28x28)`).
+    pub title: Option<String>,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Columns from this one on hold numbers (drawn right-aligned).
+    pub numeric_from: usize,
+    /// Lines below the table (totals).
+    pub notes: Vec<String>,
+    /// The whole answer as plain text, as `summary`/`shape` print it.
+    pub text: String,
+}
+
 /// The `summary` table: one row per layer, then totals.
 pub fn summary(model: &Model) -> String {
+    summary_table(model).text
+}
+
+/// [`summary`] with its cells.
+pub fn summary_table(model: &Model) -> Table {
     const COLUMNS: usize = 7;
+    // Params, MACs and RF are right-aligned
+    const NUMERIC_FROM: usize = 4;
     let mut rows: Vec<[String; COLUMNS]> = Vec::new();
     let header = [
         "Layer".to_string(),
@@ -146,7 +169,7 @@ pub fn summary(model: &Model) -> String {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {
             let pad = widths[i] - cell.chars().count();
-            let numeric = i >= 4;
+            let numeric = i >= NUMERIC_FROM;
             if i > 0 {
                 line.push_str("  ");
             }
@@ -167,6 +190,7 @@ pub fn summary(model: &Model) -> String {
         let _ = writeln!(out, "{}", fmt_row(r));
     }
     let _ = writeln!(out, "{rule}");
+    let notes_at = out.len();
     let params = model.total_params();
     let _ = writeln!(out, "Total params: {}", thousands(params));
     let macs = match model.total_macs() {
@@ -195,7 +219,14 @@ pub fn summary(model: &Model) -> String {
             );
         }
     }
-    out
+    Table {
+        title: Some(format!("Model: {} (input {})", model.name, model.input)),
+        header: header.to_vec(),
+        rows: rows.into_iter().map(|r| r.to_vec()).collect(),
+        numeric_from: NUMERIC_FROM,
+        notes: out[notes_at..].lines().map(str::to_string).collect(),
+        text: out,
+    }
 }
 
 /// `1,176 comparisons, 400 additions`: what the pools of a model do per sample.
@@ -237,6 +268,11 @@ fn ratio_text(dense: u64, params: u64) -> String {
 
 /// `shape A -> layer -> ...`: every intermediate shape.
 pub fn shape_chain(model: &Model) -> String {
+    shape_table(model).text
+}
+
+/// [`shape_chain`] with its cells.
+pub fn shape_table(model: &Model) -> Table {
     let rows: Vec<(String, String)> =
         std::iter::once(("input".to_string(), model.input.to_string()))
             .chain(
@@ -251,11 +287,18 @@ pub fn shape_chain(model: &Model) -> String {
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for (a, b) in rows {
+    for (a, b) in &rows {
         let pad = width - a.chars().count();
         let _ = writeln!(out, "{a}{}  -> {b}", " ".repeat(pad));
     }
-    out
+    Table {
+        title: None,
+        header: vec!["Layer".into(), "Output shape".into()],
+        rows: rows.into_iter().map(|(a, b)| vec![a, b]).collect(),
+        numeric_from: 2,
+        notes: Vec::new(),
+        text: out,
+    }
 }
 
 /// `shape explain ...`: each spatial size's formula with the numbers substituted.

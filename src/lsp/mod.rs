@@ -27,6 +27,17 @@ pub mod transport;
 
 pub use server::{serve, Ending};
 
+/// What hovering over byte `offset` of a script shows in an editor
+/// (Markdown), if anything; a notebook's inspector asks this too.
+pub fn hover_at(text: &str, offset: usize) -> Option<String> {
+    let an = analysis::Analysis::new(text.to_string());
+    let pos = an.lines.position(&an.text, offset);
+    match hover::hover(&an, pos)?.contents {
+        lsp_types::HoverContents::Markup(m) => Some(m.value),
+        _ => None,
+    }
+}
+
 /// `cnnscript lsp`: serve the editor on stdin/stdout until it says `exit`.
 /// Exit status 0 after `shutdown` then `exit`, 1 otherwise.
 pub fn run() -> u8 {

@@ -44,14 +44,14 @@ pub fn run_piped(mut input: impl BufRead, out: &mut dyn Write, err: &mut dyn Wri
         };
         if !at_end {
             pending.push_str(&String::from_utf8_lossy(&buf));
-            if !pending.trim_start().starts_with(':') && lexer::needs_more(&pending) {
+            if continues(&pending) {
                 continue;
             }
         }
         let entry = std::mem::take(&mut pending);
         let entry = entry.strip_suffix('\n').unwrap_or(&entry);
         let entry = entry.strip_suffix('\r').unwrap_or(entry);
-        match session.entry(entry, out, err) {
+        match session.entry(entry, &mut &mut *out, err) {
             Outcome::Done => {}
             Outcome::Failed => failed = true,
             Outcome::Quit => break,
@@ -62,6 +62,12 @@ pub fn run_piped(mut input: impl BufRead, out: &mut dyn Write, err: &mut dyn Wri
     }
     let _ = out.flush();
     u8::from(failed) * EXIT_SCRIPT
+}
+
+/// Whether the lines read so far are an unfinished entry: a bracket is
+/// open or the last line ends in `->` (a meta command is one line).
+pub fn continues(pending: &str) -> bool {
+    !pending.trim_start().starts_with(':') && lexer::needs_more(pending)
 }
 
 /// Where history is kept: `$XDG_DATA_HOME/cnnscript/history` on Linux.

@@ -11,7 +11,7 @@ mod help;
 pub mod helper;
 pub mod lexer;
 
-pub use drive::{history_path, run, run_piped};
+pub use drive::{continues, history_path, run, run_piped};
 pub use help::{builtin_help, help_text, layer_help, MetaSpec, META};
 
 use std::borrow::Cow;
@@ -27,6 +27,7 @@ use crate::ir::check::{check_stmts, Scope};
 use crate::ir::error::{did_you_mean, CheckError};
 use crate::ir::report;
 use crate::layers::{layer_spec, LAYERS};
+use crate::run::Output;
 use crate::session::Source;
 use crate::syntax::ast::{Span, Stmt};
 use crate::syntax::parse::{parse_repl_line, parse_script};
@@ -87,6 +88,22 @@ impl Session {
         }
     }
 
+    /// No progress bars while training (a notebook shows progress itself).
+    pub fn without_progress_bars(mut self) -> Session {
+        self.interp.progress = false;
+        self
+    }
+
+    /// A checked model of the session.
+    pub fn model(&self, name: &str) -> Option<&crate::ir::model::Model> {
+        self.scope.models.get(name)
+    }
+
+    /// A tensor's current value.
+    pub fn tensor(&self, name: &str) -> Option<&crate::value::Value> {
+        self.interp.tensors.get(name)
+    }
+
     /// Model names in declaration order.
     pub fn model_names(&self) -> Vec<String> {
         self.scope.model_order.clone()
@@ -106,7 +123,7 @@ impl Session {
     }
 
     /// Handle one complete entry (one or more lines).
-    pub fn entry(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    pub fn entry(&mut self, text: &str, out: &mut dyn Output, err: &mut dyn Write) -> Outcome {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Outcome::Done;
@@ -118,7 +135,7 @@ impl Session {
         let mut text = Cow::Borrowed(text);
         if let Some((name, span)) = bare {
             if let Some(model) = self.scope.models.get(name) {
-                let _ = write!(out, "{}", report::summary(model));
+                let _ = out.table(&report::summary_table(model));
                 return Outcome::Done;
             }
             if self.scope.tensors.iter().any(|t| t == name) {
@@ -162,7 +179,7 @@ impl Session {
         &mut self,
         src: &Source,
         stmts: &[Stmt],
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         let mut scope = self.scope.clone();
@@ -183,7 +200,7 @@ impl Session {
                 return Outcome::Failed;
             }
         }
-        let _ = out.flush();
+        let _ = out.flush_output();
         Outcome::Done
     }
 
@@ -194,7 +211,7 @@ impl Session {
 
     // ------------------------------------------------------------ meta commands
 
-    fn meta(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+    fn meta(&mut self, text: &str, out: &mut dyn Output, err: &mut dyn Write) -> Outcome {
         let start = text.len() - text.trim_start().len();
         let line = text.trim();
         let (name, arg) = match line.find(char::is_whitespace) {
@@ -229,7 +246,9 @@ impl Session {
             }
             ":reset" if arg.is_empty() => {
                 self.scope = Scope::default();
+                let progress = self.interp.progress;
                 self.interp = crate::run::Interp::new();
+                self.interp.progress = progress;
                 let _ = writeln!(out, "session cleared");
                 Outcome::Done
             }
@@ -317,7 +336,7 @@ impl Session {
         topic: &str,
         topic_span: Span,
         text: &str,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         if topic.is_empty() {
@@ -364,7 +383,7 @@ impl Session {
         arg: &str,
         arg_span: Span,
         text: &str,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
         err: &mut dyn Write,
     ) -> Outcome {
         if arg.is_empty() {

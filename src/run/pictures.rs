@@ -7,18 +7,23 @@ use std::path::Path;
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::train::History;
-use super::Interp;
+use super::{Interp, Output};
 use crate::picture::grid::{draw_grid, tiles};
 use crate::picture::plot::{draw_chart, Chart, Curve, BLUE, GREEN, ORANGE};
 use crate::picture::Canvas;
-use crate::syntax::ast::{Expr, ExprKind, Span};
+use crate::syntax::ast::{Expr, ExprKind, Span, StrLit};
 use crate::value::Value;
 
 impl Interp {
     /// `plot "loss.png"`: the loss (and accuracies, when known) per step or
-    /// epoch of the last `train`.
-    pub fn plot(&mut self, path: &str, span: Span) -> RunResult<()> {
-        check_png_name(path, span, "plot")?;
+    /// epoch of the last `train`. Without a file, `out` must show pictures.
+    pub fn plot(
+        &mut self,
+        path: Option<&StrLit>,
+        span: Span,
+        out: &mut dyn Output,
+    ) -> RunResult<()> {
+        check_destination(path, span, "plot", out)?;
         let history = match &self.history {
             Some(h) if !h.records.is_empty() => h,
             _ => {
@@ -31,13 +36,19 @@ impl Interp {
             }
         };
         let canvas = draw_chart(&history_chart(history));
-        self.write_picture(path, &canvas, span)
+        self.write_picture(path, &canvas, span, out)
     }
 
     /// `show value "file.png"`: a labelled grid of grey tiles, one per kernel
     /// (`show m.0.weight`) or per channel of the first item (`show m[0:2](X)`).
-    pub fn show(&mut self, value: &Expr, path: &str, span: Span) -> RunResult<()> {
-        check_png_name(path, span, "show")?;
+    pub fn show(
+        &mut self,
+        value: &Expr,
+        path: Option<&StrLit>,
+        span: Span,
+        out: &mut dyn Output,
+    ) -> RunResult<()> {
+        check_destination(path, span, "show", out)?;
         let kernels = self.is_parameter(value);
         let array = match self.eval_any(value)? {
             Evaluated::Value(Value::Bundle(m)) => {
@@ -60,7 +71,7 @@ impl Interp {
             .map_err(|msg| RunError::new(msg, value.span, "cannot draw this"))?;
         let canvas =
             draw_grid(&grid).map_err(|msg| RunError::new(msg, value.span, "too large to draw"))?;
-        self.write_picture(path, &canvas, span)
+        self.write_picture(path, &canvas, span, out)
     }
 
     /// Whether an expression names a model parameter (`m.0.weight`).
@@ -74,12 +85,42 @@ impl Interp {
         matches!(&root.kind, ExprKind::Name(id) if fields > 0 && self.models.contains_key(&id.name))
     }
 
-    fn write_picture(&self, path: &str, canvas: &Canvas, span: Span) -> RunResult<()> {
+    /// Write the picture to its file, then hand it to `out` (a notebook shows it).
+    fn write_picture(
+        &self,
+        path: Option<&StrLit>,
+        canvas: &Canvas,
+        span: Span,
+        out: &mut dyn Output,
+    ) -> RunResult<()> {
         let bytes = canvas.png().map_err(|msg| {
             RunError::new(format!("cannot encode the picture: {msg}"), span, "here")
         })?;
-        crate::io::atomic_write(&self.path(path), |w| w.write_all(&bytes))
-            .map_err(|e| RunError::io(&e, span))
+        if let Some(path) = path {
+            crate::io::atomic_write(&self.path(&path.value), |w| w.write_all(&bytes))
+                .map_err(|e| RunError::io(&e, path.span))?;
+        }
+        out.image(&bytes)
+            .map_err(|e| RunError::new(format!("cannot show the picture: {e}"), span, "here"))
+    }
+}
+
+/// A file name must end in .png; without one, `out` must show pictures.
+fn check_destination(
+    path: Option<&StrLit>,
+    span: Span,
+    what: &str,
+    out: &dyn Output,
+) -> RunResult<()> {
+    match path {
+        Some(p) => check_png_name(&p.value, p.span, what),
+        None if out.shows_pictures() => Ok(()),
+        None => Err(RunError::new(
+            format!("`{what}` needs a file name here: only a notebook shows pictures"),
+            span,
+            "no file to write",
+        )
+        .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))),
     }
 }
 

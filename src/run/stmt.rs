@@ -1,15 +1,13 @@
 //! Statements: [`Interp::exec_stmt`] runs one checked statement; each kind
 //! that needs more than a line has its own method here.
 
-use std::io::Write;
-
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::params::ModelState;
-use super::{index, params_bytes, DataPair, Interp};
+use super::{index, params_bytes, DataPair, Interp, Output};
 use crate::ir::check::StmtInfo;
 use crate::ir::model::Model;
 use crate::syntax::ast::{Expr, ExprKind, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
@@ -21,7 +19,7 @@ impl Interp {
         &mut self,
         stmt: &Stmt,
         info: &StmtInfo,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
     ) -> RunResult<()> {
         let span = stmt.span;
         let wr =
@@ -68,7 +66,9 @@ impl Interp {
                 }
             },
             StmtKind::Shape { .. } | StmtKind::Summary { .. } => {
-                if let Some(text) = &info.output {
+                if let Some(table) = &info.table {
+                    out.table(table).map_err(wr)?;
+                } else if let Some(text) = &info.output {
                     write!(out, "{text}").map_err(wr)?;
                     if !text.ends_with('\n') {
                         writeln!(out).map_err(wr)?;
@@ -88,8 +88,8 @@ impl Interp {
                 let name = self.model_for(model.as_ref(), span, false)?;
                 self.evaluate(&name, span, out)?;
             }
-            StmtKind::Plot { path } => self.plot(&path.value, path.span)?,
-            StmtKind::Show { value, path } => self.show(value, &path.value, path.span)?,
+            StmtKind::Plot { path } => self.plot(path.as_ref(), span, out)?,
+            StmtKind::Show { value, path } => self.show(value, path.as_ref(), span, out)?,
             StmtKind::Export { model, path } => self.export_onnx(model, path, span)?,
             // checked statically before anything runs
             StmtKind::Assert { .. } => {}

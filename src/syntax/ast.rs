@@ -125,10 +125,11 @@ pub enum StmtKind {
     },
     /// `eval [model]`
     Eval { model: Option<Ident> },
-    /// `plot "file"` — loss (and accuracy) curves of the last training.
-    Plot { path: StrLit },
-    /// `show expr "file"` — kernels or feature maps as a picture.
-    Show { value: Expr, path: StrLit },
+    /// `plot ["file"]` — loss (and accuracy) curves of the last training;
+    /// without a file only a notebook shows it.
+    Plot { path: Option<StrLit> },
+    /// `show expr ["file"]` — kernels or feature maps as a picture.
+    Show { value: Expr, path: Option<StrLit> },
     /// `export MODEL "file.onnx"` — the model with its current weights as ONNX.
     Export { model: Ident, path: StrLit },
     /// `assert shape|params|rf MODEL == value`, checked without running anything.

@@ -273,7 +273,7 @@ fn lower_stmt(pair: Pair<Rule>) -> Stmt {
         Rule::plot_stmt => {
             next();
             StmtKind::Plot {
-                path: lower_string(next()),
+                path: inner.next().map(lower_string),
             }
         }
         Rule::show_stmt => {
@@ -281,7 +281,7 @@ fn lower_stmt(pair: Pair<Rule>) -> Stmt {
             let value = lower_expr(next());
             StmtKind::Show {
                 value,
-                path: lower_string(next()),
+                path: inner.next().map(lower_string),
             }
         }
         Rule::export_stmt => {

@@ -2,7 +2,6 @@
 //! step (forward, loss, backward, update, or nothing when it diverges) and
 //! evaluation.
 
-use std::io::Write;
 use std::time::Instant;
 
 use ndarray::ArrayD;
@@ -11,7 +10,7 @@ use rand::Rng;
 use super::super::error::{RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
-use super::super::{DataPair, Interp};
+use super::super::{DataPair, Interp, Output, Progress};
 use super::optimizer::OptState;
 use super::options::{Loss, Schedule, TrainPlan};
 use super::targets::{loss_and_grad, targets_all, targets_for, TargetSlice, Targets};
@@ -76,7 +75,7 @@ impl Interp {
         x: &ArrayD<f32>,
         targets: &Targets,
         span: Span,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
     ) -> RunResult<()> {
         let run = Run {
             plan,
@@ -107,14 +106,21 @@ impl Interp {
         run: &Run,
         opt: &mut OptState,
         steps: usize,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
     ) -> RunResult<History> {
         let mut history = History {
             unit: "step",
             records: Vec::new(),
         };
         let mut buffers = Buffers::default();
+        let report = run.write_error();
+        out.progress(Progress::Start {
+            total: steps,
+            unit: "step",
+        })
+        .map_err(&report)?;
         for step in 1..=steps {
+            stop_if_interrupted(step - 1, "steps", run.span)?;
             if step == 1 {
                 self.tape.start(run.shape, &run.xs);
             } else {
@@ -131,7 +137,14 @@ impl Interp {
                 train_acc: None,
                 test_acc: None,
             });
+            out.progress(Progress::Step {
+                done: step,
+                epoch: None,
+                loss,
+            })
+            .map_err(&report)?;
         }
+        out.progress(Progress::Finish).map_err(&report)?;
         Ok(history)
     }
 
@@ -144,7 +157,7 @@ impl Interp {
         opt: &mut OptState,
         epochs: usize,
         batch: usize,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
     ) -> RunResult<History> {
         let mut history = History {
             unit: "epoch",
@@ -156,7 +169,14 @@ impl Interp {
         let mut global_step = 0usize;
         let mut scratch = BatchTargets::default();
         let mut buffers = Buffers::default();
-        let bar = self.progress_bar(epochs * n.div_ceil(batch));
+        let total = epochs * n.div_ceil(batch);
+        let bar = self.progress_bar(total);
+        let report = run.write_error();
+        out.progress(Progress::Start {
+            total,
+            unit: "batch",
+        })
+        .map_err(&report)?;
         for epoch in 1..=epochs {
             let started = Instant::now();
             for i in (1..n).rev() {
@@ -165,6 +185,7 @@ impl Interp {
             }
             let mut sums = EpochSums::default();
             for chunk in order.chunks(batch) {
+                stop_if_interrupted(global_step, "batches", run.span)?;
                 global_step += 1;
                 self.load_batch(run, chunk);
                 let targets = scratch.gather(run.targets, chunk, n);
@@ -175,6 +196,12 @@ impl Interp {
                     b.set_message(format!("epoch {epoch}, loss {:.3}", sums.loss()));
                     b.inc(1);
                 }
+                out.progress(Progress::Step {
+                    done: global_step,
+                    epoch: Some(epoch),
+                    loss: sums.loss(),
+                })
+                .map_err(&report)?;
                 if run.plan.log.is_some_and(|k| global_step.is_multiple_of(k)) {
                     writeln!(out, "Step {global_step}, loss {loss:.3}")
                         .map_err(run.write_error())?;
@@ -192,6 +219,7 @@ impl Interp {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        out.progress(Progress::Finish).map_err(&report)?;
         Ok(history)
     }
 
@@ -370,7 +398,7 @@ impl Interp {
     }
 
     /// `eval [model]`: loss and accuracy on the test data (or the training data).
-    pub fn evaluate(&mut self, name: &str, span: Span, out: &mut dyn Write) -> RunResult<()> {
+    pub fn evaluate(&mut self, name: &str, span: Span, out: &mut dyn Output) -> RunResult<()> {
         let (data, which) = match (&self.test_data, &self.train_data) {
             (Some(t), _) => (t.clone(), "test"),
             (None, Some(t)) => (t.clone(), "train"),
@@ -398,6 +426,19 @@ impl Interp {
         writeln!(out, "{line}")
             .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
     }
+}
+
+/// An error when an interrupt was asked for (a notebook's stop button,
+/// SIGINT to the kernel): training stops between two steps.
+fn stop_if_interrupted(done: usize, unit: &str, span: Span) -> RunResult<()> {
+    crate::interrupt::check().map_err(|_| {
+        RunError::new(
+            format!("training interrupted after {done} {unit}"),
+            span,
+            "interrupted here",
+        )
+        .help("the model keeps the weights of the finished steps; `train` again to go on")
+    })
 }
 
 /// What an epoch's batches add up to.

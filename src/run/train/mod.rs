@@ -6,10 +6,8 @@ mod optimizer;
 mod options;
 mod targets;
 
-use std::io::Write;
-
 use super::error::{RunError, RunResult};
-use super::{activation_bytes, params_bytes, Interp};
+use super::{activation_bytes, params_bytes, Interp, Output};
 use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
@@ -70,7 +68,7 @@ impl Interp {
         optimizer: &Ident,
         options: &[KeyValue],
         span: Span,
-        out: &mut dyn Write,
+        out: &mut dyn Output,
     ) -> RunResult<()> {
         let data = self.train_data.clone().ok_or_else(|| {
             RunError::new("no training data", span, "needs data")
