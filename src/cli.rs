@@ -26,28 +26,24 @@ pub fn init_threads(flag: Option<usize>) {
     }
 }
 
-/// Read a script, or print why not (a usage error).
+/// Read a script, or print why not: a usage error when it cannot be read,
+/// a diagnostic at the first byte that is not UTF-8.
 pub fn read_source(path: &Path) -> Result<Source, u8> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source {
-                name: path.display().to_string(),
-                text,
-            }),
-            Err(e) => {
-                eprintln!(
-                    "error: {} is not UTF-8 text (invalid byte at offset {})",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                );
-                Err(EXIT_SCRIPT)
-            }
-        },
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
-            Err(EXIT_USAGE)
+            return Err(EXIT_USAGE);
         }
-    }
+    };
+    Source::from_bytes(path.display().to_string(), bytes).map_err(|bad| {
+        let (diag, shown) = *bad;
+        eprint!(
+            "{}",
+            render(&diag, &shown.name, &shown.text, Style::for_stderr())
+        );
+        EXIT_SCRIPT
+    })
 }
 
 /// What a command printed and its exit status.
@@ -125,7 +121,7 @@ pub fn check_source_as(src: &Source, output: CheckOutput, style: Style) -> Outpu
 }
 
 /// Print an `Output` and return its status.
-fn emit(out: &Output) -> u8 {
+pub(crate) fn emit(out: &Output) -> u8 {
     eprint!("{}", out.stderr);
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
@@ -159,10 +155,26 @@ pub fn run(path: &Path) -> u8 {
     let Some((script, checked)) = checked else {
         return EXIT_SCRIPT;
     };
+    install_interrupts(crate::interrupt::Mode::Exit);
     crate::run::run_checked(&src, &script, &checked)
 }
 
 /// `cnnscript repl`
 pub fn repl() -> u8 {
+    use std::io::IsTerminal;
+    // at a terminal prompt the line editor reads Ctrl-C as a key
+    install_interrupts(if std::io::stdin().is_terminal() {
+        crate::interrupt::Mode::Prompt
+    } else {
+        crate::interrupt::Mode::Exit
+    });
     crate::repl::run()
+}
+
+/// Ctrl-C stops training at a step boundary; without a handler it ends the
+/// process, which is said once.
+fn install_interrupts(mode: crate::interrupt::Mode) {
+    if let Err(e) = crate::interrupt::install(mode) {
+        eprintln!("note: Ctrl-C will end cnnscript at once (cannot handle it: {e})");
+    }
 }

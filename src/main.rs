@@ -67,7 +67,7 @@ enum Command {
     },
     /// Language server for editors, on stdin/stdout (LSP)
     Lsp,
-    /// Write a model as ONNX without running the script
+    /// Write a model as ONNX, or the whole script as a PyTorch project
     Export(ExportArgs),
     /// Jupyter kernel (started by Jupyter with -f FILE); `install` registers it
     Kernel(KernelArgs),
@@ -102,22 +102,27 @@ struct ExportArgs {
     #[command(flatten)]
     to: ExportTo,
     /// The model to export (default: the script's only model)
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", conflicts_with = "torch")]
     model: Option<String>,
     /// Weights to export (.safetensors or .npz, strict names as `load`);
     /// default: the seeded initial weights `run` gives the model
-    #[arg(long, value_name = "W")]
+    #[arg(long, value_name = "W", conflicts_with = "torch")]
     weights: Option<std::path::PathBuf>,
+    /// Replace the project's files in a folder that is not empty
+    #[arg(long, requires = "torch")]
+    force: bool,
 }
 
-/// What to write: exactly one target. The PyTorch project (`--torch DIR
-/// [--force]`) joins this group as another `Option` field.
+/// What to write: exactly one target.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 struct ExportTo {
     /// Write the model as an ONNX file
     #[arg(long, value_name = "OUT")]
     onnx: Option<std::path::PathBuf>,
+    /// Write the whole script as a PyTorch project in this folder
+    #[arg(long, value_name = "DIR")]
+    torch: Option<std::path::PathBuf>,
 }
 
 /// Stack for the pipeline: parsing, checking and evaluating recurse over the
@@ -140,7 +145,9 @@ fn main() -> ExitCode {
 
 fn export(args: ExportArgs) -> u8 {
     match args.to {
-        ExportTo { onnx: Some(out) } => {
+        ExportTo {
+            onnx: Some(out), ..
+        } => {
             let req = cnnscript::cli::export::OnnxRequest {
                 out,
                 model: args.model,
@@ -148,8 +155,14 @@ fn export(args: ExportArgs) -> u8 {
             };
             cnnscript::cli::export::onnx(&args.file, &req)
         }
+        ExportTo {
+            torch: Some(dir), ..
+        } => cnnscript::cli::export::torch(&args.file, &dir, args.force),
         // clap's group makes one target required
-        ExportTo { onnx: None } => cnnscript::session::EXIT_USAGE,
+        ExportTo {
+            onnx: None,
+            torch: None,
+        } => cnnscript::session::EXIT_USAGE,
     }
 }
 

@@ -373,3 +373,17 @@ fn hostile_nesting_is_a_diagnostic_not_a_crash() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "tensor(1.)\n");
 }
+
+#[test]
+fn a_parameters_properties_read_as_a_tensors() {
+    // the chapter's `conv2d.weight.shape`, checked and run
+    let (code, stdout, stderr, _dir) = run_script(
+        "model m(x: Nx2x3x5) = conv(out=3, k=3x5, p=1x2)\nprint m.0.weight.shape\nprint m.0.bias.ndim\nprint m.0.bias.T.shape\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "3x2x3x5\n1\n3\n");
+    let (code, _, stderr, _dir) =
+        run_script("model m(x: 3x3) = conv(out=2, k=2)\nprint m.0.wieght.shape\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("0.weight"), "{stderr}");
+}

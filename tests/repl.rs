@@ -1,12 +1,14 @@
 //! `cnnscript repl`: piped stdin (answers, errors, recovery, meta commands)
 //! and a real pseudo-terminal driven through tmux.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command as StdCommand;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use cnnscript::layers::LAYERS;
+use common::Tmux;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cnnscript");
 
@@ -306,94 +308,7 @@ fn unknown_meta_commands_suggest_the_nearest() {
 
 // ---------------------------------------------------------------- terminal
 
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str) -> Option<Tmux> {
-        if StdCommand::new("tmux").arg("-V").output().is_err() {
-            eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
-            return None;
-        }
-        let socket = format!("cnnscript-repl-{name}-{}", std::process::id());
-        let tmux = Tmux { socket };
-        let status = tmux
-            .cmd(&["new-session", "-d", "-x", "120", "-y", "30", command])
-            .status()
-            .expect("tmux runs");
-        assert!(status.success(), "tmux new-session failed");
-        Some(tmux)
-    }
-
-    fn cmd(&self, args: &[&str]) -> StdCommand {
-        let mut c = StdCommand::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
-        c
-    }
-
-    fn type_text(&self, text: &str) {
-        let ok = self
-            .cmd(&["send-keys", "-t", "0", "-l", text])
-            .status()
-            .expect("send-keys");
-        assert!(ok.success());
-    }
-
-    fn key(&self, key: &str) {
-        let ok = self
-            .cmd(&["send-keys", "-t", "0", key])
-            .status()
-            .expect("send-keys");
-        assert!(ok.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd(&["capture-pane", "-p", "-J", "-S", "-", "-t", "0"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Wait until the screen shows `text` `times` times; the screen.
-    fn wait_for(&self, text: &str, times: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let screen = self.screen();
-            if screen.matches(text).count() >= times {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {text:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        self.cmd(&["has-session", "-t", "0"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]).output();
-    }
-}
-
-fn wait_until_gone(tmux: &Tmux) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tmux.alive() {
-        assert!(Instant::now() < deadline, "the REPL did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+const PROMPT: &str = "cnn> ";
 
 #[test]
 fn terminal_query_completion_error_and_history() {
@@ -402,24 +317,26 @@ fn terminal_query_completion_error_and_history() {
         "env XDG_DATA_HOME={} NO_COLOR=1 {BIN} repl",
         data.path().display()
     );
-    let Some(tmux) = Tmux::start("main", &command) else {
+    let Some(mut tmux) = Tmux::start("main", &command, data.path(), false) else {
         return;
     };
-    tmux.wait_for("cnn> ", 1);
 
     // a shape question answers as typed: a hint first, then the full answer
+    tmux.wait_prompt(PROMPT);
     tmux.type_text(TINY_CHAIN.trim_end());
     tmux.wait_for("p=1)  → 4x3x2x5", 1);
     tmux.key("Enter");
     tmux.wait_for("maxpool(k=3, s=2x1, p=1)         -> 4x3x2x5", 1);
 
     // tab completes a layer name, then an argument name of that layer
+    tmux.wait_prompt(PROMPT);
     tmux.type_text("8x8 -> maxp");
     tmux.key("Tab");
     tmux.wait_for("8x8 -> maxpool", 1);
     tmux.type_text("(k=2)");
     tmux.key("Enter");
     tmux.wait_for("maxpool(k=2)  -> 1x1x4x4", 1);
+    tmux.wait_prompt(PROMPT);
     tmux.type_text("8x8 -> conv(ou");
     tmux.key("Tab");
     tmux.wait_for("conv(out=", 1);
@@ -428,29 +345,29 @@ fn terminal_query_completion_error_and_history() {
     tmux.wait_for("conv(in=1, out=1, k=3)  -> 1x1x6x6", 1);
 
     // a bad line: the diagnostic, then the session goes on
-    tmux.type_text("8x8 -> cnv(out=1, k=3)");
-    tmux.key("Enter");
+    tmux.enter(PROMPT, "8x8 -> cnv(out=1, k=3)");
     tmux.wait_for("did you mean `conv`?", 1);
 
     // an open brace continues the entry; the model persists
+    tmux.wait_prompt(PROMPT);
     tmux.type_text("model m(x: 1x1x8x8) {");
     tmux.key("Enter");
     tmux.type_text("conv(out=2, k=3)");
     tmux.key("Enter");
     tmux.type_text("}");
     tmux.key("Enter");
-    tmux.type_text("m");
-    tmux.key("Enter");
+    tmux.enter(PROMPT, "m");
     tmux.wait_for("Total params: 20", 1);
 
     // Ctrl-C cancels the line being typed; Ctrl-D quits
+    tmux.wait_prompt(PROMPT);
     tmux.type_text("8x8 -> conv(");
     tmux.key("C-c");
-    tmux.type_text(":models");
-    tmux.key("Enter");
+    tmux.enter(PROMPT, ":models");
     tmux.wait_for("m  1x1x8x8 -> 1x2x6x6  20 params", 1);
+    tmux.wait_prompt(PROMPT);
     tmux.key("C-d");
-    wait_until_gone(&tmux);
+    tmux.wait_until_gone();
 
     let history = std::fs::read_to_string(data.path().join("cnnscript/history"))
         .expect("history is written under XDG_DATA_HOME");
@@ -465,23 +382,19 @@ fn terminal_history_write_failure_never_stops_the_repl() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, "").expect("write");
     let command = format!("env XDG_DATA_HOME={} {BIN} repl", file.display());
-    let Some(tmux) = Tmux::start("history", &command) else {
+    let Some(mut tmux) = Tmux::start("history", &command, dir.path(), false) else {
         return;
     };
-    tmux.wait_for("cnn> ", 1);
-    tmux.type_text("8x8 -> relu");
-    tmux.key("Enter");
+    tmux.enter(PROMPT, "8x8 -> relu");
     tmux.wait_for("relu   -> 8x8", 1);
     let screen = tmux.wait_for("cannot save history", 1);
-    tmux.type_text("8x8 -> gap");
-    tmux.key("Enter");
+    tmux.enter(PROMPT, "8x8 -> gap");
     let screen2 = tmux.wait_for("gap    -> 1x1x1x1", 1);
     assert_eq!(
         screen2.matches("cannot save history").count(),
         1,
         "said once: {screen}"
     );
-    tmux.type_text(":quit");
-    tmux.key("Enter");
-    wait_until_gone(&tmux);
+    tmux.enter(PROMPT, ":quit");
+    tmux.wait_until_gone();
 }

@@ -117,7 +117,7 @@ fn weights(
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        return crate::run::initial::initial_state(script, checked, decl, base)
+        return crate::run::dryrun::initial_state(script, checked, decl, base)
             .map_err(|e| shown(&e));
     };
     crate::io::check_alloc_bytes(
@@ -139,4 +139,14 @@ fn weights(
         )
     })?;
     Ok(state)
+}
+
+/// `cnnscript export FILE --torch DIR [--force]`
+pub fn torch(path: &Path, dir: &Path, force: bool) -> u8 {
+    super::emit(&crate::export::torch::export(
+        path,
+        dir,
+        force,
+        Style::for_stderr(),
+    ))
 }

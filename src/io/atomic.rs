@@ -4,10 +4,26 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use super::IoError;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The temporary files being written now, for [`remove_temporaries`].
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Remove the temporary files of the writes in progress: the process is
+/// about to end at once (a second Ctrl-C) and no guard will run. The
+/// targets keep their previous contents.
+pub fn remove_temporaries() {
+    // never wait: the lock is only held to push or remove one path
+    if let Ok(list) = IN_FLIGHT.try_lock() {
+        for path in list.iter() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 /// Removes the temporary file unless the write was committed (also on panic).
 struct TempGuard {
@@ -15,10 +31,25 @@ struct TempGuard {
     committed: bool,
 }
 
+impl TempGuard {
+    fn new(path: PathBuf) -> TempGuard {
+        if let Ok(mut list) = IN_FLIGHT.lock() {
+            list.push(path.clone());
+        }
+        TempGuard {
+            path,
+            committed: false,
+        }
+    }
+}
+
 impl Drop for TempGuard {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.path);
+        }
+        if let Ok(mut list) = IN_FLIGHT.lock() {
+            list.retain(|p| *p != self.path);
         }
     }
 }
@@ -36,13 +67,7 @@ fn create_temp(path: &Path) -> Result<(File, TempGuard), IoError> {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
         match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => {
-                let guard = TempGuard {
-                    path: temp,
-                    committed: false,
-                };
-                return Ok((file, guard));
-            }
+            Ok(file) => return Ok((file, TempGuard::new(temp))),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < u64::MAX => continue,
             Err(e) => return Err(IoError::from_os_action(path, "write", e)),
         }
@@ -135,6 +160,29 @@ mod tests {
         });
         assert!(result.is_err());
         assert!(entries(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_write_in_progress_is_known_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        let ours = || -> Vec<PathBuf> {
+            let list = IN_FLIGHT.lock().unwrap();
+            list.iter()
+                .filter(|p| p.parent() == Some(dir.path()))
+                .cloned()
+                .collect()
+        };
+        atomic_write(&path, |w| {
+            let temp = ours();
+            assert_eq!(temp.len(), 1, "{temp:?}");
+            assert!(temp[0].exists(), "{temp:?}");
+            w.write_all(b"x")
+        })
+        .unwrap();
+        assert!(ours().is_empty());
+        let _ = atomic_write(&path, |_| Err(std::io::Error::other("boom")));
+        assert!(ours().is_empty());
     }
 
     #[test]

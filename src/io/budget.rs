@@ -24,10 +24,26 @@ pub fn human_bytes(bytes: u64, decimals: usize) -> String {
     format!("{size:.decimals$} {}", UNITS[unit])
 }
 
+/// A harness's own budget: the bytes it allows now.
+static HARNESS_ROOM: std::sync::OnceLock<fn() -> u64> = std::sync::OnceLock::new();
+
+/// Holds every allocation the guard checks to `room()`, the bytes a harness
+/// (the fuzzer) allows at that moment, when that is less than the machine's
+/// budget. Set once per process; `false` when it was already set.
+pub fn set_harness_room(room: fn() -> u64) -> bool {
+    HARNESS_ROOM.set(room).is_ok()
+}
+
 /// The memory budget in bytes and where it comes from: the smaller of [`MAX_ARRAY_BYTES`],
-/// `MemAvailable` in /proc/meminfo and the cgroup's `memory.max - memory.current`.
+/// `MemAvailable` in /proc/meminfo and the cgroup's `memory.max - memory.current`
+/// (and a harness's budget, see [`set_harness_room`]).
 pub fn memory_limit() -> (u64, String) {
     let mut limit = (MAX_ARRAY_BYTES, "the 16 GiB cap per array".to_string());
+    if let Some(room) = HARNESS_ROOM.get().map(|room| room()) {
+        if room < limit.0 {
+            limit = (room, "the harness's memory budget".to_string());
+        }
+    }
     if let Some(avail) = meminfo_available() {
         if avail < limit.0 {
             limit = (avail, "MemAvailable in /proc/meminfo".to_string());

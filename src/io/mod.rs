@@ -13,9 +13,12 @@ mod walk;
 
 use std::path::Path;
 
-pub use atomic::atomic_write;
-pub use budget::{check_alloc, check_alloc_bytes, human_bytes, memory_limit, MAX_ARRAY_BYTES};
+pub use atomic::{atomic_write, remove_temporaries};
+pub use budget::{
+    check_alloc, check_alloc_bytes, human_bytes, memory_limit, set_harness_room, MAX_ARRAY_BYTES,
+};
 pub use error::IoError;
+pub use safetensors::Metadata;
 pub use walk::script_files;
 
 use crate::value::{TensorRef, Value};
@@ -184,6 +187,24 @@ pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
     };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
+}
+
+/// Saves named tensors atomically to `.safetensors` with `metadata` in the
+/// header (beside `"format": "pt"`), as training checkpoints are written.
+pub fn save_safetensors(
+    path: &Path,
+    entries: &[(String, TensorRef<'_>)],
+    metadata: &Metadata,
+) -> Result<(), IoError> {
+    safetensors::write_with_metadata(path, entries, metadata)
+}
+
+/// Loads every tensor of a `.safetensors` file (sorted by name) and its
+/// header's string metadata.
+pub fn load_safetensors(path: &Path) -> Result<(Vec<(String, Value)>, Metadata), IoError> {
+    let (mut entries, meta) = safetensors::read_with_metadata(path, &read_file(path)?)?;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((entries, meta))
 }
 
 #[cfg(test)]

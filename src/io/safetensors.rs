@@ -11,6 +11,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::npy::{checked_size, decode_elements, write_data, Dtype};
 use super::IoError;
+
+/// A header's `__metadata__`: string keys and values.
+pub type Metadata = std::collections::BTreeMap<String, String>;
 use crate::value::{dims_string, TensorRef, Value};
 
 /// The safetensors dtype names cnnscript reads.
@@ -59,6 +62,29 @@ fn dtype_of(name: &str) -> Option<Dtype> {
 
 /// Reads every tensor of a `.safetensors` file, in header order.
 pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, IoError> {
+    read_with_metadata(path, bytes).map(|(entries, _)| entries)
+}
+
+/// The string entries of a header's `__metadata__` (the format allows no
+/// others; anything else is left out rather than refused, as `load` ignores it).
+fn metadata(header: &Map<String, Json>) -> Metadata {
+    header
+        .get("__metadata__")
+        .and_then(Json::as_object)
+        .map(|meta| {
+            meta.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads every tensor of a `.safetensors` file, in header order, and the
+/// header's metadata.
+pub(crate) fn read_with_metadata(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<(String, Value)>, Metadata), IoError> {
     let bad = |reason: String| IoError::BadHeader {
         path: path.to_path_buf(),
         format: "safetensors",
@@ -85,6 +111,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
     let text = std::str::from_utf8(header).map_err(|e| bad(format!("not UTF-8 ({e})")))?;
     let entries: Map<String, Json> =
         serde_json::from_str(text).map_err(|e| bad(format!("not a JSON object ({e})")))?;
+    let meta = metadata(&entries);
     let mut out = Vec::with_capacity(entries.len());
     let mut infos = Vec::with_capacity(entries.len());
     for (name, entry) in &entries {
@@ -154,7 +181,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Vec<(String, Value)>, Io
         let value = decode_elements(&tensor_path, &mut &bytes[..], dtype, false, &shape, false)?;
         out.push((name, value));
     }
-    Ok(out)
+    Ok((out, meta))
 }
 
 fn dtype_label(dtype: Dtype) -> &'static str {
@@ -185,10 +212,15 @@ fn dtype_label(dtype: Dtype) -> &'static str {
 }
 
 /// The header bytes (length prefix plus JSON padded with spaces to 8 bytes) for `entries`
-/// laid out in the given order.
-fn header_bytes(entries: &[(String, TensorRef<'_>)]) -> Vec<u8> {
+/// laid out in the given order; the metadata holds `"format": "pt"` and `extra`.
+fn header_bytes(entries: &[(String, TensorRef<'_>)], extra: &Metadata) -> Vec<u8> {
     let mut header = Map::new();
-    header.insert("__metadata__".to_string(), json!({"format": "pt"}));
+    let mut meta = Map::new();
+    meta.insert("format".to_string(), json!("pt"));
+    for (k, v) in extra {
+        meta.insert(k.clone(), json!(v));
+    }
+    header.insert("__metadata__".to_string(), Json::Object(meta));
     let mut offset: u64 = 0;
     for (name, tensor) in entries {
         let (dtype, item) = (tensor.safetensors_dtype(), tensor.item_bytes());
@@ -213,7 +245,16 @@ fn header_bytes(entries: &[(String, TensorRef<'_>)]) -> Vec<u8> {
 
 /// Writes named tensors (f32 as `F32`, integers as `I64`, bools as `BOOL`) atomically.
 pub(crate) fn write(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Result<(), IoError> {
-    let header = header_bytes(entries);
+    write_with_metadata(path, entries, &Metadata::new())
+}
+
+/// Writes named tensors atomically, with `extra` in the header's metadata.
+pub(crate) fn write_with_metadata(
+    path: &Path,
+    entries: &[(String, TensorRef<'_>)],
+    extra: &Metadata,
+) -> Result<(), IoError> {
+    let header = header_bytes(entries, extra);
     super::atomic_write(path, |w| {
         w.write_all(&header)?;
         for (_, tensor) in entries {

@@ -3,6 +3,7 @@
 
 mod expr;
 mod habits;
+pub mod literal;
 mod shapes;
 mod train;
 
@@ -117,7 +118,18 @@ pub fn check_script(script: &Script) -> Checked {
 /// Check statements against (and into) a scope.
 pub fn check_stmts(scope: &mut Scope, stmts: &[Stmt]) -> Checked {
     let mut checked = Checked::default();
+    // models declared by these statements (the REPL may redeclare across entries)
+    let mut declared: HashMap<&str, Span> = HashMap::new();
     for stmt in stmts {
+        if let StmtKind::Model(decl) = &stmt.kind {
+            let name = &decl.name;
+            if let Some(first) = declared.get(name.name.as_str()) {
+                let e = CheckError::declared_twice(&name.name, name.span, *first);
+                checked.diagnostics.push(e);
+            } else {
+                declared.insert(&name.name, name.span);
+            }
+        }
         let (info, mut diags) = check_stmt(scope, stmt);
         checked.stmts.push(info);
         checked.diagnostics.append(&mut diags);
@@ -234,9 +246,10 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             train::check_data(scope, role.as_ref(), x, y, stmt.span, &mut errs);
         }
         StmtKind::Plot { .. } => {}
-        StmtKind::Assert { what, model, value } => {
-            super::assert::check_assert(scope, *what, model, value, &mut errs)
-        }
+        StmtKind::Assert { what, model, value } => match literal::dims_overflow(value) {
+            Some(e) => errs.push(e),
+            None => super::assert::check_assert(scope, *what, model, value, &mut errs),
+        },
         StmtKind::Export { model, path } => {
             require_model(scope, model, &mut errs);
             if !path.value.to_ascii_lowercase().ends_with(".onnx") {
@@ -359,25 +372,31 @@ fn set_param(scope: &Scope, target: &Expr, value: &Expr, errs: &mut Vec<CheckErr
     };
     if let Some(got) = value_shape {
         if got != *want {
+            let words = |s: &[usize]| {
+                if s.is_empty() {
+                    "a scalar".to_string()
+                } else {
+                    dims_string(s)
+                }
+            };
+            // a scalar (batchnorm's `num_batches_tracked`) has no dims to reshape to
+            let help = if want.is_empty() {
+                "give a number, or reduce the tensor to one with .sum()".to_string()
+            } else {
+                let want = dims_string(want);
+                format!("give a tensor of shape {want}, e.g. with .reshape({want})")
+            };
             errs.push(CheckError::other(
                 "param_shape",
                 format!(
                     "`{}.{key}` is {} but the value is {}",
                     id.name,
-                    dims_string(want),
-                    if got.is_empty() {
-                        "a scalar".to_string()
-                    } else {
-                        dims_string(&got)
-                    }
+                    words(want),
+                    words(&got)
                 ),
                 value.span,
                 "wrong shape",
-                format!(
-                    "give a tensor of shape {}, e.g. with .reshape({})",
-                    dims_string(want),
-                    dims_string(want)
-                ),
+                help,
             ));
         }
     }

@@ -323,7 +323,7 @@ impl CheckError {
         match did_you_mean(name, known.iter().map(String::as_str)) {
             Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
             None if known.is_empty() => e.help(format!("define the {kind} before using it")),
-            None => e.help(format!("defined so far: {}", known.join(", "))),
+            None => e.help(format!("defined so far: {}", name_list(known))),
         }
     }
 
@@ -362,6 +362,17 @@ impl CheckError {
         )
         .related(first, "first bound here")
         .help("give the second binding its own name")
+    }
+
+    pub fn declared_twice(name: &str, span: Span, first: Span) -> Self {
+        CheckError::new(
+            "declared_twice",
+            format!("model `{name}` is declared twice"),
+            span,
+            "declared again here",
+        )
+        .related(first, "first declared here")
+        .help("give the second model its own name")
     }
 
     pub fn unknown_merge(op: &str, span: Span) -> Self {
@@ -462,12 +473,34 @@ const PYTORCH_LAYERS: [(&str, &str); 12] = [
     ("Flatten", "flatten"),
 ];
 
+/// Names listed in a help: the first few, then how many more (a script can
+/// define thousands).
+const LISTED_NAMES: usize = 12;
+
+fn name_list(known: &[String]) -> String {
+    let mut text = known[..known.len().min(LISTED_NAMES)].join(", ");
+    if known.len() > LISTED_NAMES {
+        text.push_str(&format!(" and {} more", known.len() - LISTED_NAMES));
+    }
+    text
+}
+
+/// Words longer than this get no suggestion: comparing them costs the
+/// product of the lengths, and nobody mistypes a name that long.
+const MAX_SUGGESTED_CHARS: usize = 64;
+
 /// The closest known word to `word` (Levenshtein distance at most a third of
 /// its length, and at least 1 edit allowed).
 pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let limit = (word.chars().count() / 3).max(1) + usize::from(word.len() > 5);
+    let len = word.chars().count();
+    if len > MAX_SUGGESTED_CHARS {
+        return None;
+    }
+    let limit = (len / 3).max(1) + usize::from(word.len() > 5);
     known
         .into_iter()
+        // the length difference is a lower bound of the distance
+        .filter(|k| k.chars().count().abs_diff(len) <= limit)
         .map(|k| (levenshtein(word, k), k))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -513,5 +546,22 @@ mod tests {
         assert_eq!(did_you_mean("egde", ["edge", "X"]), Some("edge".into()));
         assert_eq!(levenshtein("trian", "train"), 1);
         assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn huge_names_get_no_suggestion_and_cost_nothing() {
+        let long = "a".repeat(1 << 20);
+        assert_eq!(did_you_mean("ax", [long.as_str()]), None);
+        let other = format!("{long}b");
+        assert_eq!(did_you_mean(&other, [long.as_str()]), None);
+    }
+
+    #[test]
+    fn a_long_list_of_names_is_cut() {
+        let known: Vec<String> = (0..5000).map(|i| format!("a{i}")).collect();
+        let e = CheckError::unknown_name("name", "zzzzzz", Span::new(0, 1), &known);
+        let help = e.help.clone().unwrap_or_default();
+        assert!(help.contains("a0, a1,"), "{help}");
+        assert!(help.ends_with("and 4988 more"), "{help}");
     }
 }

@@ -5,6 +5,7 @@ use rand::Rng;
 
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Range, Val};
 use super::call::Args;
+use super::export::{py_float, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{Backward, Forward, Mode};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
@@ -73,23 +74,32 @@ pub(super) fn dropout_text(p: f64, t: &mut ArgsText) {
 }
 
 /// An elementwise function with its derivative, written in terms of the
-/// output `y` (backward reads `y`, not `x`).
+/// output `y` (backward reads `y`, not `x`), and its ONNX operator and
+/// PyTorch module.
 pub(super) struct Elementwise {
     forward: fn(&[f32], &mut [f32]),
     backward: fn(&[f32], &[f32], &mut [f32]),
+    onnx: &'static str,
+    torch: &'static str,
 }
 
 pub(super) const RELU_FN: Elementwise = Elementwise {
     forward: act::relu_forward,
     backward: act::relu_backward,
+    onnx: "Relu",
+    torch: "nn.ReLU",
 };
 pub(super) const SIGMOID_FN: Elementwise = Elementwise {
     forward: act::sigmoid_forward,
     backward: act::sigmoid_backward,
+    onnx: "Sigmoid",
+    torch: "nn.Sigmoid",
 };
 pub(super) const TANH_FN: Elementwise = Elementwise {
     forward: act::tanh_forward,
     backward: act::tanh_backward,
+    onnx: "Tanh",
+    torch: "nn.Tanh",
 };
 
 impl Elementwise {
@@ -102,6 +112,35 @@ impl Elementwise {
             (self.backward)(&cx.y.data, cx.dy, dx);
         }
     }
+    /// The ONNX operator of the same name (`Relu`...).
+    pub(super) fn onnx(&self) -> OnnxMapping {
+        Ok(vec![OnnxNode::new(self.onnx, vec![OnnxInput::Input])])
+    }
+    /// `nn.ReLU()`...
+    pub(super) fn torch(&self) -> TorchModule {
+        TorchModule::nn(self.torch, vec![])
+    }
+}
+
+/// `softmax` → `Softmax(axis=1)`: from opset 13 on, over dim 1 alone, whatever the rank.
+pub(super) fn softmax_onnx() -> OnnxMapping {
+    Ok(vec![
+        OnnxNode::new("Softmax", vec![OnnxInput::Input]).attr("axis", OnnxAttr::Int(1))
+    ])
+}
+
+/// Softmax over dim 1 (classes, or channels).
+pub(super) fn softmax_torch() -> TorchModule {
+    TorchModule::nn("nn.Softmax", vec!["dim=1".into()])
+}
+
+/// `dropout` is the identity outside training: no node, the input flows on.
+pub(super) fn dropout_onnx() -> OnnxMapping {
+    Ok(vec![])
+}
+
+pub(super) fn dropout_torch(p: f64) -> TorchModule {
+    TorchModule::nn("nn.Dropout", vec![py_float(p)])
 }
 
 pub(super) fn softmax_forward(cx: Forward<'_>) {

@@ -4,6 +4,7 @@
 
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Range};
 use super::call::Args;
+use super::export::{py_float, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{Backward, Forward, ForwardError, Mode};
 use super::tensors::{weight_grads, Fill, Role, TensorSpec};
 use super::{LayerInput, LayerKind, Lowered};
@@ -203,4 +204,31 @@ pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
         cx.dy,
         grads,
     );
+}
+
+/// `BatchNormalization` in inference form (running statistics), for NxC and
+/// NxCxHxW inputs alike; `num_batches_tracked` is not needed.
+pub(super) fn onnx(b: &BatchNorm) -> OnnxMapping {
+    let mut inputs = vec![OnnxInput::Input];
+    inputs.extend(["weight", "bias", "running_mean", "running_var"].map(OnnxInput::Tensor));
+    Ok(vec![
+        OnnxNode::new("BatchNormalization", inputs).attr("epsilon", OnnxAttr::Float(b.eps as f32))
+    ])
+}
+
+/// `nn.BatchNorm2d` on NCHW maps, `nn.BatchNorm1d` on `NxC` (or `NxCxL`).
+pub(super) fn torch(b: &BatchNorm, in_rank: usize) -> TorchModule {
+    let class = if in_rank == 4 {
+        "nn.BatchNorm2d"
+    } else {
+        "nn.BatchNorm1d"
+    };
+    let mut args = vec![b.channels.to_string()];
+    if b.eps != 1e-5 {
+        args.push(format!("eps={}", py_float(b.eps)));
+    }
+    if b.momentum != 0.1 {
+        args.push(format!("momentum={}", py_float(b.momentum)));
+    }
+    TorchModule::nn(class, args)
 }

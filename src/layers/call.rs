@@ -236,6 +236,11 @@ fn check_value(layer: &str, arg: &ArgSpec, kv: &KeyValue) -> Result<Val, CheckEr
                 .into(),
         ));
     }
+    if let ArgValue::Number(n) = &kv.value {
+        if let Some(e) = crate::ir::check::literal::number_overflow(n) {
+            return Err(e);
+        }
+    }
     let checked = match arg.ty {
         ArgType::Count | ArgType::Pair => check_size(layer, arg, &kv.value, span),
         ArgType::Padding => check_padding(layer, &kv.value, span),

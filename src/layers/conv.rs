@@ -3,6 +3,7 @@
 
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
 use super::call::{Args, IMAGE};
+use super::export::{py_pair, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{need_4d, Backward, Forward, ForwardError};
 use super::tensors::{weight_grads, Fill, Init, Role, TensorSpec};
 use super::window::{self, Pad4, Window};
@@ -243,3 +244,81 @@ pub(super) fn backward(c: &Conv, cx: Backward<'_>, flipped: &[f32]) {
         ops::conv::conv2d_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);
     }
 }
+
+/// `Conv` with explicit per-side pads (`same`/`valid` are already numbers);
+/// `flip=true` writes the flipped kernel, so ONNX's cross-correlation
+/// computes the true convolution.
+pub(super) fn onnx(c: &Conv) -> OnnxMapping {
+    let weight = if c.flip {
+        OnnxInput::Flipped("weight")
+    } else {
+        OnnxInput::Tensor("weight")
+    };
+    let mut inputs = vec![OnnxInput::Input, weight];
+    if c.bias {
+        inputs.push(OnnxInput::Tensor("bias"));
+    }
+    let node = OnnxNode::new("Conv", inputs)
+        .attr("kernel_shape", OnnxAttr::ints(&c.kernel))
+        .attr("strides", OnnxAttr::ints(&c.stride))
+        .attr("pads", OnnxAttr::ints(&c.pad.onnx()))
+        .attr("dilations", OnnxAttr::ints(&c.dilation))
+        .attr("group", OnnxAttr::Int(c.groups as i64));
+    Ok(vec![if c.flip {
+        node.doc("flip=true: the kernel is stored flipped, so this cross-correlation is the true convolution")
+    } else {
+        node
+    }])
+}
+
+/// `nn.Conv2d`, or `ScriptConv2d` for per-side padding and `flip=true`.
+pub(super) fn torch(c: &Conv) -> TorchModule {
+    let mut args = vec![
+        c.in_ch.to_string(),
+        c.out_ch.to_string(),
+        format!("kernel_size={}", py_pair(c.kernel)),
+    ];
+    if c.stride != [1, 1] {
+        args.push(format!("stride={}", py_pair(c.stride)));
+    }
+    args.extend(c.pad.torch_arg());
+    if c.dilation != [1, 1] {
+        args.push(format!("dilation={}", py_pair(c.dilation)));
+    }
+    if c.groups != 1 {
+        args.push(format!("groups={}", c.groups));
+    }
+    if !c.bias {
+        args.push("bias=False".into());
+    }
+    if c.flip {
+        args.push("flip=True".into());
+    }
+    if c.pad.symmetric().is_none() || c.flip {
+        TorchModule {
+            class: "ScriptConv2d",
+            args,
+            helper: Some(SCRIPT_CONV2D),
+        }
+    } else {
+        TorchModule::nn("nn.Conv2d", args)
+    }
+}
+
+const SCRIPT_CONV2D: &str = r#"class ScriptConv2d(nn.Conv2d):
+    """nn.Conv2d with cnnscript's extras: `pad=(left, right, top, bottom)` pads each
+    side on its own (p=same with an even kernel puts the extra row and column at the
+    bottom and right), and `flip=True` flips the stored kernel in both spatial dims
+    before the cross-correlation (a true convolution; training updates the stored
+    kernel)."""
+
+    def __init__(self, *args, pad=None, flip=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+        self.flip = flip
+
+    def forward(self, x):
+        if self.pad is not None:
+            x = F.pad(x, self.pad)
+        weight = self.weight.flip(2, 3) if self.flip else self.weight
+        return self._conv_forward(x, weight, self.bias)"#;

@@ -2,6 +2,7 @@
 
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
 use super::call::{Args, FLAT};
+use super::export::{OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{Backward, Forward, ForwardError};
 use super::tensors::{weight_grads, Fill, Init, Role, TensorSpec};
 use super::{LayerInput, LayerKind, Lowered};
@@ -144,4 +145,23 @@ pub(super) fn backward(l: &Linear, cx: Backward<'_>) {
         return;
     };
     ops::linear::linear_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);
+}
+
+/// `Gemm(x, W, b, transB=1)`: y = x·Wᵀ + b, as `nn.Linear`.
+pub(super) fn onnx(l: &Linear) -> OnnxMapping {
+    let mut inputs = vec![OnnxInput::Input, OnnxInput::Tensor("weight")];
+    if l.bias {
+        inputs.push(OnnxInput::Tensor("bias"));
+    }
+    Ok(vec![
+        OnnxNode::new("Gemm", inputs).attr("transB", OnnxAttr::Int(1))
+    ])
+}
+
+pub(super) fn torch(l: &Linear) -> TorchModule {
+    let mut args = vec![l.in_f.to_string(), l.out_f.to_string()];
+    if !l.bias {
+        args.push("bias=False".into());
+    }
+    TorchModule::nn("nn.Linear", args)
 }

@@ -3,7 +3,8 @@
 //! table the checker, `:help`, completion, reports and exporters read),
 //! lowering from a call to the kind with its output shape, parameter count,
 //! MACs and receptive field, its tensors with their initialisation and
-//! fan-in, forward with a typed saved state, backward, and its text.
+//! fan-in, forward with a typed saved state, backward, its text, and what
+//! it is in ONNX and PyTorch (plain descriptions, see [`export`]).
 //!
 //! This file only dispatches: one exhaustive `match` over [`LayerKind`] per
 //! stage, no `_ =>`, so a new kind makes the compiler name every stage it
@@ -14,6 +15,7 @@ mod args;
 mod batchnorm;
 mod call;
 mod conv;
+pub mod export;
 mod linear;
 mod pass;
 mod pool;
@@ -29,6 +31,7 @@ pub use args::{
 pub use batchnorm::{BatchNorm, BatchStats};
 pub use call::{parse_args, Args};
 pub use conv::Conv;
+pub use export::{OnnxMapping, Refusal, TorchModule};
 pub use linear::Linear;
 pub use pass::{Backward, Buf, Forward, ForwardError, Mode};
 pub use pool::Pool;
@@ -312,6 +315,44 @@ impl LayerKind {
             LayerKind::BatchNorm(b) => {
                 batchnorm::backward(b, cx, saved_by_forward!(saved, BatchStats))
             }
+        }
+    }
+
+    /// The ONNX nodes computing this layer, as plain data
+    /// (`crate::export::onnx` writes them), or why ONNX cannot say it exactly.
+    pub fn onnx(&self, in_shape: &Shape, out_shape: &Shape) -> OnnxMapping {
+        match self {
+            LayerKind::Conv(c) => conv::onnx(c),
+            LayerKind::MaxPool(p) => pool::max_onnx(p, in_shape, out_shape),
+            LayerKind::AvgPool(p) => pool::avg_onnx(p, in_shape),
+            LayerKind::Gap => pool::gap_onnx(),
+            LayerKind::Linear(l) => linear::onnx(l),
+            LayerKind::Flatten => reshape::onnx(),
+            LayerKind::Relu => activation::RELU_FN.onnx(),
+            LayerKind::Sigmoid => activation::SIGMOID_FN.onnx(),
+            LayerKind::Tanh => activation::TANH_FN.onnx(),
+            LayerKind::Softmax => activation::softmax_onnx(),
+            LayerKind::Dropout { .. } => activation::dropout_onnx(),
+            LayerKind::BatchNorm(b) => batchnorm::onnx(b),
+        }
+    }
+
+    /// The PyTorch module computing this layer (`crate::export::torch`
+    /// writes it into model.py).
+    pub fn torch(&self, in_shape: &Shape) -> TorchModule {
+        match self {
+            LayerKind::Conv(c) => conv::torch(c),
+            LayerKind::MaxPool(p) => pool::max_torch(p),
+            LayerKind::AvgPool(p) => pool::avg_torch(p),
+            LayerKind::Gap => pool::gap_torch(),
+            LayerKind::Linear(l) => linear::torch(l),
+            LayerKind::Flatten => reshape::torch(),
+            LayerKind::Relu => activation::RELU_FN.torch(),
+            LayerKind::Sigmoid => activation::SIGMOID_FN.torch(),
+            LayerKind::Tanh => activation::TANH_FN.torch(),
+            LayerKind::Softmax => activation::softmax_torch(),
+            LayerKind::Dropout { p } => activation::dropout_torch(*p),
+            LayerKind::BatchNorm(b) => batchnorm::torch(b, in_shape.rank()),
         }
     }
 }

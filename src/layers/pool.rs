@@ -1,14 +1,32 @@
 //! Pooling: `maxpool` (nn.MaxPool2d, which keeps each window's argmax for
 //! backward, so any k/s/p/d works), `avgpool` (nn.AvgPool2d) and `gap`
 //! (global average pooling to Cx1x1).
+//!
+//! ONNX: `ceil_mode` is not a safe target: ONNX's own shape inference keeps
+//! windows that start in the right padding (PyTorch drops them), its
+//! reference implementation divides ceil-mode overhang differently from
+//! PyTorch, and runtimes differ among themselves. So `ceil=true` is written
+//! as floor mode with extra end padding, which every runtime reads alike.
+//! Where ONNX's pads still cannot say what PyTorch does, an explicit `Pad`
+//! node comes first:
+//!
+//! - max: onnxruntime refuses pads ≥ the kernel (possible with dilation
+//!   and ceil), so those become a `Pad` with −∞; and where a dilated window
+//!   lies wholly in the padding, MaxPool gives the lowest float (onnxruntime,
+//!   tract) where PyTorch gives −∞, so a constant −∞ is added at exactly
+//!   those outputs.
+//! - average with `count_pad=true` and ceil overhang: PyTorch divides by the
+//!   window clipped to the padded input; zero padding made explicit and
+//!   `count_include_pad=0` gives that divisor.
 
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
 use super::call::{Args, IMAGE};
+use super::export::{py_pair, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, Refusal, TorchModule};
 use super::pass::{need_4d, Backward, Forward, ForwardError};
 use super::window::{self, Pad4, Window};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
-use crate::ir::shape::{Dim, Shape};
+use crate::ir::shape::{window_out, Dim, Shape};
 use crate::ops::{self, PoolGeom};
 
 /// A `maxpool` or `avgpool` layer with every argument resolved.
@@ -247,3 +265,282 @@ pub(super) fn gap_backward(cx: Backward<'_>) {
         ops::pool::gap_backward(s[0], s[1], s[2] * s[3], cx.dy, dx);
     }
 }
+
+/// Per-side pads in ONNX's order: `[top, left, bottom, right]`.
+type Pads = [u64; 4];
+
+/// `maxpool` → `MaxPool`; its padding becomes a `Pad` with −∞ where
+/// onnxruntime would refuse it (pads ≥ the kernel), and windows lying wholly
+/// in the padding get −∞ added (MaxPool gives the lowest float there).
+pub(super) fn max_onnx(p: &Pool, in_shape: &Shape, out_shape: &Shape) -> OnnxMapping {
+    let pads = floor_pads(p, in_shape, "maxpool")?;
+    let sizes = [in_shape.dims()[2].known(), in_shape.dims()[3].known()];
+    let padded = pads != [0; 4];
+    if padded && p.dilation != [1, 1] && sizes.contains(&None) {
+        return Err(Refusal::new(
+            "`maxpool` with dilation and padding over a symbolic height or width has no exact ONNX form",
+            "a dilated window can lie wholly in the padding, where PyTorch gives −∞ and ONNX's MaxPool the lowest float; which windows do depends on the size: give the model a concrete height and width",
+        ));
+    }
+    let mut nodes = Vec::new();
+    let fits = (0..2).all(|i| pads[i] < p.kernel[i] && pads[i + 2] < p.kernel[i]);
+    let pool_pads = if fits {
+        pads
+    } else {
+        nodes.push(explicit_pad(pads, f32::NEG_INFINITY, in_shape).doc(
+            "maxpool padding made explicit (−∞): onnxruntime needs pads smaller than the kernel",
+        ));
+        [0; 4]
+    };
+    let input = nodes
+        .len()
+        .checked_sub(1)
+        .map_or(OnnxInput::Input, OnnxInput::Node);
+    let pool = ceil_note(
+        p,
+        OnnxNode::new("MaxPool", vec![input])
+            .attr("kernel_shape", OnnxAttr::ints(&p.kernel))
+            .attr("strides", OnnxAttr::ints(&p.stride))
+            .attr("pads", OnnxAttr::ints(&pool_pads))
+            .attr("dilations", OnnxAttr::ints(&p.dilation)),
+    );
+    let empty = match sizes {
+        [Some(h), Some(w)] if padded => [
+            windows_in_padding(h, pads[0], pads[2], p, 0),
+            windows_in_padding(w, pads[1], pads[3], p, 1),
+        ],
+        _ => [vec![], vec![]],
+    };
+    if !empty.iter().flatten().any(|e| *e) {
+        nodes.push(pool);
+        return Ok(nodes);
+    }
+    nodes.push(pool.inner("max", out_shape.clone()));
+    let (rows, cols) = (&empty[0], &empty[1]);
+    let mask: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| {
+            cols.iter()
+                .map(move |c| if *r || *c { f32::NEG_INFINITY } else { 0.0 })
+        })
+        .collect();
+    let mask = OnnxInput::Floats {
+        name: "empty_windows",
+        dims: vec![1, 1, rows.len(), cols.len()],
+        values: mask,
+    };
+    let add = OnnxNode::new("Add", vec![OnnxInput::Node(nodes.len() - 1), mask])
+        .doc("windows lying wholly in the padding give −∞, as in PyTorch");
+    nodes.push(add);
+    Ok(nodes)
+}
+
+/// `avgpool` → `AveragePool`; with `count_pad=true` and ceil overhang, the
+/// padding goes into a `Pad` node so the divisor is the clipped window.
+pub(super) fn avg_onnx(p: &Pool, in_shape: &Shape) -> OnnxMapping {
+    let pads = floor_pads(p, in_shape, "avgpool")?;
+    let declared = p.pad.onnx();
+    let overhang = pads != declared;
+    let mut nodes = Vec::new();
+    let (pads, count_include_pad) = if !p.count_pad || !overhang {
+        (pads, p.count_pad)
+    } else if declared == [0; 4] {
+        // no padding: the divisor is the window clipped to the input
+        (pads, false)
+    } else {
+        nodes.push(explicit_pad(declared, 0.0, in_shape).doc(
+            "avgpool padding made explicit: count_pad=true divides by the window clipped to the padded input",
+        ));
+        ([0, 0, pads[2] - declared[2], pads[3] - declared[3]], false)
+    };
+    let input = nodes
+        .len()
+        .checked_sub(1)
+        .map_or(OnnxInput::Input, OnnxInput::Node);
+    nodes.push(ceil_note(
+        p,
+        OnnxNode::new("AveragePool", vec![input])
+            .attr("kernel_shape", OnnxAttr::ints(&p.kernel))
+            .attr("strides", OnnxAttr::ints(&p.stride))
+            .attr("pads", OnnxAttr::ints(&pads))
+            .attr(
+                "count_include_pad",
+                OnnxAttr::Int(i64::from(count_include_pad)),
+            ),
+    ));
+    Ok(nodes)
+}
+
+/// `gap` → `GlobalAveragePool`.
+pub(super) fn gap_onnx() -> OnnxMapping {
+    Ok(vec![OnnxNode::new(
+        "GlobalAveragePool",
+        vec![OnnxInput::Input],
+    )])
+}
+
+fn ceil_note(p: &Pool, node: OnnxNode) -> OnnxNode {
+    if p.ceil {
+        node.doc("ceil=true written as floor mode with extra bottom/right padding")
+    } else {
+        node
+    }
+}
+
+/// The pool's pads with `ceil=true` turned into floor mode: the end padding
+/// grows until the floor formula reaches the ceil-mode output size (PyTorch's
+/// rule, from `window_out`). Needs known spatial sizes.
+fn floor_pads(p: &Pool, in_shape: &Shape, layer: &str) -> Result<Pads, Refusal> {
+    let mut pads = p.pad.onnx();
+    if !p.ceil {
+        return Ok(pads);
+    }
+    for (i, dim) in ["height", "width"].into_iter().enumerate() {
+        let n = match &in_shape.dims()[2 + i] {
+            Dim::Known(n) => *n,
+            Dim::Sym(s) => {
+                return Err(Refusal::new(
+                    format!("`{layer}` with ceil=true over a symbolic {dim} (`{s}`) has no exact ONNX form"),
+                    "cnnscript writes ceil mode as extra end padding, which needs a known size (ONNX runtimes disagree on ceil_mode itself); give the model a concrete height and width, or use ceil=false",
+                ))
+            }
+        };
+        let (k, s, d) = (p.kernel[i], p.stride[i], p.dilation[i]);
+        let out = window_out(n, pads[i], pads[i + 2], k, s, d, true).ok_or_else(|| {
+            Refusal::new(
+                format!("`{layer}` does not fit its input {in_shape}"),
+                "check the model with `cnnscript check`",
+            )
+        })?;
+        let k_eff = d.saturating_mul(k - 1).saturating_add(1);
+        let reach = (out - 1).saturating_mul(s).saturating_add(k_eff);
+        let padded = n + pads[i] + pads[i + 2];
+        pads[i + 2] += reach.saturating_sub(padded);
+    }
+    Ok(pads)
+}
+
+/// For each window along dim `i` (floor mode, pads `before`/`after`),
+/// whether every one of its taps falls in the padding.
+fn windows_in_padding(n: u64, before: u64, after: u64, p: &Pool, i: usize) -> Vec<bool> {
+    let (k, s, d) = (p.kernel[i], p.stride[i], p.dilation[i]);
+    let out = window_out(n, before, after, k, s, d, false).unwrap_or(0);
+    (0..out)
+        .map(|o| {
+            (0..k).all(|j| {
+                let tap = o * s + j * d;
+                tap < before || tap >= before + n
+            })
+        })
+        .collect()
+}
+
+/// A `Pad` node (constant `value`) on the layer's input, an inner step
+/// named `padded`.
+fn explicit_pad(pads: Pads, value: f32, in_shape: &Shape) -> OnnxNode {
+    let [top, left, bottom, right] = pads.map(|v| v as i64);
+    let mut dims = in_shape.dims().to_vec();
+    for (i, total) in [(2, pads[0] + pads[2]), (3, pads[1] + pads[3])] {
+        dims[i] = match &dims[i] {
+            Dim::Known(n) => Dim::Known(n + total),
+            Dim::Sym(s) => Dim::Sym(format!("{s}+{total}")),
+        };
+    }
+    let inputs = vec![
+        OnnxInput::Input,
+        OnnxInput::Ints {
+            name: "pads",
+            values: vec![0, 0, top, left, 0, 0, bottom, right],
+        },
+        OnnxInput::Floats {
+            name: "pad_value",
+            dims: vec![],
+            values: vec![value],
+        },
+    ];
+    OnnxNode::new("Pad", inputs).inner("padded", Shape(dims))
+}
+
+/// The arguments both pools give PyTorch: window, stride (when not the
+/// window), padding; and whether `torch.nn`'s module can take the padding.
+fn torch_args(p: &Pool) -> (Vec<String>, bool) {
+    let mut args = vec![format!("kernel_size={}", py_pair(p.kernel))];
+    if p.stride != p.kernel {
+        args.push(format!("stride={}", py_pair(p.stride)));
+    }
+    args.extend(p.pad.torch_arg());
+    (args, p.pad.symmetric().is_some())
+}
+
+/// `nn.MaxPool2d`, or `ScriptMaxPool2d` for per-side padding.
+pub(super) fn max_torch(p: &Pool) -> TorchModule {
+    let (mut args, symmetric) = torch_args(p);
+    if p.dilation != [1, 1] {
+        args.push(format!("dilation={}", py_pair(p.dilation)));
+    }
+    if p.ceil {
+        args.push("ceil_mode=True".into());
+    }
+    if symmetric {
+        TorchModule::nn("nn.MaxPool2d", args)
+    } else {
+        TorchModule {
+            class: "ScriptMaxPool2d",
+            args,
+            helper: Some(SCRIPT_MAXPOOL2D),
+        }
+    }
+}
+
+/// `nn.AvgPool2d` (`count_include_pad` for `count_pad`), or
+/// `ScriptAvgPool2d` for per-side padding.
+pub(super) fn avg_torch(p: &Pool) -> TorchModule {
+    let (mut args, symmetric) = torch_args(p);
+    if p.ceil {
+        args.push("ceil_mode=True".into());
+    }
+    if !p.count_pad {
+        args.push("count_include_pad=False".into());
+    }
+    if symmetric {
+        TorchModule::nn("nn.AvgPool2d", args)
+    } else {
+        TorchModule {
+            class: "ScriptAvgPool2d",
+            args,
+            helper: Some(SCRIPT_AVGPOOL2D),
+        }
+    }
+}
+
+/// Global average pooling to `C x 1 x 1`.
+pub(super) fn gap_torch() -> TorchModule {
+    TorchModule::nn("nn.AdaptiveAvgPool2d", vec!["1".into()])
+}
+
+const SCRIPT_MAXPOOL2D: &str = r#"class ScriptMaxPool2d(nn.MaxPool2d):
+    """nn.MaxPool2d with padding per side, `pad=(left, right, top, bottom)` (p=same
+    with an even window): the padding is -inf, so it never wins."""
+
+    def __init__(self, *args, pad, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def forward(self, x):
+        return super().forward(F.pad(x, self.pad, value=float("-inf")))"#;
+
+const SCRIPT_AVGPOOL2D: &str = r#"class ScriptAvgPool2d(nn.AvgPool2d):
+    """nn.AvgPool2d with padding per side, `pad=(left, right, top, bottom)` (p=same
+    with an even window). The padding counts in the divisor unless
+    count_include_pad=False, which divides by the real pixels of each window."""
+
+    def __init__(self, *args, pad, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pad = pad
+
+    def forward(self, x):
+        total = super().forward(F.pad(x, self.pad))
+        if self.count_include_pad:
+            return total
+        real = super().forward(F.pad(torch.ones_like(x[:1, :1]), self.pad))
+        return total / real"#;

@@ -3,6 +3,7 @@
 
 use super::args::{InputRank, LayerSpec};
 use super::call::Args;
+use super::export::{OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{Backward, Forward};
 use super::window::whole_map;
 use super::{LayerInput, LayerKind, Lowered};
@@ -81,4 +82,15 @@ pub(super) fn backward(cx: Backward<'_>) {
     if let Some(dx) = cx.dx {
         dx.iter_mut().zip(cx.dy).for_each(|(g, d)| *g += d);
     }
+}
+
+/// `Flatten(axis=1)`: all but the batch dim.
+pub(super) fn onnx() -> OnnxMapping {
+    Ok(vec![
+        OnnxNode::new("Flatten", vec![OnnxInput::Input]).attr("axis", OnnxAttr::Int(1))
+    ])
+}
+
+pub(super) fn torch() -> TorchModule {
+    TorchModule::nn("nn.Flatten", vec![])
 }

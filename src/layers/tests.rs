@@ -190,3 +190,76 @@ fn reals_are_written_as_a_script_writes_them() {
     assert_eq!(Val::Real(1.0).to_string(), "1");
     assert_eq!(Val::Real(0.0).to_string(), "0");
 }
+
+/// Every kind describes itself to the exporters consistently: ONNX nodes
+/// read the layer's own tensors (every learnable one, buffers as inference
+/// needs) and earlier nodes only, inner nodes are named and the last is
+/// not; the PyTorch module names its helper class when it has one.
+#[test]
+fn export_descriptions_agree_with_each_kind() {
+    use super::export::OnnxInput;
+    let mut kinds = Vec::new();
+    for (input, call) in FULL_CALLS.iter().chain(&[
+        ("2x3x9x9", "maxpool(k=2, s=1, p=same)"),
+        ("2x3x6x6", "avgpool(k=3, s=2, p=1, ceil=true)"),
+        ("2x3x3x1", "maxpool(k=1x2, s=1, p=0x1, d=1x2)"),
+        ("2x2x6x7", "conv(out=3, k=4x2, p=same)"),
+    ]) {
+        kinds.push((call, lower(input, call).remove(0)));
+    }
+    for (call, layer) in &kinds {
+        let nodes = layer
+            .kind
+            .onnx(&layer.in_shape, &layer.out_shape)
+            .unwrap_or_else(|r| panic!("{call}: {r:?}"));
+        let tensors = layer.kind.tensors();
+        let mut read = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            assert_eq!(
+                node.inner.is_some(),
+                i + 1 < nodes.len(),
+                "{call}: {node:?}"
+            );
+            for input in &node.inputs {
+                match input {
+                    OnnxInput::Node(j) => assert!(*j < i, "{call}: node {i} reads {j}"),
+                    OnnxInput::Tensor(s) | OnnxInput::Flipped(s) => read.push(*s),
+                    OnnxInput::Input | OnnxInput::Floats { .. } | OnnxInput::Ints { .. } => {}
+                }
+            }
+        }
+        for t in &tensors {
+            let needed = t.role == Role::Learnable || t.suffix.starts_with("running_");
+            assert_eq!(read.contains(&t.suffix), needed, "{call}: {}", t.suffix);
+        }
+        let module = layer.kind.torch(&layer.in_shape);
+        match module.helper {
+            Some(h) => assert!(h.starts_with(&format!("class {}(", module.class)), "{call}"),
+            None => assert!(module.class.starts_with("nn."), "{call}"),
+        }
+    }
+}
+
+#[test]
+fn python_literals_and_padding_arguments() {
+    use super::export::{py_float, py_pair};
+    assert_eq!(py_float(1e-5), "1e-5");
+    assert_eq!(py_float(0.5), "0.5");
+    assert_eq!(py_float(2.0), "2.0");
+    assert_eq!(py_float(f64::INFINITY), "float(\"inf\")");
+    assert_eq!(py_pair([3, 3]), "3");
+    assert_eq!(py_pair([3, 5]), "(3, 5)");
+    assert_eq!(Pad4::hw(0, 0).torch_arg(), None);
+    assert_eq!(
+        Pad4::hw(1, 2).torch_arg().as_deref(),
+        Some("padding=(1, 2)")
+    );
+    let uneven = Pad4 {
+        top: 1,
+        bottom: 2,
+        left: 0,
+        right: 1,
+    };
+    assert_eq!(uneven.torch_arg().as_deref(), Some("pad=(0, 1, 1, 2)"));
+    assert_eq!(uneven.onnx(), [1, 0, 2, 1]);
+}

@@ -30,6 +30,31 @@ impl Pad4 {
             right: w,
         }
     }
+
+    /// `[height, width]` when opposite sides are equal (what PyTorch's
+    /// `padding=` can say).
+    pub fn symmetric(&self) -> Option<[u64; 2]> {
+        (self.top == self.bottom && self.left == self.right).then_some([self.top, self.left])
+    }
+
+    /// ONNX's order: `[top, left, bottom, right]`.
+    pub fn onnx(&self) -> [u64; 4] {
+        [self.top, self.left, self.bottom, self.right]
+    }
+
+    /// The PyTorch argument for padding: `padding=1`, `padding=(1, 2)`, or
+    /// `pad=(left, right, top, bottom)` (`F.pad`'s order) for a helper
+    /// module when the sides differ; `None` for no padding.
+    pub fn torch_arg(&self) -> Option<String> {
+        match self.symmetric() {
+            Some([0, 0]) => None,
+            Some(p) => Some(format!("padding={}", super::export::py_pair(p))),
+            None => Some(format!(
+                "pad=({}, {}, {}, {})",
+                self.left, self.right, self.top, self.bottom
+            )),
+        }
+    }
 }
 
 /// The window of a conv or pool layer, per dimension (height, width).

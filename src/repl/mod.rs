@@ -174,7 +174,8 @@ impl Session {
 
     /// Check `stmts` against a copy of the scope; with no errors, keep the
     /// copy and execute them in order. A statement that fails at run time
-    /// stops the rest, and the scope keeps only what ran before it.
+    /// (or a Ctrl-C, at the next safe point) stops the rest, and the scope
+    /// keeps only what ran before it.
     fn run_checked(
         &mut self,
         src: &Source,
@@ -191,8 +192,17 @@ impl Session {
             return Outcome::Failed;
         }
         let before = std::mem::replace(&mut self.scope, scope);
+        // Ctrl-C stops the entry at a safe point and keeps the session
+        let _region = crate::interrupt::Region::enter();
         for (i, (stmt, info)) in stmts.iter().zip(&checked.stmts).enumerate() {
-            if let Err(e) = self.interp.exec_stmt(stmt, info, out) {
+            let ran = match crate::interrupt::check() {
+                Ok(()) => self.interp.exec_stmt(stmt, info, out),
+                Err(_) => Err(crate::run::error::RunError::interrupted(
+                    "interrupted: the statements before this one ran, this one and the rest did not",
+                    stmt.span,
+                )),
+            };
+            if let Err(e) = ran {
                 self.show(&e, &src.name, &src.text, err);
                 let mut kept = before;
                 check_stmts(&mut kept, &stmts[..i]);
@@ -397,21 +407,8 @@ impl Session {
             return Outcome::Failed;
         }
         let path = expand_home(unquote(arg));
-        let file_text = match std::fs::read(&path).map(String::from_utf8) {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                let e = ReplError::at(
-                    format!("{} is not UTF-8 text", path.display()),
-                    arg_span,
-                    "this file",
-                    Some(format!(
-                        "invalid byte at offset {}",
-                        e.utf8_error().valid_up_to()
-                    )),
-                );
-                self.show(&e, REPL_FILE, text, err);
-                return Outcome::Failed;
-            }
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 let e = ReplError::at(
                     format!("cannot read {}: {e}", path.display()),
@@ -423,9 +420,13 @@ impl Session {
                 return Outcome::Failed;
             }
         };
-        let src = Source {
-            name: path.display().to_string(),
-            text: file_text,
+        let src = match Source::from_bytes(path.display().to_string(), bytes) {
+            Ok(src) => src,
+            Err(bad) => {
+                let (diag, shown) = *bad;
+                self.show(&diag, &shown.name, &shown.text, err);
+                return Outcome::Failed;
+            }
         };
         let script = match parse_script(&src.text) {
             Ok(s) => s,

@@ -6,6 +6,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
+use super::draws::{shuffle, Draw};
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
@@ -306,8 +307,16 @@ impl Interp {
             Function::Ones => tensor(ArrayD::ones(IxDyn(args.dims(0)?))),
             Function::Zeros => tensor(ArrayD::zeros(IxDyn(args.dims(0)?))),
             Function::Full => tensor(ArrayD::from_elem(IxDyn(args.dims(0)?), args.number(1)?)),
-            Function::Rand => tensor(self.rand(args.dims(0)?)),
-            Function::Randn => tensor(self.randn(args.dims(0)?)),
+            Function::Rand => {
+                let t = self.rand(args.dims(0)?);
+                self.note_draw(span, || Draw::Uniform(t.clone()));
+                tensor(t)
+            }
+            Function::Randn => {
+                let t = self.randn(args.dims(0)?);
+                self.note_draw(span, || Draw::Normal(t.clone()));
+                tensor(t)
+            }
             Function::Arange => tensor(arange(&args)?),
             Function::Load => self.load(&args).map(Evaluated::Value),
             Function::Corr2d => tensor(corr2d(&args)?),
@@ -380,12 +389,13 @@ impl Interp {
             }
         }
         let mut order: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = self.rng.random_range(0..=i);
-            order.swap(i, j);
-        }
+        shuffle(&mut self.rng, &mut order);
         let cut = ((n as f64) * frac as f64).round() as usize;
         let (a, b) = order.split_at(cut.min(n));
+        self.note_draw(span, || Draw::Split {
+            first: a.to_vec(),
+            rest: b.to_vec(),
+        });
         Ok(vec![take_rows(&v, a), take_rows(&v, b)])
     }
 }

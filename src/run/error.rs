@@ -16,11 +16,18 @@ pub struct RunError {
     pub help: Option<String>,
     /// Further places that explain the error (the layer an `export` refuses).
     pub related: Vec<(Span, String)>,
+    /// Stopped by Ctrl-C (`crate::interrupt`), not by a mistake: `run`
+    /// exits 130 and the message says what state the model is in.
+    pub interrupted: bool,
 }
 
 impl Diagnostic for RunError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("cnnscript::run"))
+        Some(Box::new(if self.interrupted {
+            "cnnscript::interrupted"
+        } else {
+            "cnnscript::run"
+        }))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         self.help
@@ -46,6 +53,14 @@ impl RunError {
             label: label.into(),
             help: None,
             related: Vec::new(),
+            interrupted: false,
+        }
+    }
+    /// A statement stopped by Ctrl-C; `message` says what state it left.
+    pub fn interrupted(message: impl Into<String>, span: Span) -> Self {
+        RunError {
+            interrupted: true,
+            ..RunError::new(message, span, "interrupted here")
         }
     }
     /// Add a help line saying how to fix it.
@@ -82,6 +97,7 @@ impl RunError {
             label,
             help,
             related: Vec::new(),
+            interrupted: false,
         }
     }
 
@@ -94,6 +110,7 @@ impl RunError {
             label: e.label,
             help,
             related: Vec::new(),
+            interrupted: false,
         }
     }
 

@@ -281,7 +281,27 @@ impl Interp {
         }
     }
 
+    /// Whether `e` is a model's parameter (`m.0.weight`), or a property of one.
+    fn of_param(&self, e: &Expr) -> bool {
+        let ExprKind::Field { base, field } = &e.kind else {
+            return false;
+        };
+        let named = param_path(e).is_some_and(|(model, key)| {
+            self.models
+                .get(model)
+                .is_some_and(|m| m.param(&key).is_some())
+        });
+        named || (builtins::property(&field.name).is_some() && self.of_param(base))
+    }
+
     fn eval_field(&mut self, base: &Expr, field: &Ident, span: Span) -> RunResult<Value> {
+        // `edge.0.weight.shape`: a property of a parameter
+        if let Some((_, p)) = builtins::property(&field.name) {
+            if self.of_param(base) {
+                let v = self.eval(base)?;
+                return property(v, p, span);
+            }
+        }
         // `edge.0.weight`: a model parameter by its state-dict name
         let mut path = vec![field.name.clone()];
         let mut root = base;
@@ -345,6 +365,22 @@ impl Interp {
 }
 
 /// `X.T`, `X.shape`, `X.ndim`, `X.numel`.
+/// `m.0.weight` as the model's name and the parameter's (`0.weight`), when
+/// `e` is a chain of fields on a name.
+fn param_path(e: &Expr) -> Option<(&str, String)> {
+    let mut path = Vec::new();
+    let mut root = e;
+    while let ExprKind::Field { base, field } = &root.kind {
+        path.push(field.name.as_str());
+        root = base;
+    }
+    path.reverse();
+    match &root.kind {
+        ExprKind::Name(id) if !path.is_empty() => Some((id.name.as_str(), path.join("."))),
+        _ => None,
+    }
+}
+
 fn property(v: Value, p: Property, span: Span) -> RunResult<Value> {
     let Some(shape) = v.shape().map(<[usize]>::to_vec) else {
         return Err(RunError::new(

@@ -25,6 +25,11 @@ impl Interp {
 /// is an error at `stmt` (the `export` statement) pointing at the layer too,
 /// or at the layer alone when there is no statement (the `export` command).
 pub fn onnx_bytes(state: &ModelState, stmt: Option<Span>) -> RunResult<Vec<u8>> {
+    onnx_proto(state, stmt).map(|m| prost::Message::encode_to_vec(&m))
+}
+
+/// A model's ONNX message with its current weights (errors as [`onnx_bytes`]).
+pub fn onnx_proto(state: &ModelState, stmt: Option<Span>) -> RunResult<onnx::proto::ModelProto> {
     let name = &state.ir.name;
     let at = stmt.unwrap_or(state.ir.span);
     crate::io::check_alloc_bytes(
@@ -41,7 +46,7 @@ pub fn onnx_bytes(state: &ModelState, stmt: Option<Span>) -> RunResult<Vec<u8>> 
                 .collect()
         })
         .collect();
-    onnx::to_bytes(&state.ir, &tensors).map_err(|u| {
+    onnx::model_proto(&state.ir, &tensors).map_err(|u| {
         let message = format!("cannot export `{name}` to ONNX: {}", u.refusal.message);
         let err = match stmt {
             Some(span) => RunError::new(message, span, "this export").also(u.span, "this layer"),

@@ -3,11 +3,12 @@
 
 pub mod apply;
 pub mod builtins;
+pub mod draws;
+pub mod dryrun;
 pub mod error;
 pub mod eval;
 pub mod export;
 pub mod index;
-pub mod initial;
 pub mod layer_fn;
 pub mod methods;
 pub mod output;
@@ -59,6 +60,8 @@ pub struct Interp {
     pub base_dir: PathBuf,
     /// Draw progress bars (stdout is a terminal).
     pub progress: bool,
+    /// When set, every random draw is noted here (for `export --torch`).
+    pub draws: Option<draws::DrawLog>,
     tape: Tape,
 }
 
@@ -82,6 +85,7 @@ impl Interp {
             history: None,
             base_dir: PathBuf::from("."),
             progress: std::io::stdout().is_terminal(),
+            draws: None,
             tape: Tape::new(),
         }
     }
@@ -104,7 +108,8 @@ impl Interp {
     }
 }
 
-/// Execute a checked script, printing results; returns the exit status.
+/// Execute a checked script, printing results; returns the exit status (130
+/// when Ctrl-C stopped it).
 pub fn run_checked(src: &Source, script: &Script, checked: &Checked) -> u8 {
     let mut interp = Interp::new();
     if let Some(dir) = Path::new(&src.name).parent() {
@@ -118,7 +123,11 @@ pub fn run_checked(src: &Source, script: &Script, checked: &Checked) -> u8 {
         if let Err(e) = interp.exec_stmt(stmt, info, &mut out) {
             let _ = out.flush();
             eprint!("{}", render(&e, &src.name, &src.text, Style::for_stderr()));
-            return EXIT_SCRIPT;
+            return if e.interrupted {
+                crate::interrupt::EXIT_INTERRUPTED
+            } else {
+                EXIT_SCRIPT
+            };
         }
     }
     let _ = out.flush();

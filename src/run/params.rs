@@ -81,6 +81,24 @@ impl ModelState {
         &mut self,
         entries: Vec<(String, Value)>,
     ) -> Result<(), (String, String)> {
+        let data = self.state_dict_data(entries)?;
+        self.set_data(data);
+        Ok(())
+    }
+
+    /// Put in data that [`ModelState::state_dict_data`] checked.
+    pub fn set_data(&mut self, data: Vec<Vec<f32>>) {
+        for (p, d) in self.params.iter_mut().zip(data) {
+            p.data = d;
+        }
+    }
+
+    /// Every tensor's new data from a state dict, in `params` order, checked
+    /// as [`ModelState::load_state_dict`] says; the error and a help line.
+    pub fn state_dict_data(
+        &self,
+        entries: Vec<(String, Value)>,
+    ) -> Result<Vec<Vec<f32>>, (String, String)> {
         let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
         if let Some((extra, _)) = entries.iter().find(|(n, _)| !names.contains(&n.as_str())) {
             return Err((
@@ -88,7 +106,7 @@ impl ModelState {
                 format!("this model's tensors are: {}", names.join(", ")),
             ));
         }
-        let mut new_data: Vec<Option<Vec<f32>>> = Vec::with_capacity(self.params.len());
+        let mut new_data: Vec<Vec<f32>> = Vec::with_capacity(self.params.len());
         // in the model's state-dict order, so the first problem named is the first tensor
         for p in &self.params {
             let Some((_, value)) = entries.iter().find(|(n, _)| *n == p.name) else {
@@ -118,7 +136,7 @@ impl ModelState {
                 ));
             }
             match value.to_float() {
-                Some(a) => new_data.push(Some(a.iter().copied().collect())),
+                Some(a) => new_data.push(a.iter().copied().collect()),
                 None => {
                     return Err((
                         format!("`{name}` in the file is not a tensor"),
@@ -127,18 +145,19 @@ impl ModelState {
                 }
             }
         }
-        for (p, d) in self.params.iter_mut().zip(new_data) {
-            if let Some(d) = d {
-                p.data = d;
-            }
-        }
-        Ok(())
+        Ok(new_data)
     }
 
     /// Borrowed views for the file writers.
     pub fn with_tensor_refs<R>(&self, f: impl FnOnce(&[(String, TensorRef<'_>)]) -> R) -> R {
-        let ints: Vec<Vec<i64>> = self
-            .params
+        let ints = self.integer_copies();
+        f(&self.tensor_refs(&ints))
+    }
+
+    /// The integer tensors (`num_batches_tracked`) as i64, for
+    /// [`ModelState::tensor_refs`]; empty for the others.
+    pub fn integer_copies(&self) -> Vec<Vec<i64>> {
+        self.params
             .iter()
             .map(|p| {
                 if p.integer {
@@ -147,11 +166,15 @@ impl ModelState {
                     vec![]
                 }
             })
-            .collect();
-        let refs: Vec<(String, TensorRef<'_>)> = self
-            .params
+            .collect()
+    }
+
+    /// Borrowed views of every tensor in state-dict order, the integer ones
+    /// from `ints` (see [`ModelState::integer_copies`]).
+    pub fn tensor_refs<'a>(&'a self, ints: &'a [Vec<i64>]) -> Vec<(String, TensorRef<'a>)> {
+        self.params
             .iter()
-            .zip(&ints)
+            .zip(ints)
             .filter_map(|(p, iv)| {
                 let view = if p.integer {
                     TensorRef::Int(
@@ -164,7 +187,6 @@ impl ModelState {
                 };
                 Some((p.name.clone(), view))
             })
-            .collect();
-        f(&refs)
+            .collect()
     }
 }

@@ -233,7 +233,7 @@ impl Interp {
 
     /// The model a `train`/`eval` means: the named one, or the last declared
     /// (for `train`, only when it is the only one: SPEC v1.1).
-    fn model_for(&self, named: Option<&Ident>, span: Span, only: bool) -> RunResult<String> {
+    pub fn model_for(&self, named: Option<&Ident>, span: Span, only: bool) -> RunResult<String> {
         match named {
             Some(id) if self.models.contains_key(&id.name) => Ok(id.name.clone()),
             Some(id) => Err(RunError::new(

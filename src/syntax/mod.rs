@@ -6,3 +6,4 @@ pub mod grammar;
 mod habits;
 pub mod keywords;
 pub mod parse;
+pub mod visit;

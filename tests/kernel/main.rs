@@ -266,11 +266,16 @@ fn interrupt_training(how: impl FnOnce(&mut Client)) {
     let reply = k.recv(Chan::Shell);
     assert_eq!(reply.content["status"], "error");
     assert_eq!(reply.content["ename"], "Interrupted");
-    assert!(reply.content["evalue"]
-        .as_str()
-        .unwrap_or("")
-        .starts_with("training interrupted after "));
-    assert_eq!(stream(&published, "stdout"), "", "the cell stopped");
+    // stopped at a step boundary, possibly before the first step
+    let message = reply.content["evalue"].as_str().unwrap_or("");
+    assert!(message.starts_with("stopped "), "{message}");
+    assert!(message.contains(" of 100,000,000"), "{message}");
+    // at most the header line naming the model: `print 1` did not run
+    let printed = stream(&published, "stdout");
+    assert!(
+        printed.is_empty() || printed == "Training edge: sgd lr=0.001, 100,000,000 steps\n",
+        "the cell stopped: {printed:?}"
+    );
     let stopped = of_type(&published, "update_display_data");
     let text = stopped
         .last()

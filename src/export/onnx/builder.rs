@@ -8,6 +8,7 @@ use super::proto::{
     TensorProto, TensorShapeProto, TypeProto, TypeTensor, ValueInfoProto,
 };
 use crate::ir::shape::{Dim, Shape};
+use crate::layers::export::OnnxAttr;
 
 /// A graph under construction. Values are named by strings; every name is
 /// handed out once (by [`GraphBuilder::fresh`]).
@@ -181,22 +182,21 @@ pub fn int(name: &str, value: i64) -> AttributeProto {
     }
 }
 
-/// An `INTS` attribute.
-pub fn ints(name: &str, values: &[u64]) -> AttributeProto {
-    AttributeProto {
-        name: name.to_string(),
-        ints: values.iter().map(|&v| v as i64).collect(),
-        r#type: attribute_type::INTS,
-        ..Default::default()
-    }
-}
-
-/// A `FLOAT` attribute.
-pub fn float(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.to_string(),
-        f: Some(value),
-        r#type: attribute_type::FLOAT,
-        ..Default::default()
+/// An attribute as a layer describes it.
+pub fn attribute(name: &str, value: &OnnxAttr) -> AttributeProto {
+    match value {
+        OnnxAttr::Int(i) => int(name, *i),
+        OnnxAttr::Ints(v) => AttributeProto {
+            name: name.to_string(),
+            ints: v.clone(),
+            r#type: attribute_type::INTS,
+            ..Default::default()
+        },
+        OnnxAttr::Float(f) => AttributeProto {
+            name: name.to_string(),
+            f: Some(*f),
+            r#type: attribute_type::FLOAT,
+            ..Default::default()
+        },
     }
 }

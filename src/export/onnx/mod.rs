@@ -1,12 +1,13 @@
 //! A checked model with its tensors → an ONNX file.
 //!
 //! `proto` holds the protobuf messages, `builder` names values and records
-//! their types, `layers` (with `pool`) maps each layer kind, and this file
-//! walks the model's graph: its input, merges (`add`, `concat`) and output.
+//! their types, `layers` writes the nodes each layer kind describes (the
+//! mapping itself lives with each kind, `LayerKind::onnx` in `src/layers/`),
+//! and this file walks the model's graph: its input, merges (`add`,
+//! `concat`) and output.
 
 pub mod builder;
 pub mod layers;
-mod pool;
 pub mod proto;
 #[cfg(test)]
 mod tests;
@@ -14,14 +15,13 @@ mod tests;
 use std::io::Write;
 use std::path::Path;
 
-use prost::Message;
-
 use crate::io::IoError;
 use crate::ir::model::{Model, NodeInput, NodeSource};
 use crate::ir::shape::{Dim, Shape};
+use crate::layers::Refusal;
 use crate::syntax::ast::Span;
 use builder::{int, GraphBuilder};
-use layers::{LayerIo, Refusal};
+use layers::LayerIo;
 use proto::{ModelProto, OperatorSetIdProto};
 
 /// The operator set written. 17 is the oldest with every operator form used
@@ -39,7 +39,7 @@ pub struct Unexportable {
 }
 
 /// The ONNX model of `model`, with `tensors` as its weights: for each layer
-/// in `Model::layers()` order, its tensors in `LayerKind::param_shapes` order.
+/// in `Model::layers()` order, its tensors in `LayerKind::tensors` order.
 pub fn model_proto(model: &Model, tensors: &[Vec<&[f32]>]) -> Result<ModelProto, Unexportable> {
     let mut b = GraphBuilder::new(&batch_symbol(model));
     let input = b.fresh(&model.input_name);
@@ -111,11 +111,6 @@ pub fn model_proto(model: &Model, tensors: &[Vec<&[f32]>]) -> Result<ModelProto,
             version: OPSET,
         }],
     })
-}
-
-/// The encoded ONNX file of `model` (see [`model_proto`]).
-pub fn to_bytes(model: &Model, tensors: &[Vec<&[f32]>]) -> Result<Vec<u8>, Unexportable> {
-    model_proto(model, tensors).map(|m| m.encode_to_vec())
 }
 
 /// Write an encoded model atomically: nothing half-written on any error.

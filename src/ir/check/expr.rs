@@ -1,6 +1,7 @@
 //! Expressions in statements: every name they read must be defined before,
 //! and builtin, method and model calls must fit their signatures.
 
+use super::literal::{dims_overflow, number_overflow};
 use super::{habits, Scope};
 use crate::ir::builtins::{
     self, bool_word, check_call, unknown_method, ArgKind, BuiltinSpec, Form,
@@ -49,7 +50,9 @@ pub(super) fn check_index(scope: &Scope, items: &[IndexItem], errs: &mut Vec<Che
 /// fit their signatures.
 pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>) {
     match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Dims(_) => {}
+        ExprKind::Number(n) => errs.extend(number_overflow(n)),
+        ExprKind::Dims(d) => errs.extend(dims_overflow(d)),
+        ExprKind::Str(_) => {}
         ExprKind::List(items) => items.iter().for_each(|e| check_expr(scope, e, errs)),
         ExprKind::Name(id) => {
             if !scope.tensors.contains(&id.name)
@@ -76,6 +79,12 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
                 .iter()
                 .filter(|n| !is_word_value(callee, n))
                 .for_each(|n| check_expr(scope, &n.value, errs));
+        }
+        ExprKind::Field { base, field }
+            if builtins::property(&field.name).is_some() && of_param(scope, base) =>
+        {
+            // `edge.0.weight.shape`: a property of a known parameter
+            check_expr(scope, base, errs)
         }
         ExprKind::Field { base, field } => {
             // `edge.0.weight`: a parameter of a model is checked against its state dict
@@ -124,6 +133,17 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
             check_expr(scope, lhs, errs);
             check_expr(scope, rhs, errs);
         }
+    }
+}
+
+/// Whether `e` is a model's parameter (`m.0.weight`), or a property of one.
+fn of_param(scope: &Scope, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Field { base, field } => {
+            super::shapes::param_shape(scope, e).is_some()
+                || (builtins::property(&field.name).is_some() && of_param(scope, base))
+        }
+        _ => false,
     }
 }
 

@@ -48,3 +48,22 @@ fn other_names_are_still_checked() {
         ["kernel_too_big", "unknown_name"]
     );
 }
+
+#[test]
+fn a_scalar_parameter_is_asked_for_as_a_number() {
+    let text = "model m(x: Nx2x4x4) = batchnorm\nm.0.num_batches_tracked = zeros(1)\n";
+    let script = parse_script(text).expect("parses");
+    let checked = check_script(&script);
+    let [e] = checked.diagnostics.as_slice() else {
+        panic!("one error: {:?}", checked.diagnostics);
+    };
+    assert_eq!(e.code, "param_shape");
+    assert!(
+        e.message.contains("is a scalar but the value is 1"),
+        "{}",
+        e.message
+    );
+    let help = e.help.as_deref().unwrap_or("");
+    assert!(!help.contains("reshape"), "{help}");
+    assert!(help.contains(".sum()"), "{help}");
+}

@@ -58,6 +58,7 @@ fn every_option_in_the_table_is_read() {
             OptionKind::Real(_) => "0.5",
             OptionKind::Count => "2",
             OptionKind::Word(words) => words[0],
+            OptionKind::File => "\"a.safetensors\"",
         };
         let optimizer = match spec.reader {
             Reader::Only(o) => o,
@@ -75,6 +76,7 @@ fn every_option_in_the_table_is_read() {
         };
         let line = format!("train {optimizer} {lr} {schedule} {}={value}", spec.name);
         let line = line.replace("epochs=1 epochs=2", "epochs=2");
+        let line = line.replace("every=2", "every=2 checkpoint=\"c.safetensors\"");
         assert!(read(&line).is_ok(), "{line}: {:?}", read(&line).err());
     }
 }
@@ -140,6 +142,26 @@ fn values_types_and_required_options() {
             "0",
         ),
         (
+            "train adam lr=0.1 b2=1 steps=3",
+            "`b2` must be in [0, 1), found 1",
+            "1",
+        ),
+        (
+            "train sgd lr=0.1 momentum=-0.5 steps=3",
+            "`momentum` must be 0 or more, found -0.5",
+            "-0.5",
+        ),
+        (
+            "train adam lr=0.1 eps=1e-50 steps=3",
+            "`eps` must be positive, found 1e-50",
+            "1e-50",
+        ),
+        (
+            "train sgd lr=1e39 steps=3",
+            "the number 1e39 is too large",
+            "1e39",
+        ),
+        (
             "train sgd lr=fast steps=3",
             "`lr` must be a number, found `fast`",
             "fast",
@@ -177,4 +199,48 @@ fn values_types_and_required_options() {
         assert!(e.message.starts_with(message), "{line}: {}", e.message);
         assert_eq!(found, at, "{line}");
     }
+}
+
+#[test]
+fn reads_the_checkpoint_options() {
+    let p = read(
+        "train sgd lr=0.1 steps=10 checkpoint=\"a.safetensors\" every=5 resume=\"b.SafeTensors\"",
+    )
+    .expect("valid");
+    let c = p.checkpoints;
+    assert_eq!(c.save.map(|f| f.path).as_deref(), Some("a.safetensors"));
+    assert_eq!(c.every, Some(5));
+    assert_eq!(c.resume.map(|f| f.path).as_deref(), Some("b.SafeTensors"));
+}
+
+#[test]
+fn each_checkpoint_mistake_is_reported_at_its_value() {
+    let cases = [
+        ("every=0", "`every` must be a positive integer", "0"),
+        ("every=2.5", "`every` must be a positive integer", "2.5"),
+        ("every=many", "`every` must be a positive integer", "many"),
+        ("checkpoint=ck", "takes a file name in quotes", "ck"),
+        (
+            "checkpoint=\"ck.npz\"",
+            "does not end in .safetensors",
+            "\"ck.npz\"",
+        ),
+        ("resume=3", "`resume` takes a file name", "3"),
+    ];
+    for (opt, message, at) in cases {
+        let line = format!("train sgd lr=0.1 steps=3 checkpoint=\"c.safetensors\" {opt}");
+        let line = line.replacen("checkpoint=\"c.safetensors\" checkpoint", "checkpoint", 1);
+        let (e, found) = mistake(&line);
+        assert!(e.message.contains(message), "{opt}: {}", e.message);
+        assert_eq!(found, at, "{opt}");
+    }
+}
+
+#[test]
+fn every_needs_a_checkpoint_file_and_names_are_checked() {
+    let (e, at) = mistake("train sgd lr=0.1 steps=3 every=2");
+    assert!(e.message.contains("no `checkpoint=`"), "{}", e.message);
+    assert_eq!(at, "every");
+    let (e, _) = mistake("train sgd lr=0.1 steps=3 every=2 checkpiont=\"c.safetensors\"");
+    assert_eq!(e.help, "did you mean `checkpoint`?");
 }

@@ -19,7 +19,7 @@
 //! written. This removed the im2col copy and the panel packing, about a
 //! third of the time of the large convolutions.
 
-use super::parallel_sum;
+use super::{parallel_sum, Write};
 use crate::ops::gemm::avx512::{self, micro, Operands, MR, NR};
 use crate::ops::isa::Isa;
 use crate::ops::ConvGeom;
@@ -63,14 +63,48 @@ struct Layout {
     len: usize,
 }
 
+/// Rows and columns of one phase plane: the padded extent the valid
+/// outputs read, split by the strides. `None` when a size overflows.
+fn phase_plane(g: &ConvGeom) -> Option<(usize, usize)> {
+    let extent = |out: usize, s: usize, k: usize, d: usize| {
+        (out - 1)
+            .checked_mul(s)?
+            .checked_add((k - 1).checked_mul(d)? + 1)
+    };
+    let padded_h = extent(g.out_h, g.stride_h, g.k_h, g.dil_h)?;
+    let padded_w = extent(g.out_w, g.stride_w, g.k_w, g.dil_w)?;
+    Some((padded_h.div_ceil(g.stride_h), padded_w.div_ceil(g.stride_w)))
+}
+
+/// Whether the phase-split buffer stays within a small multiple of the
+/// input (plus a kernel's reach): it holds s_h·s_w planes, which a stride
+/// far past the kernel with a single output, or padding far past the
+/// input, makes huge (a stride of 21,000,000 on a 6x6 input asked for
+/// 5 PB). Those convolutions go to the other kernels, which need no such
+/// buffer.
+fn buffer_fits(g: &ConvGeom) -> bool {
+    let in_per_group = g.in_ch / g.groups;
+    let reach = |input: usize, k: usize, d: usize| input.saturating_add(k.saturating_mul(d));
+    let room = in_per_group
+        .saturating_mul(16)
+        .saturating_mul(reach(g.in_h, g.k_h, g.dil_h))
+        .saturating_mul(reach(g.in_w, g.k_w, g.dil_w));
+    let floats = phase_plane(g).and_then(|(rows, width)| {
+        in_per_group
+            .checked_mul(g.stride_h)?
+            .checked_mul(g.stride_w)?
+            .checked_mul(rows)?
+            .checked_mul(width)
+    });
+    floats.is_some_and(|n| n <= room)
+}
+
 impl Layout {
+    /// Only for geometries [`suits`] accepts (the buffer fits).
     fn new(g: &ConvGeom) -> Self {
         let in_per_group = g.in_ch / g.groups;
         let (s_h, s_w) = (g.stride_h, g.stride_w);
-        // Padded extent the valid outputs read.
-        let padded_h = (g.out_h - 1) * s_h + (g.k_h - 1) * g.dil_h + 1;
-        let padded_w = (g.out_w - 1) * s_w + (g.k_w - 1) * g.dil_w + 1;
-        let (rows, width) = (padded_h.div_ceil(s_h), padded_w.div_ceil(s_w));
+        let (rows, width) = phase_plane(g).unwrap_or((0, 0));
         let plane = rows * width;
         let mut offsets = Vec::with_capacity(in_per_group * g.k_h * g.k_w);
         for c in 0..in_per_group {
@@ -404,7 +438,7 @@ struct Scratch {
 }
 
 /// Whether the implicit path should run `g` (all but depthwise, on the
-/// avx512 family, when the batch can feed every thread).
+/// avx512 family, when the batch can feed every thread and the buffer fits).
 pub fn suits(g: &ConvGeom, isa: Isa, threads: usize) -> bool {
     let in_per_group = g.in_ch / g.groups;
     isa.avx512()
@@ -419,6 +453,7 @@ pub fn suits(g: &ConvGeom, isa: Isa, threads: usize) -> bool {
         // k_h·k_w per group, where the direct kernels win.
         && !(g.groups > 1 && in_per_group == 1)
         && g.batch >= threads
+        && buffer_fits(g)
 }
 
 fn packed_weights(g: &ConvGeom, weight: &[f32]) -> Vec<Vec<f32>> {
@@ -433,8 +468,17 @@ fn packed_weights(g: &ConvGeom, weight: &[f32]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Forward without bias: y (batch × out_ch × out_h × out_w) is overwritten.
-pub fn forward(g: &ConvGeom, isa: Isa, x: &[f32], weight: &[f32], y: &mut [f32], threads: usize) {
+/// Forward without bias: y (batch × out_ch × out_h × out_w) is
+/// overwritten, or added to.
+pub fn forward(
+    g: &ConvGeom,
+    isa: Isa,
+    x: &[f32],
+    weight: &[f32],
+    y: &mut [f32],
+    threads: usize,
+    write: Write,
+) {
     let layout = Layout::new(g);
     let packed = packed_weights(g, weight);
     let (o_g, out_plane) = (g.out_ch / g.groups, g.out_h * g.out_w);
@@ -457,7 +501,13 @@ pub fn forward(g: &ConvGeom, isa: Isa, x: &[f32], weight: &[f32], y: &mut [f32],
                     .chunks_exact_mut(g.out_w)
                     .zip(wide.chunks_exact(layout.width))
                 {
-                    y_row.copy_from_slice(&wide_row[..g.out_w]);
+                    let wide_row = &wide_row[..g.out_w];
+                    match write {
+                        Write::Overwrite => y_row.copy_from_slice(wide_row),
+                        Write::Accumulate => {
+                            y_row.iter_mut().zip(wide_row).for_each(|(y, &v)| *y += v)
+                        }
+                    }
                 }
             }
         }

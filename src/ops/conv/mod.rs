@@ -10,21 +10,28 @@
 //! db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow].
 //!
 //! Which path runs (the kernel family comes from `ops::isa`):
+//! - `stacked`: every output plane of at most `stacked::SMALL_PLANE`
+//!   positions (ResNet's 7×7 and 4×4 stages), except
+//!   grouped depthwise: the whole batch in one column matrix per group.
 //! - `implicit`: on the avx512 family, the forward pass and the weight
-//!   gradient of every non-depthwise convolution whose batch feeds every
-//!   thread: the GEMM reads a phase-split copy of x, no column matrix.
+//!   gradient of every larger non-depthwise convolution whose batch feeds
+//!   every thread: the GEMM reads a phase-split copy of x, no column
+//!   matrix. Its input gradient, for stride 1, is the forward of the
+//!   transposed convolution (`transposed`), added into dx; for larger
+//!   strides it goes through `stacked`.
 //! - `depthwise`: one input channel per group, direct kernels.
-//! - `chunked`: everything else and every input gradient: chunks of the
-//!   batch through GEMM, the column matrix being x itself (pointwise),
-//!   wide rows (`wide`, stride 1) or im2col (`im2col`).
+//! - `chunked`: everything else: chunks of the batch through GEMM, the
+//!   column matrix being x itself (pointwise), wide rows (`wide`,
+//!   stride 1) or im2col (`im2col`).
 
 use super::isa::{self, Isa};
-use super::{vector, ConvGeom};
+use super::{vector, Axis, ConvGeom};
 use rayon::prelude::*;
 
 mod chunked;
 mod depthwise;
 mod im2col;
+mod stacked;
 mod wide;
 
 #[cfg(target_arch = "x86_64")]
@@ -37,7 +44,15 @@ mod implicit {
     pub fn suits(_: &ConvGeom, _: Isa, _: usize) -> bool {
         false
     }
-    pub fn forward(_: &ConvGeom, _: Isa, _: &[f32], _: &[f32], _: &mut [f32], _: usize) {
+    pub fn forward(
+        _: &ConvGeom,
+        _: Isa,
+        _: &[f32],
+        _: &[f32],
+        _: &mut [f32],
+        _: usize,
+        _: super::Write,
+    ) {
         unreachable!("implicit::suits is false off x86-64")
     }
     pub fn weight_grad(_: &ConvGeom, _: Isa, _: &[f32], _: &[f32], _: &mut [f32], _: usize) {
@@ -237,6 +252,37 @@ fn accumulate_dbias(g: &ConvGeom, d: &Dims, dy: &[f32], dbias: &mut [f32]) {
     }
 }
 
+/// How a forward writes y.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Write {
+    Overwrite,
+    /// y += the convolution: an input gradient computed as a forward pass.
+    Accumulate,
+}
+
+/// Which algorithm runs a convolution (forward and weight gradient).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    Implicit,
+    Stacked,
+    Depthwise,
+    Chunked,
+}
+
+/// The path of a convolution, in the order of the module docs.
+fn path(g: &ConvGeom, d: &Dims) -> Path {
+    let grouped_depthwise = d.depthwise && g.groups > 1;
+    if !grouped_depthwise && d.out_plane <= stacked::SMALL_PLANE {
+        Path::Stacked
+    } else if !d.pointwise && implicit::suits(g, d.isa, d.threads) {
+        Path::Implicit
+    } else if d.depthwise {
+        Path::Depthwise
+    } else {
+        Path::Chunked
+    }
+}
+
 /// Convolution forward: y (batch × out_ch × out_h × out_w) is overwritten.
 /// `weight` is out_ch × in_ch/groups × k_h × k_w.
 pub fn conv2d_forward(
@@ -251,14 +297,96 @@ pub fn conv2d_forward(
     if y.is_empty() {
         return;
     }
-    if !d.pointwise && implicit::suits(g, d.isa, d.threads) {
-        implicit::forward(g, d.isa, x, weight, y, d.threads);
-    } else if d.depthwise {
-        return depthwise::forward(g, &d, x, weight, bias, y);
-    } else {
-        chunked::forward(g, &d, x, weight, y);
+    forward_with(g, &d, x, weight, bias, y, Write::Overwrite);
+}
+
+/// The forward through the path `d` picks; `Accumulate` only on the
+/// implicit and stacked paths (see [`accumulates`]).
+fn forward_with(
+    g: &ConvGeom,
+    d: &Dims,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    write: Write,
+) {
+    match path(g, d) {
+        Path::Stacked => return stacked::forward(g, d, x, weight, bias, y, write),
+        Path::Implicit => implicit::forward(g, d.isa, x, weight, y, d.threads, write),
+        Path::Depthwise => {
+            assert_eq!(write, Write::Overwrite, "depthwise forward overwrites");
+            return depthwise::forward(g, d, x, weight, bias, y);
+        }
+        Path::Chunked => {
+            assert_eq!(write, Write::Overwrite, "chunked forward overwrites");
+            chunked::forward(g, d, x, weight, y);
+        }
     }
-    add_bias(g, &d, bias, y);
+    add_bias(g, d, bias, y);
+}
+
+/// Whether the forward of `g` can add into its output.
+fn accumulates(g: &ConvGeom, d: &Dims) -> bool {
+    matches!(path(g, d), Path::Implicit | Path::Stacked)
+}
+
+/// The convolution whose forward is the input gradient of `g` (stride 1
+/// only): dx = conv(dy, W'), with W' each group's weights transposed
+/// (in ↔ out channels) and every kernel rotated by 180°, and the padding
+/// that makes its output the input's size.
+fn transposed(g: &ConvGeom) -> Option<ConvGeom> {
+    if g.stride_h != 1 || g.stride_w != 1 {
+        return None;
+    }
+    let axis = |input: usize, output: usize, k: usize, dil: usize, pad: usize| {
+        let span = (k - 1) * dil;
+        let pad_before = span.checked_sub(pad)?;
+        Some(Axis {
+            input: output,
+            kernel: k,
+            stride: 1,
+            dilation: dil,
+            pad_before,
+            pad_after: (input + span).saturating_sub(output + pad_before),
+            output: input,
+        })
+    };
+    let h = axis(g.in_h, g.out_h, g.k_h, g.dil_h, g.pad_top)?;
+    let w = axis(g.in_w, g.out_w, g.k_w, g.dil_w, g.pad_left)?;
+    ConvGeom::new(g.batch, g.out_ch, g.in_ch, g.groups, h, w).ok()
+}
+
+/// W' of [`transposed`]: w'[g·C_g + c][o][i][j] = w[g·O_g + o][c][k_h−1−i][k_w−1−j].
+fn transpose_weight(g: &ConvGeom, weight: &[f32]) -> Vec<f32> {
+    let (c_g, o_g, taps) = (g.in_ch / g.groups, g.out_ch / g.groups, g.k_h * g.k_w);
+    let mut out = vec![0.0f32; weight.len()];
+    for group in 0..g.groups {
+        for o in 0..o_g {
+            for c in 0..c_g {
+                let src = &weight[((group * o_g + o) * c_g + c) * taps..][..taps];
+                let dst = &mut out[((group * c_g + c) * o_g + o) * taps..][..taps];
+                dst.iter_mut()
+                    .zip(src.iter().rev())
+                    .for_each(|(d, &s)| *d = s);
+            }
+        }
+    }
+    out
+}
+
+/// dx += the input gradient, as a forward convolution of dy when `g` has
+/// stride 1 and that forward can accumulate, else through the column
+/// matrix (`stacked`).
+fn input_grad(g: &ConvGeom, d: &Dims, weight: &[f32], dy: &[f32], dx: &mut [f32]) {
+    if let Some(t) = transposed(g) {
+        let dt = Dims::new(&t, d.isa);
+        if accumulates(&t, &dt) {
+            let flipped = transpose_weight(g, weight);
+            return forward_with(&t, &dt, dy, &flipped, None, dx, Write::Accumulate);
+        }
+    }
+    stacked::backward(g, d, &[], weight, dy, Some(dx), None);
 }
 
 /// Convolution backward. Accumulates dW (and db, dx when given) from dy.
@@ -284,17 +412,22 @@ pub fn conv2d_backward(
     if dy.is_empty() || x.is_empty() {
         return;
     }
-    let implicit = !d.pointwise && implicit::suits(g, d.isa, d.threads);
+    let path = path(g, &d);
     // The direct depthwise kernels do dW and dx at once; with dx wanted they
-    // beat the implicit dW plus a GEMM dx.
-    if d.depthwise && (!implicit || dx.is_some()) {
+    // beat the implicit dW plus a separate dx.
+    if d.depthwise && (path != Path::Implicit || dx.is_some()) {
         return depthwise::backward(g, &d, x, weight, dy, dx, dweight);
     }
-    if !implicit {
-        return chunked::backward(g, &d, x, weight, dy, dx, Some(dweight));
-    }
-    implicit::weight_grad(g, d.isa, x, dy, dweight, d.threads);
-    if dx.is_some() {
-        chunked::backward(g, &d, x, weight, dy, dx, None);
+    match path {
+        Path::Stacked => stacked::backward(g, &d, x, weight, dy, dx, Some(dweight)),
+        Path::Implicit => {
+            implicit::weight_grad(g, d.isa, x, dy, dweight, d.threads);
+            if let Some(dx) = dx {
+                input_grad(g, &d, weight, dy, dx);
+            }
+        }
+        Path::Depthwise | Path::Chunked => {
+            chunked::backward(g, &d, x, weight, dy, dx, Some(dweight))
+        }
     }
 }

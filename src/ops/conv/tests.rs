@@ -64,7 +64,7 @@ fn check_implicit(g: &ConvGeom, isa: Isa, threads: usize, seed: u64) {
     let c = case(g, seed);
     let (x64, w64, dy64) = (to_f64(&c.x), to_f64(&c.weight), to_f64(&c.dy));
     let mut y = vec![f32::NAN; c.dy.len()];
-    implicit::forward(g, isa, &c.x, &c.weight, &mut y, threads);
+    implicit::forward(g, isa, &c.x, &c.weight, &mut y, threads, Write::Overwrite);
     assert_close(&y, &reference_forward(g, &x64, &w64, None), 1e-4);
     let mut dweight = vec![0.5f32; c.weight.len()];
     implicit::weight_grad(g, isa, &c.x, &c.dy, &mut dweight, threads);
@@ -145,6 +145,24 @@ fn every_path_under_every_family() {
     for (seed, g) in cases.iter().enumerate() {
         check_against_reference(g, seed as u64);
     }
+}
+
+#[test]
+fn a_stride_far_past_the_input_needs_no_huge_buffer() {
+    // Found by the fuzzer: `conv2d(rand(2x3x6x6), randn(2x3x1x2), s=21000000)`
+    // (one output position) made the implicit path ask for a 5 PB buffer;
+    // huge padding alike. Both go to kernels that need no such buffer.
+    let far = |k| axis(6, k, 21_000_000, (0, 0), 1);
+    let padded = |k| axis(6, k, 9_000, (20_000, 20_000), 1);
+    for g in [
+        geom(2, 3, 2, 1, far(1), far(2)),
+        geom(1, 2, 3, 1, padded(3), padded(2)),
+    ] {
+        for isa in families() {
+            assert!(!implicit::suits(&g, isa, 1), "{g:?}");
+        }
+    }
+    check_against_reference(&geom(2, 3, 2, 1, far(1), far(2)), 5);
 }
 
 #[test]
@@ -275,4 +293,157 @@ fn flipped_kernel_gives_true_convolution() {
     let flipped = flip_kernel(&g, &k);
     assert_eq!(flipped, vec![3.0, 2.0, 1.0, 0.0, 7.0, 6.0, 5.0, 4.0]);
     assert_eq!(flip_kernel(&g, &flipped), k.to_vec());
+}
+
+/// The stacked path, driven directly under every family: forward with
+/// bias (overwriting and accumulating), dW and dx together, each alone.
+fn check_stacked(g: &ConvGeom, seed: u64) {
+    let c = case(g, seed);
+    let (x64, w64, dy64) = (to_f64(&c.x), to_f64(&c.weight), to_f64(&c.dy));
+    let y_ref = reference_forward(g, &x64, &w64, Some(&to_f64(&c.bias)));
+    let (dx_ref, dw_ref) = reference_backward(g, &x64, &w64, &dy64);
+    let plus = |v: &[f64], s: f64| v.iter().map(|a| a + s).collect::<Vec<_>>();
+    for_each_isa(|isa| {
+        let d = Dims::new(g, isa);
+        let mut y = vec![f32::NAN; c.dy.len()];
+        stacked::forward(
+            g,
+            &d,
+            &c.x,
+            &c.weight,
+            Some(&c.bias),
+            &mut y,
+            Write::Overwrite,
+        );
+        assert_close(&y, &y_ref, 1e-4);
+        let mut y = vec![0.5f32; c.dy.len()];
+        stacked::forward(
+            g,
+            &d,
+            &c.x,
+            &c.weight,
+            Some(&c.bias),
+            &mut y,
+            Write::Accumulate,
+        );
+        assert_close(&y, &plus(&y_ref, 0.5), 1e-4);
+        let (mut dx, mut dweight) = (vec![0.5f32; c.x.len()], vec![0.5f32; c.weight.len()]);
+        stacked::backward(
+            g,
+            &d,
+            &c.x,
+            &c.weight,
+            &c.dy,
+            Some(&mut dx),
+            Some(&mut dweight),
+        );
+        assert_close(&dx, &plus(&dx_ref, 0.5), 1e-4);
+        assert_close(&dweight, &plus(&dw_ref, 0.5), 1e-4);
+        let mut dweight_only = vec![0.5f32; c.weight.len()];
+        stacked::backward(g, &d, &c.x, &c.weight, &c.dy, None, Some(&mut dweight_only));
+        assert_eq!(dweight, dweight_only);
+        // The input gradient alone needs no x.
+        let mut dx_only = vec![0.5f32; c.x.len()];
+        stacked::backward(g, &d, &[], &c.weight, &c.dy, Some(&mut dx_only), None);
+        assert_eq!(dx, dx_only);
+    });
+}
+
+#[test]
+fn stacked_path_matches_reference() {
+    // Every geometry, depthwise and grouped included (the dispatcher sends
+    // grouped depthwise elsewhere, the path itself handles it), on one
+    // and two threads.
+    let strategy = (geometry(), 1usize..3, any::<u64>());
+    let mut runner = TestRunner::new(Config::with_cases(64));
+    let result = runner.run(&strategy, |(g, threads, seed)| {
+        on_threads(threads, || check_stacked(&g, seed));
+        Ok(())
+    });
+    result.expect("stacked path matches the reference");
+}
+
+#[test]
+fn stacked_path_splits_column_blocks() {
+    // 128·9 column rows × 9·8 columns per output row: 12 output rows fit
+    // a column block, so 13 rows take two blocks, the second one row. Then
+    // strided (runs of one batch per column), dilated and grouped, with
+    // padding past the span on the right (outputs that read only padding).
+    let one = geom(
+        8,
+        128,
+        4,
+        1,
+        axis(13, 3, 1, (1, 1), 1),
+        axis(9, 3, 1, (1, 1), 1),
+    );
+    let l = stacked_block_rows(&one);
+    assert!(l < one.out_h, "{l} rows per block");
+    check_stacked(&one, 21);
+    let strided = geom(
+        3,
+        6,
+        4,
+        2,
+        axis(11, 3, 2, (1, 2), 2),
+        axis(7, 2, 3, (0, 4), 1),
+    );
+    check_stacked(&strided, 22);
+    on_threads(2, || check_stacked(&one, 23));
+}
+
+/// Output rows per column block of the stacked path for `g`.
+fn stacked_block_rows(g: &ConvGeom) -> usize {
+    stacked::block_rows_for(g, &Dims::new(g, Isa::best()))
+}
+
+#[test]
+fn input_gradient_as_forward_matches_reference() {
+    // dx through the forward of the transposed convolution (stride 1):
+    // small planes (stacked), larger ones (implicit on avx512), padding
+    // past the span (cropped outputs), dilation, groups.
+    let cases = [
+        geom(
+            2,
+            3,
+            5,
+            1,
+            axis(7, 3, 1, (1, 1), 1),
+            axis(6, 3, 1, (2, 0), 1),
+        ),
+        geom(
+            4,
+            8,
+            6,
+            2,
+            axis(24, 3, 1, (1, 1), 1),
+            axis(21, 3, 1, (1, 1), 2),
+        ),
+        geom(
+            2,
+            4,
+            4,
+            1,
+            axis(9, 2, 1, (0, 3), 1),
+            axis(18, 3, 1, (2, 3), 1),
+        ),
+    ];
+    for (seed, g) in cases.iter().enumerate() {
+        let t = transposed(g).expect("stride 1 transposes");
+        assert_eq!((t.out_h, t.out_w, t.out_ch), (g.in_h, g.in_w, g.in_ch));
+        let c = case(g, seed as u64);
+        let (dx_ref, _) = reference_backward(g, &to_f64(&c.x), &to_f64(&c.weight), &to_f64(&c.dy));
+        for_each_isa(|isa| {
+            for threads in [1, 2] {
+                let mut dx = vec![0.0f32; c.x.len()];
+                on_threads(threads, || {
+                    input_grad(g, &Dims::new(g, isa), &c.weight, &c.dy, &mut dx)
+                });
+                assert_close(&dx, &dx_ref, 1e-4);
+            }
+        });
+    }
+    // Padding beyond the span has no transposed convolution with
+    // non-negative padding.
+    assert!(transposed(&simple(1, 1, 1, 5, 2, 2)).is_none());
 }

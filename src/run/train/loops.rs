@@ -1,22 +1,27 @@
-//! The training loops (full-batch steps, shuffled mini-batch epochs), one
-//! step (forward, loss, backward, update, or nothing when it diverges) and
-//! evaluation.
+//! The training loops (full-batch steps, shuffled mini-batch epochs) and one
+//! step (forward, loss, backward, update, or nothing when it diverges).
+//! Between steps they can stop on Ctrl-C and write checkpoints.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::ArrayD;
-use rand::Rng;
 
+use super::super::draws::{shuffle, Draw};
 use super::super::error::{RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
-use super::super::{DataPair, Interp, Output, Progress};
+use super::super::{Interp, Output, Progress};
+use super::checkpoint;
 use super::optimizer::OptState;
 use super::options::{Loss, Schedule, TrainPlan};
-use super::targets::{loss_and_grad, targets_all, targets_for, TargetSlice, Targets};
+use super::position::{EpochSums, Position, Stop};
+use super::targets::{loss_and_grad, targets_all, TargetSlice, Targets};
 use super::{History, Record};
+use crate::interrupt;
+use crate::io::IoError;
+use crate::ir::train_options::FileOption;
 use crate::syntax::ast::Span;
-use crate::value::Value;
 
 /// The inputs and targets of one `train`, and how to train on them.
 struct Run<'a> {
@@ -43,6 +48,17 @@ impl Run<'_> {
     }
 }
 
+/// A training run in progress: its data and plan, the optimizer, where it
+/// is, what it has recorded, and where the last checkpoint was written.
+struct Trainer<'r, 'a> {
+    run: &'r Run<'a>,
+    opt: &'r mut OptState,
+    at: &'r mut Position,
+    history: &'r mut History,
+    /// The step of the last checkpoint `every=` wrote.
+    saved_at: Option<usize>,
+}
+
 /// The buffers (batchnorm's running statistics) as they were before a step,
 /// put back when the step diverges.
 #[derive(Default)]
@@ -67,7 +83,10 @@ impl Buffers {
 }
 
 impl Interp {
-    /// Train `model` on `x` as the plan says; the history goes to `self.history`.
+    /// Train `model` on `x` as the plan says (resuming and writing
+    /// checkpoints as it asks); the history goes to `self.history`. A
+    /// Ctrl-C stops at a step boundary with an interrupted error that says
+    /// which weights the model keeps.
     pub(super) fn train_loop(
         &mut self,
         model: &mut ModelState,
@@ -88,13 +107,136 @@ impl Interp {
             span,
         };
         let mut opt = OptState::new(model);
-        let history = match plan.schedule {
-            Schedule::Steps(steps) => self.full_batch(model, &run, &mut opt, steps, out)?,
+        let mut at = Position::start(plan.schedule, run.items());
+        if let Some(file) = &plan.checkpoints.resume {
+            let path = self.path(&file.path);
+            let target = checkpoint::Target {
+                model,
+                opt: &mut opt,
+                rng: &mut self.rng,
+                at: &mut at,
+            };
+            checkpoint::resume(&path, file, plan, run.items(), target)?;
+        }
+        if let Some(header) = &plan.header {
+            let resumed = match &plan.checkpoints.resume {
+                Some(file) => format!(", resumed from {} after step {}", file.path, at.step),
+                None => String::new(),
+            };
+            writeln!(out, "{header}{resumed}").map_err(run.write_error())?;
+        }
+        let _region = interrupt::Region::enter();
+        let mut history = History {
+            unit: match plan.schedule {
+                Schedule::Steps(_) => "step",
+                Schedule::Epochs { .. } => "epoch",
+            },
+            records: Vec::new(),
+        };
+        let mut trainer = Trainer {
+            run: &run,
+            opt: &mut opt,
+            at: &mut at,
+            history: &mut history,
+            saved_at: None,
+        };
+        let result = match plan.schedule {
+            Schedule::Steps(steps) => self.full_batch(model, &mut trainer, steps, out),
             Schedule::Epochs { epochs, batch } => {
-                self.epochs(model, &run, &mut opt, epochs, batch, out)?
+                self.epochs(model, &mut trainer, epochs, batch, out)
             }
         };
+        let result = match result {
+            Ok(()) => self.checkpoint(model, &trainer).map_err(Stop::Failed),
+            other => other,
+        };
         self.history = Some(history);
+        match result {
+            Ok(()) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
+            Err(Stop::Interrupted) => Err(self.interrupted(model, &opt, &run, &at)),
+        }
+    }
+
+    /// The error an interrupted `train` ends with, after writing the
+    /// checkpoint when one is configured.
+    fn interrupted(
+        &self,
+        model: &ModelState,
+        opt: &OptState,
+        run: &Run,
+        at: &Position,
+    ) -> RunError {
+        let plan = run.plan;
+        let e = RunError::interrupted(at.stopped(plan.schedule, run.items()), run.span);
+        let Some(file) = &plan.checkpoints.save else {
+            return e.help(
+                "add `checkpoint=\"ck.safetensors\"` to keep the optimizer state too and continue later with `resume=`",
+            );
+        };
+        match self.write_checkpoint(file, model, opt, run, at) {
+            Ok(path) => e.help(format!(
+                "checkpoint written to {}; continue with `resume=\"{}\"`",
+                path.strip_prefix(".").unwrap_or(&path).display(),
+                file.path
+            )),
+            Err(err) => e.help(format!("the checkpoint could not be written: {err}")),
+        }
+    }
+
+    /// Write the checkpoint (when there is one and it does not hold this
+    /// step already); a failure stops training.
+    fn checkpoint(&self, model: &ModelState, t: &Trainer) -> RunResult<()> {
+        let Some(file) = &t.run.plan.checkpoints.save else {
+            return Ok(());
+        };
+        if t.saved_at == Some(t.at.step) {
+            return Ok(());
+        }
+        self.write_checkpoint(file, model, t.opt, t.run, t.at)
+            .map(|_| ())
+            .map_err(|e| {
+                let stopped = t.at.stopped(t.run.plan.schedule, t.run.items());
+                RunError::io(&e, file.span).help(format!(
+                    "{stopped}; {} keeps its previous contents",
+                    file.path
+                ))
+            })
+    }
+
+    /// Write the training state to `file`; the path written.
+    fn write_checkpoint(
+        &self,
+        file: &FileOption,
+        model: &ModelState,
+        opt: &OptState,
+        run: &Run,
+        at: &Position,
+    ) -> Result<PathBuf, IoError> {
+        let path = self.path(&file.path);
+        let state = checkpoint::State {
+            model,
+            opt,
+            plan: run.plan,
+            at,
+            rng: &self.rng,
+            items: run.items(),
+        };
+        checkpoint::save(&path, &state).map(|()| path)
+    }
+
+    /// After a step or an epoch: the checkpoint when `every=` says so.
+    fn checkpoint_if_due(&self, model: &ModelState, t: &mut Trainer) -> RunResult<()> {
+        let plan = t.run.plan;
+        let due = plan.checkpoints.save.is_some()
+            && plan
+                .checkpoints
+                .every
+                .is_some_and(|k| t.at.done.is_multiple_of(k));
+        if due {
+            self.checkpoint(model, t)?;
+            t.saved_at = Some(t.at.step);
+        }
         Ok(())
     }
 
@@ -103,35 +245,36 @@ impl Interp {
     fn full_batch(
         &mut self,
         model: &mut ModelState,
-        run: &Run,
-        opt: &mut OptState,
+        t: &mut Trainer,
         steps: usize,
         out: &mut dyn Output,
-    ) -> RunResult<History> {
-        let mut history = History {
-            unit: "step",
-            records: Vec::new(),
-        };
-        let mut buffers = Buffers::default();
+    ) -> Result<(), Stop> {
+        let run = t.run;
         let report = run.write_error();
         out.progress(Progress::Start {
             total: steps,
             unit: "step",
         })
         .map_err(&report)?;
-        for step in 1..=steps {
-            stop_if_interrupted(step - 1, "steps", run.span)?;
-            if step == 1 {
-                self.tape.start(run.shape, &run.xs);
-            } else {
+        let mut buffers = Buffers::default();
+        let mut started = false;
+        while t.at.done < steps {
+            interrupt::check()?;
+            if started {
                 self.tape.restart(run.shape);
+            } else {
+                self.tape.start(run.shape, &run.xs);
+                started = true;
             }
             let targets = targets_all(run.targets);
-            let (loss, _) = self.step(model, targets, run, opt, &mut buffers, step)?;
+            let step = t.at.step + 1;
+            let (loss, _) = self.step(model, targets, run, t.opt, &mut buffers, step)?;
+            t.at.done += 1;
+            t.at.step = step;
             if run.plan.log.is_some_and(|k| step.is_multiple_of(k)) {
                 writeln!(out, "Step {step}, loss {loss:.3}").map_err(run.write_error())?;
             }
-            history.records.push(Record {
+            t.history.records.push(Record {
                 at: step,
                 loss,
                 train_acc: None,
@@ -143,9 +286,10 @@ impl Interp {
                 loss,
             })
             .map_err(&report)?;
+            self.checkpoint_if_due(model, t)?;
         }
         out.progress(Progress::Finish).map_err(&report)?;
-        Ok(history)
+        Ok(())
     }
 
     /// `epochs=E batch=B`: each epoch shuffles the items and steps through
@@ -153,74 +297,102 @@ impl Interp {
     fn epochs(
         &mut self,
         model: &mut ModelState,
-        run: &Run,
-        opt: &mut OptState,
+        t: &mut Trainer,
         epochs: usize,
         batch: usize,
         out: &mut dyn Output,
-    ) -> RunResult<History> {
-        let mut history = History {
-            unit: "epoch",
-            records: Vec::new(),
-        };
-        let n = run.items();
-        let batch = batch.min(n).max(1);
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut global_step = 0usize;
-        let mut scratch = BatchTargets::default();
-        let mut buffers = Buffers::default();
-        let total = epochs * n.div_ceil(batch);
+    ) -> Result<(), Stop> {
+        let n = t.run.items();
+        let per_epoch = Position::batches(n, batch);
+        let total = epochs * per_epoch;
         let bar = self.progress_bar(total);
-        let report = run.write_error();
+        if let Some(b) = &bar {
+            b.set_position(t.at.step as u64);
+        }
+        let report = t.run.write_error();
         out.progress(Progress::Start {
             total,
             unit: "batch",
         })
         .map_err(&report)?;
-        for epoch in 1..=epochs {
+        let result = self.epoch_loop(model, t, (epochs, batch.min(n).max(1)), &bar, out);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        result?;
+        out.progress(Progress::Finish).map_err(&report)?;
+        Ok(())
+    }
+
+    fn epoch_loop(
+        &mut self,
+        model: &mut ModelState,
+        t: &mut Trainer,
+        (epochs, batch): (usize, usize),
+        bar: &Option<indicatif::ProgressBar>,
+        out: &mut dyn Output,
+    ) -> Result<(), Stop> {
+        let run = t.run;
+        let n = run.items();
+        let per_epoch = Position::batches(n, batch);
+        let mut scratch = BatchTargets::default();
+        let mut buffers = Buffers::default();
+        while t.at.done < epochs {
+            let epoch = t.at.done + 1;
             let started = Instant::now();
-            for i in (1..n).rev() {
-                let j = self.rng.random_range(0..=i);
-                order.swap(i, j);
+            if t.at.batch == 0 {
+                // a stop here, before the shuffle, leaves a whole epoch to do
+                interrupt::check()?;
+                shuffle(&mut self.rng, &mut t.at.order);
+                self.note_draw(run.span, || Draw::Order(t.at.order.clone()));
+                t.at.sums = EpochSums::default();
             }
-            let mut sums = EpochSums::default();
-            for chunk in order.chunks(batch) {
-                stop_if_interrupted(global_step, "batches", run.span)?;
-                global_step += 1;
+            while t.at.batch < per_epoch {
+                if t.at.batch > 0 {
+                    interrupt::check()?;
+                }
+                let start = t.at.batch * batch;
+                let chunk = &t.at.order[start..(start + batch).min(n)];
                 self.load_batch(run, chunk);
                 let targets = scratch.gather(run.targets, chunk, n);
-                let (loss, hits) =
-                    self.step(model, targets, run, opt, &mut buffers, global_step)?;
-                sums.add(loss, hits, chunk.len());
-                if let Some(b) = &bar {
-                    b.set_message(format!("epoch {epoch}, loss {:.3}", sums.loss()));
+                let step = t.at.step + 1;
+                let items = chunk.len();
+                let (loss, hits) = self.step(model, targets, run, t.opt, &mut buffers, step)?;
+                t.at.sums.add(loss, hits, items);
+                t.at.batch += 1;
+                t.at.step = step;
+                if let Some(b) = bar {
+                    b.set_message(format!("epoch {epoch}, loss {:.3}", t.at.sums.loss()));
                     b.inc(1);
                 }
                 out.progress(Progress::Step {
-                    done: global_step,
+                    done: step,
                     epoch: Some(epoch),
-                    loss: sums.loss(),
+                    loss: t.at.sums.loss(),
                 })
-                .map_err(&report)?;
-                if run.plan.log.is_some_and(|k| global_step.is_multiple_of(k)) {
-                    writeln!(out, "Step {global_step}, loss {loss:.3}")
-                        .map_err(run.write_error())?;
+                .map_err(run.write_error())?;
+                if run.plan.log.is_some_and(|k| step.is_multiple_of(k)) {
+                    let line = format!("Step {step}, loss {loss:.3}");
+                    match bar {
+                        Some(b) => b.suspend(|| writeln!(out, "{line}")),
+                        None => writeln!(out, "{line}"),
+                    }
+                    .map_err(run.write_error())?;
                 }
             }
-            let (mut line, record) = self.epoch_record(model, run, epoch, &sums)?;
+            let (mut line, record) = self.epoch_record(model, run, epoch, &t.at.sums)?;
             line.push_str(&format!(", time {:.2}s", started.elapsed().as_secs_f64()));
-            match &bar {
+            match bar {
                 Some(b) => b.suspend(|| writeln!(out, "{line}")),
                 None => writeln!(out, "{line}"),
             }
             .map_err(run.write_error())?;
-            history.records.push(record);
+            t.history.records.push(record);
+            t.at.done += 1;
+            t.at.batch = 0;
+            self.checkpoint_if_due(model, t)?;
         }
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        out.progress(Progress::Finish).map_err(&report)?;
-        Ok(history)
+        Ok(())
     }
 
     /// Copy the items of `chunk` into the tape as one batch.
@@ -259,7 +431,7 @@ impl Interp {
             line.push_str(&format!(", train acc {acc:.3}"));
             record.train_acc = Some(acc);
             if let Some(test) = self.test_data.clone() {
-                let (_, acc) = self.measure(model, &test, Loss::Xent, run.span)?;
+                let (_, acc) = self.measure(model, &test, Loss::Xent, run.span, false)?;
                 if let Some(acc) = acc {
                     line.push_str(&format!(", test acc {acc:.3}"));
                     record.test_acc = Some(acc);
@@ -343,121 +515,6 @@ impl Interp {
             return Err(diverged(what, buffers, model));
         }
         Ok((value, hits))
-    }
-
-    /// Loss (and accuracy for xent) of a model on a data pair, eval mode.
-    fn measure(
-        &mut self,
-        model: &mut ModelState,
-        data: &DataPair,
-        loss: Loss,
-        span: Span,
-    ) -> RunResult<(f64, Option<f64>)> {
-        let x = data.x.to_float().ok_or_else(|| {
-            RunError::new("the inputs are not a tensor", data.span, "not a tensor")
-        })?;
-        let x = super::super::conform_input(&model.ir, x, data.span)?;
-        let n = x.shape()[0];
-        let out_shape = model.ir.output().clone();
-        let classes = if out_shape.rank() == 2 {
-            out_shape.0[1].known()
-        } else {
-            None
-        };
-        let targets = targets_for(data, loss, n, &out_shape, classes)?;
-        let xs: Vec<f32> = x.iter().copied().collect();
-        let item: usize = x.shape()[1..].iter().product();
-        let chunk = 512usize;
-        let (mut loss_sum, mut hits) = (0.0f64, 0usize);
-        let mut scratch = Vec::new();
-        for start in (0..n).step_by(chunk) {
-            let end = (start + chunk).min(n);
-            let mut shape = x.shape().to_vec();
-            shape[0] = end - start;
-            self.tape.start(&shape, &xs[start * item..end * item]);
-            let out = self
-                .tape
-                .forward(model, Mode::Eval, &mut self.rng, None)
-                .map_err(|msg| RunError::new(msg, span, "while evaluating"))?;
-            let pred = self.tape.buf(out);
-            scratch.clear();
-            scratch.resize(pred.data.len(), 0.0);
-            let t = match &targets {
-                Targets::Float(t) => {
-                    let per = t.len() / n.max(1);
-                    TargetSlice::Float(&t[start * per..end * per])
-                }
-                Targets::Labels(l) => TargetSlice::Labels(&l[start..end]),
-            };
-            let (l, h) = loss_and_grad(loss, &pred.data, &pred.shape, &t, &mut scratch, span)?;
-            loss_sum += l * (end - start) as f64;
-            hits += h;
-        }
-        let acc = (loss == Loss::Xent).then(|| hits as f64 / n.max(1) as f64);
-        Ok((loss_sum / n.max(1) as f64, acc))
-    }
-
-    /// `eval [model]`: loss and accuracy on the test data (or the training data).
-    pub fn evaluate(&mut self, name: &str, span: Span, out: &mut dyn Output) -> RunResult<()> {
-        let (data, which) = match (&self.test_data, &self.train_data) {
-            (Some(t), _) => (t.clone(), "test"),
-            (None, Some(t)) => (t.clone(), "train"),
-            (None, None) => {
-                return Err(RunError::new("no data to evaluate on", span, "needs data")
-                    .help("declare it first: `data test = X -> Y`"))
-            }
-        };
-        let loss = if matches!(data.y, Value::Int(_)) {
-            Loss::Xent
-        } else {
-            Loss::Mse
-        };
-        let mut model = self
-            .models
-            .remove(name)
-            .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
-        let result = self.measure(&mut model, &data, loss, span);
-        self.models.insert(name.to_string(), model);
-        let (l, acc) = result?;
-        let line = match acc {
-            Some(a) => format!("loss {l:.3}, {which} acc {a:.3}"),
-            None => format!("loss {l:.3}"),
-        };
-        writeln!(out, "{line}")
-            .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
-    }
-}
-
-/// An error when an interrupt was asked for (a notebook's stop button,
-/// SIGINT to the kernel): training stops between two steps.
-fn stop_if_interrupted(done: usize, unit: &str, span: Span) -> RunResult<()> {
-    crate::interrupt::check().map_err(|_| {
-        RunError::new(
-            format!("training interrupted after {done} {unit}"),
-            span,
-            "interrupted here",
-        )
-        .help("the model keeps the weights of the finished steps; `train` again to go on")
-    })
-}
-
-/// What an epoch's batches add up to.
-#[derive(Default)]
-struct EpochSums {
-    loss_sum: f64,
-    correct: usize,
-    seen: usize,
-}
-
-impl EpochSums {
-    fn add(&mut self, loss: f64, hits: usize, items: usize) {
-        self.loss_sum += loss * items as f64;
-        self.correct += hits;
-        self.seen += items;
-    }
-    /// The mean loss per item so far.
-    fn loss(&self) -> f64 {
-        self.loss_sum / self.seen.max(1) as f64
     }
 }
 

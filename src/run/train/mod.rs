@@ -1,13 +1,16 @@
 //! `train` and `eval`: the options of a `train` statement, the optimizers
 //! (as torch.optim), the training loops and evaluation.
 
+mod checkpoint;
+mod evaluate;
 mod loops;
 mod optimizer;
-mod options;
+pub mod options;
+mod position;
 mod targets;
 
 use super::error::{RunError, RunResult};
-use super::{activation_bytes, params_bytes, Interp, Output};
+use super::{activation_bytes, params_bytes, DataPair, Interp, Output};
 use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
@@ -15,7 +18,7 @@ use targets::targets_for;
 
 /// The first line of a logged `train`, naming the model (SPEC v1.1):
 /// `Training edge: sgd lr=0.01, 30 steps`. The `Step`/`Epoch` lines follow unchanged.
-fn header(name: &str, optimizer: &Ident, options: &[KeyValue], schedule: &Schedule) -> String {
+pub fn header(name: &str, optimizer: &Ident, options: &[KeyValue], schedule: &Schedule) -> String {
     let mut text = format!("Training {name}: {}", optimizer.name);
     for kv in options
         .iter()
@@ -60,6 +63,15 @@ pub struct History {
     pub records: Vec<Record>,
 }
 
+/// The loss `train` uses without `loss=`: `xent` for integer labels, else `mse`.
+pub fn default_loss(data: &DataPair) -> Loss {
+    if matches!(data.y, Value::Int(_)) {
+        Loss::Xent
+    } else {
+        Loss::Mse
+    }
+}
+
 impl Interp {
     /// `train [model] optimizer key=value...`
     pub fn train(
@@ -74,12 +86,10 @@ impl Interp {
             RunError::new("no training data", span, "needs data")
                 .help("declare it first: `data X -> Y`")
         })?;
-        let default_loss = if matches!(data.y, Value::Int(_)) {
-            Loss::Xent
-        } else {
-            Loss::Mse
-        };
-        let plan = plan(optimizer, options, default_loss)?;
+        let mut plan = plan(optimizer, options, default_loss(&data))?;
+        if plan.log.is_some() || matches!(plan.schedule, Schedule::Epochs { .. }) {
+            plan.header = Some(header(name, optimizer, options, &plan.schedule));
+        }
         let x = data.x.to_float().ok_or_else(|| {
             RunError::new(
                 "the training inputs are not a tensor",
@@ -110,10 +120,6 @@ impl Interp {
             &format!("training `{name}` with batches of {batch}"),
         )
         .map_err(|e| RunError::io(&e, span))?;
-        if plan.log.is_some() || matches!(plan.schedule, Schedule::Epochs { .. }) {
-            writeln!(out, "{}", header(name, optimizer, options, &plan.schedule))
-                .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))?;
-        }
         let mut model = self
             .models
             .remove(name)

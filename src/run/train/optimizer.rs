@@ -9,13 +9,13 @@ use super::options::Optimizer;
 /// Optimizer state per learnable tensor.
 pub struct OptState {
     /// SGD momentum buffer, or Adam's first moment.
-    m: Vec<Vec<f32>>,
+    pub(super) m: Vec<Vec<f32>>,
     /// Adam's second moment.
-    v: Vec<Vec<f32>>,
+    pub(super) v: Vec<Vec<f32>>,
     /// Where the next weights are written before they replace the current.
     next: Vec<Vec<f32>>,
     /// Updates applied so far.
-    t: i32,
+    pub(super) t: i32,
 }
 
 impl OptState {

@@ -3,7 +3,9 @@
 
 use super::super::error::{RunError, RunResult};
 use crate::ir::train_options::{self, OptionError, OptionKind};
-pub use crate::ir::train_options::{Loss, Optimizer, Schedule, TrainPlan};
+pub use crate::ir::train_options::{
+    Checkpointing, FileOption, Loss, Optimizer, Schedule, TrainPlan,
+};
 use crate::syntax::ast::{Ident, KeyValue};
 
 /// The optimizer's own options (`lr`, `momentum`...: the real-valued ones),
