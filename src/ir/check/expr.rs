@@ -167,18 +167,21 @@ fn check_call_expr(
             Some((spec, _)) => {
                 check_builtin_call(spec, (args, named), args_span, callee.span, errs)
             }
-            None => {
-                let mut known: Vec<String> = builtins::of_form(Form::Function)
-                    .map(|b| b.name.to_string())
-                    .collect();
-                known.extend(scope.model_order.iter().cloned());
-                errs.push(CheckError::unknown_name(
-                    "function or model",
-                    &id.name,
-                    id.span,
-                    &known,
-                ));
-            }
+            None => match habits::tensor_constructor(id, args) {
+                Some(e) => errs.push(e),
+                None => {
+                    let mut known: Vec<String> = builtins::of_form(Form::Function)
+                        .map(|b| b.name.to_string())
+                        .collect();
+                    known.extend(scope.model_order.iter().cloned());
+                    errs.push(CheckError::unknown_name(
+                        "function or model",
+                        &id.name,
+                        id.span,
+                        &known,
+                    ));
+                }
+            },
         },
         ExprKind::Field { base, field } => {
             if let Some(e) = habits::library_prefix(scope, base, field) {
@@ -212,7 +215,8 @@ fn check_builtin_call(
     callee: Span,
     errs: &mut Vec<CheckError>,
 ) {
-    if let Some(e) = habits::sizes_as_numbers(spec, args) {
+    let habit = habits::sizes_as_numbers(spec, args);
+    if let Some(e) = habit.or_else(|| habits::positional_layer_args(spec, args)) {
         errs.push(e);
         return;
     }

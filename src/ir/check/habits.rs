@@ -1,6 +1,6 @@
 //! Python, NumPy and PyTorch habits in expressions, answered with the
 //! cnnscript way to write them and the edit: `ones(6, 8)`, `ones([6, 8])`,
-//! `torch.ones(6x8)`.
+//! `torch.ones(6x8)`, `tensor([1, 2])`, `maxpool(X, 2)`.
 
 use super::Scope;
 use crate::ir::builtins::{self, ArgKind, BuiltinSpec, Form};
@@ -61,6 +61,70 @@ pub(super) fn sizes_as_numbers(spec: &BuiltinSpec, args: &[Expr]) -> Option<Chec
     )
 }
 
+/// PyTorch's positional order of the arguments of `torch.nn.functional`'s
+/// layer functions after the tensors (`F.max_pool2d(x, kernel_size,
+/// stride, ...)`), as cnnscript names them.
+const FUNCTIONAL_ORDER: [(&str, &[&str]); 4] = [
+    ("conv2d", &["s", "p", "d", "groups"]),
+    ("maxpool", &["k", "s", "p", "d", "ceil"]),
+    ("avgpool", &["k", "s", "p", "ceil", "count_pad"]),
+    ("dropout", &["p"]),
+];
+
+/// `maxpool(X, 2)`: a layer function's arguments after its tensors are named.
+pub(super) fn positional_layer_args(spec: &BuiltinSpec, args: &[Expr]) -> Option<CheckError> {
+    // a layer without arguments (`relu`) has only its arity to get wrong
+    if spec.layer.as_ref()?.layer.args.is_empty() {
+        return None;
+    }
+    let first = args.get(spec.params.len())?;
+    let e = CheckError::other(
+        "positional_argument",
+        format!("`{}`'s layer arguments are named", spec.name),
+        first.span,
+        "positional argument",
+        String::new(),
+    );
+    let text = match &first.kind {
+        ExprKind::Number(n) => n.text.clone(),
+        _ => "...".into(),
+    };
+    let order = FUNCTIONAL_ORDER.iter().find(|(f, _)| *f == spec.name);
+    Some(match order.map(|(_, names)| names[0]) {
+        Some(k) => e
+            .help(format!("name it `{k}={text}`: {}", spec.signature()))
+            .fix(
+                Span::new(first.span.start, first.span.start),
+                format!("{k}="),
+            ),
+        None => e.help(spec.signature()),
+    })
+}
+
+/// `tensor([1, 2])`, `array(...)`: a list is already a tensor.
+pub(super) fn tensor_constructor(callee: &Ident, args: &[Expr]) -> Option<CheckError> {
+    if !CONSTRUCTORS.contains(&callee.name.as_str()) || args.len() != 1 {
+        return None;
+    }
+    Some(constructor_error(&callee.name, &callee.name, callee.span))
+}
+
+/// Python's functions that make a tensor of a list.
+const CONSTRUCTORS: [&str; 4] = ["tensor", "array", "as_tensor", "asarray"];
+
+/// The error at `span`, the constructor as `written` (with any `torch.`),
+/// whose fix leaves the parenthesized list.
+fn constructor_error(name: &str, written: &str, span: Span) -> CheckError {
+    CheckError::other(
+        "tensor_constructor",
+        format!("there is no `{name}(...)`: a list in brackets is already a tensor"),
+        span,
+        "not needed",
+        format!("remove `{written}`: a list such as `[[1, -1]]` is a 1x2 tensor"),
+    )
+    .fix(span, "")
+}
+
 /// Prefixes of the Python libraries whose functions users reach for.
 const LIBRARIES: [&str; 5] = ["torch", "nn", "F", "np", "numpy"];
 
@@ -72,6 +136,14 @@ pub(super) fn library_prefix(scope: &Scope, base: &Expr, field: &Ident) -> Optio
     let defined = scope.tensors.contains(&lib.name) || scope.models.contains_key(&lib.name);
     if defined || !LIBRARIES.contains(&lib.name.as_str()) {
         return None;
+    }
+    if CONSTRUCTORS.contains(&field.name.as_str()) {
+        let written = format!("{}.{}", lib.name, field.name);
+        return Some(constructor_error(
+            &field.name,
+            &written,
+            lib.span.join(field.span),
+        ));
     }
     let prefix = Span::new(lib.span.start, field.span.start);
     let e = CheckError::other(

@@ -106,17 +106,21 @@ pub(super) fn check_train(
         ));
         return;
     };
-    let Some(model) = model_of(scope, model) else {
+    // several models and none named: reported already, and no model to check against
+    let ambiguous = model.is_none() && scope.model_order.len() > 1;
+    let Some(model) = model_of(scope, model).filter(|_| !ambiguous) else {
         return;
     };
     let n = inputs(model, data, span, errs);
+    let out = model.output();
     let explicit_loss = options.iter().any(|o| o.key.name == "loss");
-    if !explicit_loss {
-        return;
-    }
     let fits = match (&data.y, n) {
-        (Some(y), Some(n)) => feed::targets(plan.loss, y, n, model.output()),
-        _ => feed::classes(plan.loss, model.output()).map(|_| ()),
+        (Some(y), Some(n)) if explicit_loss => feed::targets(plan.loss, y, n, out),
+        // the labels' type picks xent or mse at run time: wrong for both is wrong
+        (Some(y), Some(n)) => feed::targets(Loss::Mse, y, n, out)
+            .or_else(|e| feed::targets(Loss::Xent, y, n, out).map_err(|_| e)),
+        _ if explicit_loss => feed::classes(plan.loss, out).map(|_| ()),
+        _ => Ok(()),
     };
     if let Err(e) = fits {
         errs.push(feed_error(e, data.span).related(span, "trained here"));
