@@ -403,22 +403,9 @@ fn the_batch_is_symbolic_and_the_input_named_after_the_model() {
     assert_eq!(graph.input.len(), 1);
     assert_eq!(graph.output.len(), 1);
     assert_eq!(graph.input[0].name, "img");
-    let dims = |v: &cnnscript::export::onnx::proto::ValueInfoProto| {
-        let t = v
-            .r#type
-            .clone()
-            .and_then(|t| t.tensor_type)
-            .expect("tensor type");
-        t.shape
-            .expect("shape")
-            .dim
-            .into_iter()
-            .map(|d| d.value)
-            .collect::<Vec<_>>()
-    };
     use cnnscript::export::onnx::proto::DimValue::{DimParam, DimValue};
     assert_eq!(
-        dims(&graph.input[0]),
+        file_dims(&graph.input[0]),
         vec![
             Some(DimParam("N".into())),
             Some(DimValue(2)),
@@ -427,7 +414,7 @@ fn the_batch_is_symbolic_and_the_input_named_after_the_model() {
         ]
     );
     assert_eq!(
-        dims(&graph.output[0]),
+        file_dims(&graph.output[0]),
         vec![
             Some(DimParam("N".into())),
             Some(DimValue(3)),

@@ -186,16 +186,21 @@ fn graph_merges_and_names() {
     assert_eq!(attr(&g.node[1], "axis").i, Some(1));
 }
 
-#[test]
-fn the_batch_symbol_avoids_other_dims() {
-    let g = graph("model m(x: 5x2xNx4) = conv(out=1, k=1)");
-    let dims = &g.input[0]
+/// The dims the graph declares for its first input.
+fn input_dims(g: &proto::GraphProto) -> &[proto::Dimension] {
+    &g.input[0]
         .r#type
         .as_ref()
         .and_then(|t| t.tensor_type.as_ref())
         .and_then(|t| t.shape.as_ref())
         .expect("shape")
-        .dim;
+        .dim
+}
+
+#[test]
+fn the_batch_symbol_avoids_other_dims() {
+    let g = graph("model m(x: 5x2xNx4) = conv(out=1, k=1)");
+    let dims = input_dims(&g);
     assert_eq!(
         dims[0].value,
         Some(proto::DimValue::DimParam("batch".into()))
@@ -206,13 +211,7 @@ fn the_batch_symbol_avoids_other_dims() {
 #[test]
 fn a_promoted_input_is_declared_at_rank_four() {
     let g = graph("model m(x: 6x8) = conv(in=1, out=1, k=1x2)");
-    let dims = &g.input[0]
-        .r#type
-        .as_ref()
-        .and_then(|t| t.tensor_type.as_ref())
-        .and_then(|t| t.shape.as_ref())
-        .expect("shape")
-        .dim;
+    let dims = input_dims(&g);
     assert_eq!(dims.len(), 4);
     assert_eq!(dims[1].value, Some(proto::DimValue::DimValue(1)));
 }

@@ -123,6 +123,14 @@ fn unsupported(what: &str, e: &Expr) -> RunError {
     )
 }
 
+/// A call's arguments as written.
+#[derive(Clone, Copy)]
+struct Args<'a> {
+    list: &'a [Expr],
+    named: &'a [NamedArg],
+    span: Span,
+}
+
 impl Translator<'_> {
     /// Translate an expression.
     pub fn expr(&mut self, e: &Expr, interp: &Interp) -> RunResult<Py> {
@@ -141,7 +149,14 @@ impl Translator<'_> {
                 args,
                 named,
                 args_span,
-            } => self.call(callee, args, named, *args_span, e, interp)?,
+            } => {
+                let a = Args {
+                    list: args,
+                    named,
+                    span: *args_span,
+                };
+                self.call(callee, a, e, interp)?
+            }
             ExprKind::Field { base, field } => self.field(base, field, interp)?,
             ExprKind::Index { base, items } => {
                 let b = self.expr(base, interp)?;
@@ -304,26 +319,18 @@ impl Translator<'_> {
         })
     }
 
-    fn call(
-        &mut self,
-        callee: &Expr,
-        args: &[Expr],
-        named: &[NamedArg],
-        args_span: Span,
-        e: &Expr,
-        interp: &Interp,
-    ) -> RunResult<Py> {
+    fn call(&mut self, callee: &Expr, a: Args, e: &Expr, interp: &Interp) -> RunResult<Py> {
         match &callee.kind {
             ExprKind::Name(id) if interp.models.contains_key(&id.name) => {
-                let x = self.arg(args, 0, e, interp)?;
+                let x = self.arg(a.list, 0, e, interp)?;
                 self.helpers.insert("forward");
                 let model = self.names.get(&id.name);
                 Ok(Py::atom(format!("forward({model}, {})", x.code), Ty::Float))
             }
-            ExprKind::Name(id) => self.builtin(&id.name, args, named, args_span, e, interp),
+            ExprKind::Name(id) => self.builtin(&id.name, a, e, interp),
             ExprKind::Field { base, field } => {
                 let b = self.expr(base, interp)?;
-                self.method(b, field, args, named, args_span, e, interp)
+                self.method(b, field, a, e, interp)
             }
             ExprKind::Index { base, items } => {
                 // `m[0:K](X)`: the first K layers
@@ -337,7 +344,7 @@ impl Translator<'_> {
                     [IndexItem::Slice { stop, .. }] => stop,
                     _ => return Err(unsupported("this model slice", e)),
                 };
-                let x = self.arg(args, 0, e, interp)?;
+                let x = self.arg(a.list, 0, e, interp)?;
                 self.helpers.insert("forward");
                 let code = match stop {
                     Some(k) => format!(
@@ -354,20 +361,18 @@ impl Translator<'_> {
     }
 
     fn arg(&mut self, args: &[Expr], i: usize, e: &Expr, interp: &Interp) -> RunResult<Py> {
-        match args.get(i) {
-            Some(a) => self.expr(a, interp),
-            None => Err(RunError::new(
-                format!("missing argument {}", i + 1),
-                e.span,
-                "too few arguments",
-            )),
-        }
+        self.required(args.get(i), i, e, interp)
     }
 
     /// The argument bound to parameter `i` (the checker made sure the
     /// required ones are there).
     fn bound(&mut self, b: &Bound, i: usize, e: &Expr, interp: &Interp) -> RunResult<Py> {
-        match b.get(i) {
+        self.required(b.get(i), i, e, interp)
+    }
+
+    /// Argument `i` translated, or an error at the call when it is missing.
+    fn required(&mut self, a: Option<&Expr>, i: usize, e: &Expr, interp: &Interp) -> RunResult<Py> {
+        match a {
             Some(a) => self.expr(a, interp),
             None => Err(RunError::new(
                 format!("missing argument {}", i + 1),
@@ -377,18 +382,10 @@ impl Translator<'_> {
         }
     }
 
-    fn builtin(
-        &mut self,
-        name: &str,
-        args: &[Expr],
-        named: &[NamedArg],
-        args_span: Span,
-        e: &Expr,
-        interp: &Interp,
-    ) -> RunResult<Py> {
+    fn builtin(&mut self, name: &str, a: Args, e: &Expr, interp: &Interp) -> RunResult<Py> {
         let unknown = || unsupported(&format!("the function `{name}`"), e);
         let (spec, f) = builtins::function(name).ok_or_else(unknown)?;
-        let b = builtins::bind(spec, args, named, args_span).map_err(|_| unknown())?;
+        let b = builtins::bind(spec, a.list, a.named, a.span).map_err(|_| unknown())?;
         let float = Ty::Float;
         match f {
             Function::Ones | Function::Zeros => {
@@ -513,20 +510,17 @@ impl Translator<'_> {
         Ok(Py::atom(format!("{f}({})", x.float()), Ty::Float))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn method(
         &mut self,
         b: Py,
         field: &Ident,
-        args: &[Expr],
-        named: &[NamedArg],
-        args_span: Span,
+        a: Args,
         e: &Expr,
         interp: &Interp,
     ) -> RunResult<Py> {
         let unknown = || unsupported(&format!("the method `.{}`", field.name), e);
         let (spec, m) = builtins::method(&field.name).ok_or_else(unknown)?;
-        let bound = builtins::bind(spec, args, named, args_span).map_err(|_| unknown())?;
+        let bound = builtins::bind(spec, a.list, a.named, a.span).map_err(|_| unknown())?;
         let base = b.at(ATOM);
         let reduce_args = |t: &mut Self| -> RunResult<String> {
             let mut parts = Vec::new();
