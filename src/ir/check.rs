@@ -2,6 +2,7 @@
 //! lowers every model and `shape` question to the checked IR.
 
 mod expr;
+pub mod files;
 mod habits;
 pub mod literal;
 mod shapes;
@@ -16,6 +17,7 @@ use super::infer::{infer_layer, validate_call};
 use super::model::{Layer, Model, Node, NodeInput, NodeSource};
 use super::report;
 use super::shape::{Dim, Rf, Shape};
+use crate::io::Holds;
 use crate::layers::{layer_spec, InputRank, LayerInput, LayerKind};
 use crate::syntax::ast::*;
 use crate::value::dims_string;
@@ -66,6 +68,8 @@ pub struct Scope {
     /// The last `data` pair for training, and for testing.
     pub train_data: Option<DataFacts>,
     pub test_data: Option<DataFacts>,
+    /// A `train` came before: `plot` has a history to draw.
+    pub trained: bool,
 }
 
 impl Scope {
@@ -176,13 +180,27 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                 shapes::check_assign(scope, (target, index), value_shape, value.span, &mut errs);
             }
         }
-        StmtKind::Print(e) | StmtKind::Show { value: e, .. } => {
+        StmtKind::Print(e) => {
             check_value(scope, e, &mut errs);
         }
-        StmtKind::Save { value, .. } => {
+        StmtKind::Show { value, path } => {
             check_value(scope, value, &mut errs);
+            errs.extend(path.as_ref().and_then(|p| files::png_name(p, "show")));
         }
-        StmtKind::LoadModel { model, .. } => require_model(scope, model, &mut errs),
+        StmtKind::Save { value, path } => {
+            check_value(scope, value, &mut errs);
+            let model =
+                matches!(&value.kind, ExprKind::Name(id) if scope.models.contains_key(&id.name));
+            let holds = match model {
+                true => Holds::StateDict { saving: true },
+                false => Holds::Values,
+            };
+            errs.extend(files::file_name(path, holds));
+        }
+        StmtKind::LoadModel { model, path } => {
+            require_model(scope, model, &mut errs);
+            errs.extend(files::file_name(path, Holds::StateDict { saving: false }));
+        }
         StmtKind::Seed { value } => {
             if value.as_int().is_none_or(|v| v < 0) {
                 errs.push(CheckError::bad_value(
@@ -220,6 +238,7 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                     require_one_model(scope, stmt.span, &mut errs);
                 }
             }
+            scope.trained = true;
             train::check_train(
                 scope,
                 model.as_ref(),
@@ -245,7 +264,18 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             let y = check_value(scope, y, &mut errs);
             train::check_data(scope, role.as_ref(), x, y, stmt.span, &mut errs);
         }
-        StmtKind::Plot { .. } => {}
+        StmtKind::Plot { path } => {
+            errs.extend(path.as_ref().and_then(|p| files::png_name(p, "plot")));
+            if !scope.trained {
+                errs.push(CheckError::other(
+                    "nothing_to_plot",
+                    "nothing to plot: no model is trained before this".into(),
+                    stmt.span,
+                    "no training so far",
+                    "`plot` draws the last `train`; put it after a `train` statement".into(),
+                ));
+            }
+        }
         StmtKind::Assert { what, model, value } => match literal::dims_overflow(value) {
             Some(e) => errs.push(e),
             None => super::assert::check_assert(scope, *what, model, value, &mut errs),

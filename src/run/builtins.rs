@@ -10,7 +10,7 @@ use super::draws::{shuffle, Draw};
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
-use crate::ir::builtins::{self, bool_word, ArgKind, BuiltinSpec, Function};
+use crate::ir::builtins::{self, bool_word, number_rule, ArgKind, BuiltinSpec, Function};
 use crate::syntax::ast::{Expr, ExprKind, NamedArg, Span};
 use crate::tensor::join::{join, Join};
 use crate::value::Value;
@@ -361,12 +361,8 @@ impl Interp {
     /// `split(D, 0.8)`: a seeded shuffle, then the first 80% and the rest.
     /// Works on a tensor (split along dim 0) or a bundle (every array alike).
     fn split(&mut self, v: Value, frac: f32, span: Span) -> RunResult<Vec<Value>> {
-        if !(0.0..=1.0).contains(&frac) {
-            return Err(RunError::new(
-                format!("split fraction must be in [0, 1], found {frac}"),
-                span,
-                "out of range",
-            ));
+        if let Some(message) = number_rule("split", "fraction", frac.into(), &frac.to_string()) {
+            return Err(RunError::new(message, span, "out of range"));
         }
         let n = match &v {
             Value::Bundle(m) => m
@@ -408,12 +404,8 @@ fn arange(args: &Args) -> RunResult<ArrayD<f32>> {
         2 => (args.number(0)?, args.number(1)?, 1.0),
         _ => (args.number(0)?, args.number(1)?, args.number(2)?),
     };
-    if step == 0.0 || !step.is_finite() {
-        return Err(RunError::new(
-            "`arange` step must be non-zero",
-            span,
-            "zero step",
-        ));
+    if let Some(message) = number_rule("arange", "step", step.into(), &step.to_string()) {
+        return Err(RunError::new(message, span, "zero step"));
     }
     let count = ((end - start) / step).ceil().max(0.0) as u64;
     crate::io::check_alloc(count, "arange").map_err(|e| RunError::io(&e, span))?;

@@ -2,7 +2,6 @@
 //! [`crate::picture`]) of the last training and of tensors.
 
 use std::io::Write;
-use std::path::Path;
 
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
@@ -113,7 +112,10 @@ fn check_destination(
     out: &dyn Output,
 ) -> RunResult<()> {
     match path {
-        Some(p) => check_png_name(&p.value, p.span, what),
+        Some(p) => match crate::ir::check::files::png_name(p, what) {
+            Some(e) => Err(RunError::from_check(e)),
+            None => Ok(()),
+        },
         None if out.shows_pictures() => Ok(()),
         None => Err(RunError::new(
             format!("`{what}` needs a file name here: only a notebook shows pictures"),
@@ -121,24 +123,6 @@ fn check_destination(
             "no file to write",
         )
         .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))),
-    }
-}
-
-fn check_png_name(path: &str, span: Span, what: &str) -> RunResult<()> {
-    let is_png = Path::new(path)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    if is_png {
-        Ok(())
-    } else {
-        Err(RunError::new(
-            format!("`{what}` writes PNG images, but \"{path}\" does not end in .png"),
-            span,
-            "not a .png name",
-        )
-        .help(format!(
-            "name the file with .png, e.g. `{what} ... \"picture.png\"`"
-        )))
     }
 }
 
