@@ -151,7 +151,11 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             scope.define_tensor(&name.name, shape);
         }
         StmtKind::LetTuple { names, value } => {
+            let before = errs.len();
             check_value(scope, value, &mut errs);
+            if errs.len() == before {
+                errs.extend(tuple_count(scope, names.len(), value, stmt.span));
+            }
             for n in names {
                 scope.define_tensor(&n.name, None);
             }
@@ -184,8 +188,16 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             check_value(scope, e, &mut errs);
         }
         StmtKind::Show { value, path } => {
-            check_value(scope, value, &mut errs);
             errs.extend(path.as_ref().and_then(|p| files::png_name(p, "show")));
+            match &value.kind {
+                ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
+                    errs.push(files::shown_model(&id.name, value.span))
+                }
+                _ => {
+                    let shape = check_value(scope, value, &mut errs);
+                    errs.extend(shape.and_then(|s| files::undrawable(&s, value.span)));
+                }
+            }
         }
         StmtKind::Save { value, path } => {
             check_value(scope, value, &mut errs);
@@ -320,6 +332,17 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
         },
     }
     (info, errs)
+}
+
+/// `let (a, b) = ...`: only `split(D, f)` gives several values, two.
+fn tuple_count(scope: &Scope, names: usize, value: &Expr, span: Span) -> Option<CheckError> {
+    let split = matches!(&value.kind, ExprKind::Call { callee, .. }
+        if matches!(&callee.kind, ExprKind::Name(id) if id.name == "split" && !scope.models.contains_key("split")));
+    match split {
+        true if names == 2 => None,
+        true => Some(CheckError::tuple_count(names, 2, span)),
+        false => Some(CheckError::one_value(value.span)),
+    }
 }
 
 pub(super) fn require_model(scope: &Scope, name: &Ident, errs: &mut Vec<CheckError>) {

@@ -364,6 +364,23 @@ impl CheckError {
         .help("give the second binding its own name")
     }
 
+    /// `let (a, b) = X`: one value where several names wait.
+    pub fn one_value(span: Span) -> Self {
+        CheckError::new("tuple_count", "this is one value, not several".into(), span, "one value")
+            .help("only `split` gives several values: `let (a, b) = split(D, 0.8)`; bind one value with `let X = ...`")
+    }
+
+    /// `let (a, b, c) = split(D, 0.8)`: as many names as values.
+    pub fn tuple_count(names: usize, values: usize, span: Span) -> Self {
+        CheckError::new(
+            "tuple_count",
+            format!("{names} names for {values} values"),
+            span,
+            "counts differ",
+        )
+        .help("`split` gives two parts: `let (a, b) = split(D, 0.8)`")
+    }
+
     pub fn declared_twice(name: &str, span: Span, first: Span) -> Self {
         CheckError::new(
             "declared_twice",

@@ -52,16 +52,27 @@ impl Interp {
         let array = match self.eval_any(value)? {
             Evaluated::Value(Value::Bundle(m)) => {
                 let names: Vec<&str> = m.keys().map(String::as_str).collect();
-                return Err(RunError::new("`show` draws one tensor, not a bundle of arrays", value.span, "a bundle")
-                    .help(format!("pick one of its arrays: {}", names.join(", "))));
+                return Err(RunError::new(
+                    "`show` draws one tensor, not a bundle of arrays",
+                    value.span,
+                    "a bundle",
+                )
+                .help(format!("pick one of its arrays: {}", names.join(", "))));
             }
-            Evaluated::Value(v) => v.to_float().ok_or_else(|| RunError::new("expected a tensor", value.span, "not a tensor"))?,
+            Evaluated::Value(v) => v
+                .to_float()
+                .ok_or_else(|| RunError::new("expected a tensor", value.span, "not a tensor"))?,
             Evaluated::Model(name) => {
-                return Err(RunError::new(format!("`{name}` is a model; `show` draws a tensor"), value.span, "a model")
-                    .help(format!("show its kernels with `show {name}.0.weight`, or feature maps with `show {name}[0:2](X[0:1])`")))
+                return Err(RunError::from_check(crate::ir::check::files::shown_model(
+                    &name, value.span,
+                )))
             }
             Evaluated::Tuple(_) => {
-                return Err(RunError::new("`show` draws one tensor at a time", value.span, "several values"))
+                return Err(RunError::new(
+                    "`show` draws one tensor at a time",
+                    value.span,
+                    "several values",
+                ))
             }
         };
         let shape = array.shape().to_vec();

@@ -9,6 +9,7 @@ use super::eval::Evaluated;
 use super::params::ModelState;
 use super::{index, params_bytes, DataPair, Interp, Output};
 use crate::ir::check::StmtInfo;
+use crate::ir::error::CheckError;
 use crate::ir::model::Model;
 use crate::syntax::ast::{Expr, ExprKind, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
 use crate::value::{shape_words, Value};
@@ -106,16 +107,12 @@ impl Interp {
                 }
                 Ok(())
             }
-            Evaluated::Tuple(vs) => Err(RunError::new(
-                format!("{} names for {} values", names.len(), vs.len()),
+            Evaluated::Tuple(vs) => Err(RunError::from_check(CheckError::tuple_count(
+                names.len(),
+                vs.len(),
                 span,
-                "counts differ",
-            )),
-            _ => Err(RunError::new(
-                "this is one value, not several",
-                value.span,
-                "one value",
-            )),
+            ))),
+            _ => Err(RunError::from_check(CheckError::one_value(value.span))),
         }
     }
 
