@@ -69,6 +69,9 @@ pub struct Scope {
     pub test_data: Option<DataFacts>,
     /// A `train` came before: `plot` has a history to draw.
     pub trained: bool,
+    /// Tensors known to hold floats (constructors, literals, model outputs):
+    /// as targets they pick `mse`, never `xent`.
+    pub floats: Vec<String>,
 }
 
 impl Scope {
@@ -88,9 +91,11 @@ impl Scope {
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
         self.failed_models.retain(|m| m != name);
+        self.floats.retain(|f| f != name);
     }
     fn define_model(&mut self, model: Model) {
         self.tensors.retain(|t| *t != model.name);
+        self.floats.retain(|f| *f != model.name);
         self.shapes.remove(&model.name);
         self.model_order.retain(|m| *m != model.name);
         self.failed_models.retain(|m| *m != model.name);
@@ -100,6 +105,7 @@ impl Scope {
     /// A model declaration that failed: the name now means that model.
     fn define_failed_model(&mut self, name: &str) {
         self.tensors.retain(|t| t != name);
+        self.floats.retain(|f| f != name);
         self.shapes.remove(name);
         self.models.remove(name);
         self.model_order.retain(|m| m != name);
@@ -147,7 +153,11 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
     match &stmt.kind {
         StmtKind::Let { name, value } => {
             let shape = check_value(scope, value, &mut errs);
+            let float = train::is_float(scope, value);
             scope.define_tensor(&name.name, shape);
+            if float {
+                scope.floats.push(name.name.clone());
+            }
         }
         StmtKind::LetTuple { names, value } => {
             let before = errs.len();
@@ -272,8 +282,15 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
                 }
             }
             let x = check_value(scope, x, &mut errs);
+            let y_float = train::is_float(scope, y);
             let y = check_value(scope, y, &mut errs);
-            train::check_data(scope, role.as_ref(), x, y, stmt.span, &mut errs);
+            let facts = DataFacts {
+                x,
+                y,
+                y_float,
+                span: stmt.span,
+            };
+            train::check_data(scope, role.as_ref(), facts, &mut errs);
         }
         StmtKind::Plot { path } => {
             errs.extend(path.as_ref().and_then(|p| files::png_name(p, "plot")));

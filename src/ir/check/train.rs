@@ -8,15 +8,41 @@ use crate::ir::error::CheckError;
 use crate::ir::feed;
 use crate::ir::model::Model;
 use crate::ir::train_options::{self, Loss};
-use crate::syntax::ast::{Ident, KeyValue, Span};
+use crate::syntax::ast::{Expr, ExprKind, Ident, KeyValue, Span};
 
 /// What the checker knows of a `data` pair.
 #[derive(Clone, Debug)]
 pub struct DataFacts {
     pub x: Option<Vec<usize>>,
     pub y: Option<Vec<usize>>,
+    /// The targets are floats for sure: without `loss=`, `mse`.
+    pub y_float: bool,
     /// The `data` statement.
     pub span: Span,
+}
+
+/// Builtins whose result is a float tensor.
+const FLOAT_BUILTINS: [&str; 10] = [
+    "ones", "zeros", "full", "rand", "randn", "arange", "corr2d", "conv2d", "linear", "matmul",
+];
+
+/// Whether `e` is a float tensor for sure: a literal, a float constructor,
+/// a model's output, `.float()`, or a name bound to one of these. Integer
+/// tensors come from files and `argmax`; anything unsure is not "for sure".
+pub(super) fn is_float(scope: &Scope, e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Number(_) | ExprKind::List(_) => true,
+        ExprKind::Name(id) => scope.floats.contains(&id.name),
+        ExprKind::Neg(inner) => is_float(scope, inner),
+        ExprKind::Call { callee, .. } => match &callee.kind {
+            ExprKind::Name(id) => {
+                scope.models.contains_key(&id.name) || FLOAT_BUILTINS.contains(&id.name.as_str())
+            }
+            ExprKind::Field { field, .. } => field.name == "float",
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// A shape rule of `crate::ir::feed` broken at `span`.
@@ -30,17 +56,15 @@ pub(super) fn feed_error(e: crate::ir::feed::FeedError, span: Span) -> CheckErro
 pub(super) fn check_data(
     scope: &mut Scope,
     role: Option<&Ident>,
-    x: Option<Vec<usize>>,
-    y: Option<Vec<usize>>,
-    span: Span,
+    facts: DataFacts,
     errs: &mut Vec<CheckError>,
 ) {
-    if let (Some(xs), Some(ys)) = (&x, &y) {
+    if let (Some(xs), Some(ys)) = (&facts.x, &facts.y) {
         if let Err(e) = feed::data_lengths(xs, ys) {
-            errs.push(feed_error(e, span));
+            errs.push(feed_error(e, facts.span));
         }
     }
-    let facts = Some(DataFacts { x, y, span });
+    let facts = Some(facts);
     match role.map(|r| r.name.as_str()) {
         Some("test") => scope.test_data = facts,
         _ => scope.train_data = facts,
@@ -112,18 +136,37 @@ pub(super) fn check_train(
         return;
     };
     let n = inputs(model, data, span, errs);
-    let out = model.output();
-    let explicit_loss = options.iter().any(|o| o.key.name == "loss");
-    let fits = match (&data.y, n) {
-        (Some(y), Some(n)) if explicit_loss => feed::targets(plan.loss, y, n, out),
-        // the labels' type picks xent or mse at run time: wrong for both is wrong
-        (Some(y), Some(n)) => feed::targets(Loss::Mse, y, n, out)
-            .or_else(|e| feed::targets(Loss::Xent, y, n, out).map_err(|_| e)),
-        _ if explicit_loss => feed::classes(plan.loss, out).map(|_| ()),
-        _ => Ok(()),
-    };
-    if let Err(e) = fits {
+    let explicit = options
+        .iter()
+        .any(|o| o.key.name == "loss")
+        .then_some(plan.loss);
+    if let Err(mut e) = targets_fit(model, data, n, explicit) {
+        // class labels written as floats (`arange(8)`, a list): xent would take them
+        if explicit.is_none() && targets_fit(model, data, n, Some(Loss::Xent)).is_ok() {
+            e.help =
+                Some("float targets train with mse; for class labels write `loss=xent`".into());
+        }
         errs.push(feed_error(e, data.span).related(span, "trained here"));
+    }
+}
+
+/// The targets of `data` against `model`'s output for `n` inputs, under the
+/// `loss` given, else the one the labels' type picks: `mse` for floats,
+/// `xent` for integers (when unknown, wrong for both is wrong).
+fn targets_fit(
+    model: &Model,
+    data: &DataFacts,
+    n: Option<usize>,
+    loss: Option<Loss>,
+) -> Result<(), feed::FeedError> {
+    let out = model.output();
+    let loss = loss.or(data.y_float.then_some(Loss::Mse));
+    match (&data.y, n, loss) {
+        (Some(y), Some(n), Some(loss)) => feed::targets(loss, y, n, out),
+        (Some(y), Some(n), None) => feed::targets(Loss::Mse, y, n, out)
+            .or_else(|e| feed::targets(Loss::Xent, y, n, out).map_err(|_| e)),
+        (_, _, Some(loss)) => feed::classes(loss, out).map(|_| ()),
+        _ => Ok(()),
     }
 }
 
@@ -162,6 +205,10 @@ pub(super) fn check_eval(
         return;
     };
     if let Some(model) = model_of(scope, model) {
-        inputs(model, data, span, errs);
+        let n = inputs(model, data, span, errs);
+        // eval has no `loss=`: the labels' type picks it
+        if let Err(e) = targets_fit(model, data, n, None) {
+            errs.push(feed_error(e, data.span).related(span, "evaluated here"));
+        }
     }
 }

@@ -9,7 +9,6 @@ use super::options::Loss;
 use super::targets::{loss_and_grad, targets_for, TargetSlice, Targets};
 use crate::interrupt;
 use crate::syntax::ast::Span;
-use crate::value::Value;
 
 impl Interp {
     /// Loss (and accuracy for xent) of a model on a data pair, eval mode.
@@ -87,11 +86,7 @@ impl Interp {
                     .help("declare it first: `data test = X -> Y`"))
             }
         };
-        let loss = if matches!(data.y, Value::Int(_)) {
-            Loss::Xent
-        } else {
-            Loss::Mse
-        };
+        let loss = super::default_loss(&data);
         let mut model = self
             .models
             .remove(name)
