@@ -6,9 +6,10 @@ use super::super::params::ModelState;
 use super::super::tape::Mode;
 use super::super::{DataPair, Interp};
 use super::options::Loss;
-use super::targets::{loss_and_grad, targets_for, TargetSlice, Targets};
+use super::targets::{classes, loss_and_grad, output_shape, targets_for, TargetSlice, Targets};
 use crate::interrupt;
 use crate::syntax::ast::Span;
+use crate::value::Value;
 
 impl Interp {
     /// Loss (and accuracy for xent) of a model on a data pair, eval mode.
@@ -26,12 +27,8 @@ impl Interp {
         })?;
         let x = super::super::conform_input(&model.ir, x, data.span)?;
         let n = x.shape()[0];
-        let out_shape = model.ir.output().clone();
-        let classes = if out_shape.rank() == 2 {
-            out_shape.0[1].known()
-        } else {
-            None
-        };
+        let out_shape = output_shape(&mut self.tape, model, &mut self.rng, &x, span)?;
+        let classes = classes(&out_shape);
         let targets = targets_for(data, loss, n, &out_shape, classes)?;
         let xs: Vec<f32> = x.iter().copied().collect();
         let item: usize = x.shape()[1..].iter().product();
@@ -86,11 +83,11 @@ impl Interp {
                     .help("declare it first: `data test = X -> Y`"))
             }
         };
-        let loss = super::default_loss(&data);
         let mut model = self
             .models
             .remove(name)
             .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        let loss = eval_loss(&data.y, model.ir.output());
         let region = interrupt::Region::enter();
         let result = self.measure(&mut model, &data, loss, span, true);
         drop(region);
@@ -102,5 +99,23 @@ impl Interp {
         };
         writeln!(out, "{line}")
             .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
+    }
+}
+
+/// The loss `eval` measures: cross-entropy for class labels (integers, or
+/// whole numbers written as a literal, which is f32, one per item for a
+/// model giving class scores), else the mean squared error.
+fn eval_loss(y: &Value, out: &crate::ir::shape::Shape) -> Loss {
+    let scores = out.rank() == 2 && out.0[1].known().is_some_and(|c| c >= 2);
+    match y {
+        Value::Int(_) => Loss::Xent,
+        Value::Float(t) if scores && t.ndim() == 1 => {
+            if t.iter().all(|v| *v >= 0.0 && v.fract() == 0.0) {
+                Loss::Xent
+            } else {
+                Loss::Mse
+            }
+        }
+        _ => Loss::Mse,
     }
 }
