@@ -7,6 +7,7 @@ use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::tape::Mode;
 use super::Interp;
+use crate::ir::error::CheckError;
 use crate::ir::model::Model;
 use crate::syntax::ast::{Expr, ExprKind, IndexItem, Span};
 use crate::value::Value;
@@ -99,12 +100,7 @@ impl Interp {
         let end =
             if end < 0 { n_layers as i64 + end } else { end }.clamp(0, n_layers as i64) as usize;
         if self.models[&id.name].ir.is_graph {
-            return Err(RunError::new(
-                "slicing a graph model is not supported",
-                callee_span,
-                "graph model",
-            )
-            .help("slice a plain (sequential) model"));
+            return Err(RunError::from_check(CheckError::graph_slice(callee_span)));
         }
         let x = self.arg_float(args, 0, span, "a tensor")?;
         let out = self.apply_model(&id.name, &x, Some(end), span)?;
