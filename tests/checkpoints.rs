@@ -297,11 +297,7 @@ fn the_checker_validates_the_checkpoint_options() {
     let (code, out, err) = run_file(dir.path(), Command::new(BIN).args(["check", "s.cnn"]));
     assert_eq!(code, 1, "{out}{err}");
     for (line, needle, message) in [
-        (
-            2,
-            "0 ",
-            "`every` must be a positive integer (steps or epochs), found 0",
-        ),
+        (2, "0 ", "`every` must be a positive integer, found 0"),
         (3, "every", "there is no `checkpoint=`"),
         (4, "\"a.npz\"", "does not end in .safetensors"),
         (5, "ck", "`resume` takes a file name in quotes"),

@@ -131,7 +131,7 @@ proptest! {
     }
 }
 
-/// Statements that check once `X`, `Y` and `m` exist; `{n}` stands for a
+/// Statements that check once `X`, `Y`, `m` and data exist; `{n}` stands for a
 /// number, drawn from ordinary and hostile ones.
 const STATEMENTS: &[&str] = &[
     "print X",
@@ -173,7 +173,10 @@ const NUMBERS: &[&str] = &[
     "99999999999999999999",
 ];
 
-/// A script of random [`STATEMENTS`] after the names they need.
+/// The statements [`statements`] writes before the random ones.
+const SET_UP: usize = 4;
+
+/// A script of random [`STATEMENTS`] after the names and data they need.
 fn statements() -> impl Strategy<Value = String> {
     let stmt = (
         prop::sample::select(STATEMENTS),
@@ -189,7 +192,7 @@ fn statements() -> impl Strategy<Value = String> {
     prop::collection::vec(stmt, 1..8).prop_map(|stmts| {
         format!(
             "let X = rand(2x1x8x8)\nlet Y = rand(2x2x6x6)\n\
-             model m(x: Nx1x8x8) = conv(out=2, k=3)\n{}\n",
+             model m(x: Nx1x8x8) = conv(out=2, k=3)\ndata X -> Y\n{}\n",
             stmts.join("\n")
         )
     })
@@ -309,7 +312,7 @@ proptest! {
 }
 
 /// Random statement sequences run to their answers or to a diagnostic,
-/// never a panic; many get past the three set-up statements (the others
+/// never a panic; many get past the set-up statements (the others
 /// are rejected by the checker, as `seed 0.5` is). A fixed seed keeps the
 /// count stable.
 #[test]
@@ -321,7 +324,7 @@ fn statements_run_to_an_answer_or_a_diagnostic() {
     let mut runner = TestRunner::new_with_rng(Config::with_cases(150), rng);
     let result = runner.run(&statements(), |text| {
         cases.fetch_add(1, Ordering::Relaxed);
-        if parse_check_and_run(&text) > 3 {
+        if parse_check_and_run(&text) > SET_UP {
             ran.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())

@@ -34,6 +34,8 @@ fn w(s: impl Into<String>) -> P {
 struct Gen {
     rng: ChaCha8Rng,
     tensors: Vec<String>,
+    /// Tensors bound to `zeros(1x2x3)`, for slice assignments.
+    grids: Vec<String>,
     models: Vec<String>,
     labels: usize,
 }
@@ -363,11 +365,17 @@ impl Gen {
             0 | 1 => {
                 let name = format!("T{}", self.tensors.len());
                 out.extend([w("let"), w(&name), P::S("=")]);
-                self.expr(3, &mut out);
+                if self.chance(0.3) {
+                    // a 1x2x3 tensor: every generated value fits its `[:, 0:2]`
+                    out.extend([w("zeros"), P::S("("), w("1x2x3"), P::S(")")]);
+                    self.grids.push(name.clone());
+                } else {
+                    self.expr(3, &mut out);
+                }
                 self.tensors.push(name);
             }
-            2 if !self.tensors.is_empty() => {
-                let t = self.pick(&self.tensors.clone());
+            2 if !self.grids.is_empty() => {
+                let t = self.pick(&self.grids.clone());
                 out.extend([
                     w(t),
                     P::S("["),
@@ -493,6 +501,7 @@ proptest! {
         let mut gen = Gen {
             rng: ChaCha8Rng::seed_from_u64(seed),
             tensors: vec![],
+            grids: vec![],
             models: vec![],
             labels: 0,
         };

@@ -251,7 +251,10 @@ pub enum IoError {
 
     /// Parameters were asked of a file that holds one array.
     #[error("{}: parameters are loaded from .safetensors or .npz files", path.display())]
-    #[diagnostic(code(io::not_state_dict))]
+    #[diagnostic(
+        code(io::not_state_dict),
+        help("a model's parameters go in a .safetensors (PyTorch's format) or .npz file")
+    )]
     NotAStateDict {
         /// The file.
         path: PathBuf,

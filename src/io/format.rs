@@ -45,7 +45,9 @@ pub fn format_value_with_suffixes(value: &Value, suffixes: &[&str]) -> String {
             &BoolFormatter::new(&summarized(a.view())),
             suffixes,
         ),
-        // `torch.Size` written as a script writes dims
+        // `torch.Size` written as a script writes dims; a 0-d tensor's has
+        // none to write, so it prints as PyTorch prints it
+        Value::Dims(d) if d.is_empty() => "torch.Size([])".to_string(),
         Value::Dims(d) => crate::value::dims_string(d),
         Value::Count(n) => n.to_string(),
         Value::Bundle(map) if map.is_empty() => "(empty bundle)".to_string(),

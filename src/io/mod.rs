@@ -50,6 +50,37 @@ fn format_of(path: &Path) -> Result<Format, IoError> {
     }
 }
 
+/// What a statement reads from or writes to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// A tensor or a bundle (`save X`, `load("f")`): any format.
+    Values,
+    /// A model's parameters (`save m`, `load m`): named arrays.
+    StateDict { saving: bool },
+}
+
+/// Whether a file's name fits what it holds, from the extension alone: the
+/// errors `check` reports before anything runs, and the writers and readers
+/// of state dicts meet first.
+pub fn check_name(path: &Path, holds: Holds) -> Result<(), IoError> {
+    match (format_of(path)?, holds) {
+        (Format::Npy | Format::Csv, Holds::StateDict { saving: true }) => {
+            Err(IoError::CannotSave {
+                path: path.to_path_buf(),
+                what: "model",
+                reason: "parameters need a file of named arrays".to_string(),
+                help: "use a .safetensors (PyTorch's format) or .npz file".to_string(),
+            })
+        }
+        (Format::Npy | Format::Csv, Holds::StateDict { saving: false }) => {
+            Err(IoError::NotAStateDict {
+                path: path.to_path_buf(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Opens a file for reading and returns it with its length.
 fn open_file(path: &Path) -> Result<(std::fs::File, u64), IoError> {
     let file = std::fs::File::open(path).map_err(|e| IoError::from_os(path, e))?;
@@ -162,28 +193,21 @@ pub fn save_state_dict(path: &Path, entries: &[(String, TensorRef<'_>)]) -> Resu
             });
         }
     }
+    check_name(path, Holds::StateDict { saving: true })?;
     match format_of(path)? {
         Format::Safetensors => safetensors::write(path, entries),
-        Format::Npz => npz::write(path, entries),
-        Format::Npy | Format::Csv => Err(IoError::CannotSave {
-            path: path.to_path_buf(),
-            what: "model",
-            reason: "parameters need a file of named arrays".to_string(),
-            help: "use a .safetensors (PyTorch's format) or .npz file".to_string(),
-        }),
+        // `check_name` lets only .safetensors and .npz through
+        _ => npz::write(path, entries),
     }
 }
 
 /// Loads a state dict from `.safetensors` or `.npz`: every named array, sorted by name.
 pub fn load_state_dict(path: &Path) -> Result<Vec<(String, Value)>, IoError> {
+    check_name(path, Holds::StateDict { saving: false })?;
     let mut entries = match format_of(path)? {
         Format::Safetensors => safetensors::read(path, &read_file(path)?)?,
-        Format::Npz => npz::read(path, &read_file(path)?)?,
-        Format::Npy | Format::Csv => {
-            return Err(IoError::NotAStateDict {
-                path: path.to_path_buf(),
-            })
-        }
+        // `check_name` lets only .safetensors and .npz through
+        _ => npz::read(path, &read_file(path)?)?,
     };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)

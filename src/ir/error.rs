@@ -81,7 +81,7 @@ impl CheckError {
     pub(crate) fn fix_edit_mut(&mut self) -> Option<&mut Fix> {
         self.extra.as_mut().and_then(|e| e.fix.as_mut())
     }
-    fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into().into_boxed_str());
         self
     }
@@ -89,7 +89,7 @@ impl CheckError {
         self.extra.get_or_insert_default().fix = Some(Fix::new(span, replacement));
         self
     }
-    fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+    pub(crate) fn related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.extra
             .get_or_insert_default()
             .related
@@ -108,6 +108,16 @@ impl CheckError {
             return e.help(format!(
                 "`{name}` starts a statement, but the line above ends in `->`, so this line continues its layers: remove the trailing `->`"
             ));
+        }
+        if let Some((_, ours)) = PYTORCH_LAYERS
+            .iter()
+            .find(|(torch, _)| torch.eq_ignore_ascii_case(name))
+        {
+            return e
+                .help(format!(
+                    "`{name}` is PyTorch's name; here the layer is `{ours}`"
+                ))
+                .fix(span, *ours);
         }
         match did_you_mean(name, known.iter().copied()) {
             Some(s) => e.help(format!("did you mean `{s}`?")).fix(span, s),
@@ -159,12 +169,18 @@ impl CheckError {
     }
 
     pub fn arg_type(layer: &str, arg: &str, expected: &str, found: &str, span: Span) -> Self {
-        CheckError::new(
+        let e = CheckError::new(
             "argument_type",
             format!("`{arg}` of `{layer}` must be {expected}, found `{found}`"),
             span,
             format!("expected {expected}"),
-        )
+        );
+        // Python's `False`, a quoted `"same"`: the word meant
+        let word = found.trim_matches('"').to_ascii_lowercase();
+        if word != found && expected.contains(&format!("`{word}`")) {
+            return e.help(format!("write `{arg}={word}`")).fix(span, word);
+        }
+        e
     }
 
     pub fn bad_value(what: String, span: Span, label: &str, help: String) -> Self {
@@ -348,6 +364,34 @@ impl CheckError {
         .help("give the second binding its own name")
     }
 
+    /// `m[0:2](X)` on a graph model: only a sequential model has a first K layers.
+    pub fn graph_slice(span: Span) -> Self {
+        CheckError::new(
+            "graph_slice",
+            "slicing a graph model is not supported".into(),
+            span,
+            "graph model",
+        )
+        .help("slice a plain (sequential) model")
+    }
+
+    /// `let (a, b) = X`: one value where several names wait.
+    pub fn one_value(span: Span) -> Self {
+        CheckError::new("tuple_count", "this is one value, not several".into(), span, "one value")
+            .help("only `split` gives several values: `let (a, b) = split(D, 0.8)`; bind one value with `let X = ...`")
+    }
+
+    /// `let (a, b, c) = split(D, 0.8)`: as many names as values.
+    pub fn tuple_count(names: usize, values: usize, span: Span) -> Self {
+        CheckError::new(
+            "tuple_count",
+            format!("{names} names for {values} values"),
+            span,
+            "counts differ",
+        )
+        .help("`split` gives two parts: `let (a, b) = split(D, 0.8)`")
+    }
+
     pub fn declared_twice(name: &str, span: Span, first: Span) -> Self {
         CheckError::new(
             "declared_twice",
@@ -441,6 +485,22 @@ const PYTORCH_ARGS: [(&str, &str); 11] = [
     ("count_include_pad", "count_pad"),
 ];
 
+/// PyTorch's `nn` layer names and the cnnscript layers they mean.
+const PYTORCH_LAYERS: [(&str, &str); 12] = [
+    ("Conv2d", "conv"),
+    ("MaxPool2d", "maxpool"),
+    ("AvgPool2d", "avgpool"),
+    ("AdaptiveAvgPool2d", "gap"),
+    ("Linear", "linear"),
+    ("BatchNorm2d", "batchnorm"),
+    ("ReLU", "relu"),
+    ("Sigmoid", "sigmoid"),
+    ("Tanh", "tanh"),
+    ("Softmax", "softmax"),
+    ("Dropout", "dropout"),
+    ("Flatten", "flatten"),
+];
+
 /// Names listed in a help: the first few, then how many more (a script can
 /// define thousands).
 const LISTED_NAMES: usize = 12;
@@ -475,17 +535,23 @@ pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, k)| k.to_string())
 }
 
+/// Edit distance counting a swap of two neighbours as one edit (`egde`
+/// is one slip from `edge`): optimal string alignment.
 fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != cb);
             cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && *ca == b[j - 1] && a[i - 1] == *cb {
+                cur[j + 1] = cur[j + 1].min(before[j - 1] + 1);
+            }
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -505,6 +571,9 @@ mod tests {
             Some("maxpool".into())
         );
         assert_eq!(did_you_mean("zzz", ["conv"]), None);
+        assert_eq!(did_you_mean("egde", ["edge", "X"]), Some("edge".into()));
+        assert_eq!(levenshtein("trian", "train"), 1);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
     }
 
     #[test]

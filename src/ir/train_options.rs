@@ -1,64 +1,55 @@
-//! What a `train` statement's options must be before anything runs: their
-//! names, and the checkpoint options (`checkpoint=`, `every=`, `resume=`).
-//! The checker reports these mistakes statically; the interpreter reads the
-//! same options through the same functions.
+//! A `train` statement's optimizer and options, read into a [`TrainPlan`].
+//! Every option is one entry of [`TRAIN_OPTIONS`] (its name, the values it
+//! takes, which optimizer reads it); [`plan`] checks names, types, domains,
+//! checkpoint files and the required options against that table. The
+//! checker and the interpreter both call [`plan`], so `check` fails exactly
+//! where `train` would on its options.
+
+mod read;
+mod table;
+
+pub use table::{
+    option, Domain, OptionKind, OptionSpec, Reader, LOSSES, OPTIMIZERS, TRAIN_OPTIONS,
+};
 
 use super::error::did_you_mean;
-use crate::syntax::ast::{ArgValue, KeyValue, Span};
+use crate::diag::Fix;
+use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
+use read::Options;
 
-/// Every option `train` takes.
-pub const TRAIN_OPTIONS: &[&str] = &[
-    "lr",
-    "momentum",
-    "weight_decay",
-    "b1",
-    "b2",
-    "eps",
-    "steps",
-    "epochs",
-    "batch",
-    "loss",
-    "log",
-    "checkpoint",
-    "every",
-    "resume",
-];
-
-/// A mistake in a `train` option: where, what, and how to fix it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OptionError {
-    pub message: String,
-    pub span: Span,
-    pub label: &'static str,
-    pub help: String,
+/// The loss being minimised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Sum of squared errors (the chapter's).
+    Sse,
+    /// Mean squared error.
+    Mse,
+    /// Softmax cross-entropy over integer class labels, batch mean.
+    Xent,
 }
 
-impl OptionError {
-    fn new(message: String, span: Span, label: &'static str, help: impl Into<String>) -> Self {
-        OptionError {
-            message,
-            span,
-            label,
-            help: help.into(),
-        }
-    }
+/// An optimizer, as torch.optim.
+#[derive(Clone, Debug)]
+pub enum Optimizer {
+    Sgd {
+        lr: f32,
+        momentum: f32,
+        weight_decay: f32,
+    },
+    Adam {
+        lr: f32,
+        b1: f32,
+        b2: f32,
+        eps: f32,
+        weight_decay: f32,
+    },
 }
 
-/// The first option whose name `train` does not know.
-pub fn unknown_option(options: &[KeyValue]) -> Option<OptionError> {
-    let o = options
-        .iter()
-        .find(|o| !TRAIN_OPTIONS.contains(&o.key.name.as_str()))?;
-    let help = match did_you_mean(&o.key.name, TRAIN_OPTIONS.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("options: {}", TRAIN_OPTIONS.join(", ")),
-    };
-    Some(OptionError::new(
-        format!("unknown training option `{}`", o.key.name),
-        o.key.span,
-        "unknown option",
-        help,
-    ))
+/// Full-batch steps or shuffled mini-batch epochs.
+#[derive(Clone, Copy, Debug)]
+pub enum Schedule {
+    Steps(usize),
+    Epochs { epochs: usize, batch: usize },
 }
 
 /// A file named by an option, as written, and where.
@@ -80,82 +71,138 @@ pub struct Checkpointing {
     pub resume: Option<FileOption>,
 }
 
-/// Read `checkpoint=`, `every=` and `resume=`, each checked for its type.
-pub fn checkpointing(options: &[KeyValue]) -> Result<Checkpointing, OptionError> {
-    let find = |name: &str| options.iter().find(|o| o.key.name == name);
-    let save = find("checkpoint").map(file_option).transpose()?;
-    let resume = find("resume").map(file_option).transpose()?;
-    let every = match find("every") {
-        None => None,
-        Some(o) => match &o.value {
-            ArgValue::Number(n) if n.value >= 1.0 && n.value.fract() == 0.0 && n.value < 1e12 => {
-                Some(n.value as usize)
-            }
-            other => {
-                return Err(OptionError::new(
-                    format!(
-                        "`every` must be a positive integer (steps or epochs), found {}",
-                        value_text(other)
-                    ),
-                    other.span(),
-                    "not a positive integer",
-                    "for example `every=100`",
-                ))
-            }
+/// What one `train` statement asked for.
+#[derive(Clone, Debug)]
+pub struct TrainPlan {
+    pub optimizer: Optimizer,
+    pub loss: Loss,
+    pub schedule: Schedule,
+    pub log: Option<usize>,
+    /// `checkpoint=`, `every=`, `resume=`.
+    pub checkpoints: Checkpointing,
+    /// The log's first line (`Training m: sgd lr=0.01, 30 steps`), when the
+    /// statement logs; the interpreter fills it in and writes it once a
+    /// `resume=` has been read.
+    pub header: Option<String>,
+}
+
+/// A mistake in a `train` statement: where, what, and how to fix it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionError {
+    pub message: String,
+    pub span: Span,
+    pub label: &'static str,
+    pub help: String,
+    /// The edit the help line describes, when there is one.
+    pub fix: Option<Fix>,
+}
+
+impl OptionError {
+    fn new(message: String, span: Span, label: &'static str, help: impl Into<String>) -> Self {
+        OptionError {
+            message,
+            span,
+            label,
+            help: help.into(),
+            fix: None,
+        }
+    }
+    /// The same error with its edit: `span` replaced by `replacement`.
+    fn fix(mut self, span: Span, replacement: impl Into<String>) -> Self {
+        self.fix = Some(Fix::new(span, replacement));
+        self
+    }
+}
+
+/// The word meant by a misspelt or PyTorch-spelt `word`, among `known`.
+fn suggestion<'a>(word: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    let alias = table::ALIASES
+        .iter()
+        .find(|(a, ours)| *a == lower && known.clone().into_iter().any(|k| k == *ours))
+        .map(|(_, ours)| ours.to_string());
+    alias.or_else(|| did_you_mean(&lower, known))
+}
+
+/// Read the optimizer and `key=value` options into a plan. `default_loss`
+/// is used when there is no `loss=` (the interpreter knows it from the
+/// labels' type).
+pub fn plan(
+    opt_name: &Ident,
+    options: &[KeyValue],
+    default_loss: Loss,
+) -> Result<TrainPlan, OptionError> {
+    let opts = Options(options);
+    let optimizer = optimizer_word(opt_name)?;
+    opts.check_names(optimizer)?;
+    let lr = opts.real("lr")?.ok_or_else(|| {
+        OptionError::new(
+            "`train` needs a learning rate".into(),
+            opt_name.span,
+            "no lr=",
+            format!("for example `train {optimizer} lr=0.01 steps=30`"),
+        )
+    })?;
+    let real = |name: &str, default: f32| Ok::<_, OptionError>(opts.real(name)?.unwrap_or(default));
+    let weight_decay = real("weight_decay", 0.0)?;
+    let optimizer = match optimizer {
+        "adam" => Optimizer::Adam {
+            lr,
+            b1: real("b1", 0.9)?,
+            b2: real("b2", 0.999)?,
+            eps: real("eps", 1e-8)?,
+            weight_decay,
+        },
+        _ => Optimizer::Sgd {
+            lr,
+            momentum: real("momentum", 0.0)?,
+            weight_decay,
         },
     };
-    if let (Some(o), None) = (find("every"), &save) {
-        return Err(OptionError::new(
-            "`every=` says how often to write a checkpoint, but there is no `checkpoint=`"
-                .to_string(),
-            o.key.span,
-            "no checkpoint file",
-            "add `checkpoint=\"ck.safetensors\"`",
-        ));
-    }
-    Ok(Checkpointing {
-        save,
-        every,
-        resume,
+    let loss = match opts.word("loss")? {
+        Some("sse") => Loss::Sse,
+        Some("mse") => Loss::Mse,
+        Some(_) => Loss::Xent,
+        None => default_loss,
+    };
+    Ok(TrainPlan {
+        optimizer,
+        loss,
+        schedule: opts.schedule(opt_name)?,
+        log: opts.count("log")?,
+        checkpoints: opts.checkpointing()?,
+        header: None,
     })
 }
 
-/// A `.safetensors` file name in quotes.
-fn file_option(o: &KeyValue) -> Result<FileOption, OptionError> {
-    let key = &o.key.name;
-    match &o.value {
-        ArgValue::Str(s) if s.value.to_ascii_lowercase().ends_with(".safetensors") => {
-            Ok(FileOption {
-                path: s.value.clone(),
-                span: s.span,
-            })
-        }
-        ArgValue::Str(s) => Err(OptionError::new(
-            format!(
-                "a checkpoint is a .safetensors file, but \"{}\" does not end in .safetensors",
-                s.value
-            ),
-            s.span,
-            "not a .safetensors file",
-            format!("write `{key}=\"ck.safetensors\"`"),
-        )),
-        other => Err(OptionError::new(
-            format!(
-                "`{key}` takes a file name in quotes, found {}",
-                value_text(other)
-            ),
-            other.span(),
-            "not a file name",
-            format!("write `{key}=\"ck.safetensors\"`"),
-        )),
+/// `sgd` or `adam`, or an error suggesting one.
+fn optimizer_word(opt_name: &Ident) -> Result<&'static str, OptionError> {
+    if let Some(o) = OPTIMIZERS.iter().find(|o| **o == opt_name.name) {
+        return Ok(o);
     }
+    let e = OptionError::new(
+        format!("unknown optimizer `{}`", opt_name.name),
+        opt_name.span,
+        "not an optimizer",
+        "the optimizers are sgd and adam: `train sgd lr=0.01 steps=30`",
+    );
+    Err(
+        match suggestion(&opt_name.name, OPTIMIZERS.iter().copied()) {
+            Some(s) => OptionError {
+                help: format!("did you mean `{s}`? The optimizers are sgd and adam"),
+                ..e
+            }
+            .fix(opt_name.span, s),
+            None => e,
+        },
+    )
 }
 
-/// An option's value as the message quotes it.
+/// An option's value as a message quotes it.
 fn value_text(v: &ArgValue) -> String {
     match v {
         ArgValue::Number(n) => n.text.clone(),
-        ArgValue::Dims(_) => "a size".to_string(),
+        ArgValue::Dims(d) => format!("`{}`", crate::value::dims_string(&d.dims)),
         ArgValue::Word(w) => format!("`{}`", w.name),
         ArgValue::Str(s) => format!("\"{}\"", s.value),
         ArgValue::Bad { text, .. } => format!("`{text}`"),
@@ -163,60 +210,4 @@ fn value_text(v: &ArgValue) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::syntax::ast::StmtKind;
-    use crate::syntax::parse::parse_script;
-
-    fn options(line: &str) -> Vec<KeyValue> {
-        let script = parse_script(line).expect("parses");
-        match &script.stmts[0].kind {
-            StmtKind::Train { options, .. } => options.clone(),
-            other => panic!("not a train statement: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn reads_the_checkpoint_options() {
-        let opts = options(
-            "train sgd lr=0.1 steps=10 checkpoint=\"a.safetensors\" every=5 resume=\"b.SafeTensors\"",
-        );
-        let c = checkpointing(&opts).expect("valid");
-        assert_eq!(c.save.map(|f| f.path).as_deref(), Some("a.safetensors"));
-        assert_eq!(c.every, Some(5));
-        assert_eq!(c.resume.map(|f| f.path).as_deref(), Some("b.SafeTensors"));
-        assert_eq!(unknown_option(&opts), None);
-    }
-
-    #[test]
-    fn each_mistake_is_reported_at_its_value() {
-        let cases = [
-            ("every=0", "`every` must be a positive integer", "0"),
-            ("every=2.5", "`every` must be a positive integer", "2.5"),
-            ("every=many", "`every` must be a positive integer", "many"),
-            ("checkpoint=ck", "takes a file name in quotes", "ck"),
-            (
-                "checkpoint=\"ck.npz\"",
-                "does not end in .safetensors",
-                "\"ck.npz\"",
-            ),
-            ("resume=3", "`resume` takes a file name", "3"),
-        ];
-        for (opt, message, at) in cases {
-            let line = format!("train sgd lr=0.1 steps=3 checkpoint=\"c.safetensors\" {opt}");
-            let line = line.replacen("checkpoint=\"c.safetensors\" checkpoint", "checkpoint", 1);
-            let e = checkpointing(&options(&line)).expect_err(opt);
-            assert!(e.message.contains(message), "{opt}: {}", e.message);
-            assert_eq!(&line[e.span.start..e.span.end], at, "{opt}");
-        }
-    }
-
-    #[test]
-    fn every_needs_a_checkpoint_file_and_names_are_checked() {
-        let opts = options("train sgd lr=0.1 steps=3 every=2 checkpiont=\"c.safetensors\"");
-        let e = checkpointing(&opts).expect_err("every alone");
-        assert!(e.message.contains("no `checkpoint=`"), "{}", e.message);
-        let e = unknown_option(&opts).expect("misspelt");
-        assert_eq!(e.help, "did you mean `checkpoint`?");
-    }
-}
+mod tests;

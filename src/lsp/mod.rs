@@ -10,6 +10,8 @@ mod completion;
 mod diagnostics;
 mod documents;
 mod edits;
+#[cfg(test)]
+mod fix_tests;
 mod handlers;
 mod hints;
 mod hover;

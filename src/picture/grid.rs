@@ -27,11 +27,25 @@ pub struct Grid {
 
 /// Cut a tensor into tiles: a conv weight O x I x kh x kw gives one tile per
 /// (o, i) kernel; another 4-D tensor N x C x H x W the first item's channels;
-/// C x H x W its channels; H x W one tile; a vector one row.
-pub fn tiles(shape: &[usize], data: &[f32], kernels: bool) -> Result<Grid, String> {
+/// Whether `show` can draw a tensor of this shape: neither empty, nor a
+/// scalar, nor of more than 4 dimensions (the checker asks it of known shapes).
+pub fn drawable(shape: &[usize]) -> Result<(), String> {
     if shape.contains(&0) {
         return Err(format!("the tensor is empty ({})", shape_words(shape)));
     }
+    match shape.len() {
+        0 => Err("`show` draws a tensor with at least one dimension, not a scalar".into()),
+        1..=4 => Ok(()),
+        _ => Err(format!(
+            "`show` draws tensors of up to 4 dimensions, this one is {}",
+            shape_words(shape)
+        )),
+    }
+}
+
+/// C x H x W its channels; H x W one tile; a vector one row.
+pub fn tiles(shape: &[usize], data: &[f32], kernels: bool) -> Result<Grid, String> {
+    drawable(shape)?;
     let dims = shape_words(shape);
     let plane = |c: usize, h: usize, w: usize, label: String| Tile {
         label,
@@ -40,7 +54,6 @@ pub fn tiles(shape: &[usize], data: &[f32], kernels: bool) -> Result<Grid, Strin
         values: data[c * h * w..(c + 1) * h * w].to_vec(),
     };
     let (title, tiles, columns) = match *shape {
-        [] => return Err("`show` draws a tensor with at least one dimension, not a scalar".into()),
         [n] => (
             format!("{dims} vector"),
             vec![plane(0, 1, n, String::new())],
@@ -79,11 +92,8 @@ pub fn tiles(shape: &[usize], data: &[f32], kernels: bool) -> Result<Grid, Strin
                 square_columns(c),
             )
         }
-        _ => {
-            return Err(format!(
-                "`show` draws tensors of up to 4 dimensions, this one is {dims}"
-            ))
-        }
+        // ranks `drawable` refused
+        _ => return Err(format!("`show` cannot draw a {dims} tensor")),
     };
     Ok(Grid {
         title,

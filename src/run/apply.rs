@@ -6,10 +6,10 @@ use ndarray::{ArrayD, IxDyn};
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
+use crate::ir::error::CheckError;
 use crate::ir::model::Model;
-use crate::ir::shape::Dim;
 use crate::syntax::ast::{Expr, ExprKind, IndexItem, Span};
-use crate::value::{shape_words, Value};
+use crate::value::Value;
 
 impl Interp {
     /// `m(X)`: a model applied to one tensor.
@@ -99,12 +99,7 @@ impl Interp {
         let end =
             if end < 0 { n_layers as i64 + end } else { end }.clamp(0, n_layers as i64) as usize;
         if self.models[&id.name].ir.is_graph {
-            return Err(RunError::new(
-                "slicing a graph model is not supported",
-                callee_span,
-                "graph model",
-            )
-            .help("slice a plain (sequential) model"));
+            return Err(RunError::from_check(CheckError::graph_slice(callee_span)));
         }
         let x = self.arg_float(args, 0, span, "a tensor")?;
         let out = self.apply_model(&id.name, &x, Some(end), span)?;
@@ -175,34 +170,7 @@ impl Interp {
 /// 1s when the model is 4-D; only the batch (and symbolic sizes) may differ
 /// from the model's type.
 pub fn input_shape(ir: &Model, got: &[usize], span: Span) -> RunResult<Vec<usize>> {
-    let want = &ir.input;
-    let mut shape = got.to_vec();
-    if want.rank() == 4 && (shape.len() == 2 || shape.len() == 3) {
-        let mut s = vec![1; 4 - shape.len()];
-        s.extend(shape);
-        shape = s;
-    }
-    let fits = shape.len() == want.rank()
-        && shape.iter().zip(&want.0).skip(1).all(|(got, d)| match d {
-            Dim::Known(n) => *n == *got as u64,
-            Dim::Sym(_) => true,
-        })
-        && shape.first().is_some_and(|b| *b > 0);
-    if fits {
-        Ok(shape)
-    } else {
-        Err(RunError::new(
-            format!(
-                "`{}` takes {} but the tensor is {}",
-                ir.name,
-                want,
-                shape_words(got)
-            ),
-            span,
-            "wrong input shape",
-        )
-        .help("only the batch (first) size may differ from the model's input type"))
-    }
+    crate::ir::feed::input_shape(ir, got).map_err(|e| RunError::feed(e, span))
 }
 
 /// An input in the model's rank (see [`input_shape`]), without copying when

@@ -10,10 +10,10 @@ use super::draws::{shuffle, Draw};
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::Interp;
-use crate::ir::builtins::{self, bool_word, ArgKind, BuiltinSpec, Function};
+use crate::ir::builtins::{self, bool_word, number_rule, ArgKind, BuiltinSpec, Function};
 use crate::syntax::ast::{Expr, ExprKind, NamedArg, Span};
 use crate::tensor::join::{join, Join};
-use crate::value::{shape_words, Value};
+use crate::value::Value;
 
 /// One argument, evaluated as its parameter's kind asks.
 pub enum Arg {
@@ -361,12 +361,8 @@ impl Interp {
     /// `split(D, 0.8)`: a seeded shuffle, then the first 80% and the rest.
     /// Works on a tensor (split along dim 0) or a bundle (every array alike).
     fn split(&mut self, v: Value, frac: f32, span: Span) -> RunResult<Vec<Value>> {
-        if !(0.0..=1.0).contains(&frac) {
-            return Err(RunError::new(
-                format!("split fraction must be in [0, 1], found {frac}"),
-                span,
-                "out of range",
-            ));
+        if let Some(message) = number_rule("split", "fraction", frac.into(), &frac.to_string()) {
+            return Err(RunError::new(message, span, "out of range"));
         }
         let n = match &v {
             Value::Bundle(m) => m
@@ -408,12 +404,8 @@ fn arange(args: &Args) -> RunResult<ArrayD<f32>> {
         2 => (args.number(0)?, args.number(1)?, 1.0),
         _ => (args.number(0)?, args.number(1)?, args.number(2)?),
     };
-    if step == 0.0 || !step.is_finite() {
-        return Err(RunError::new(
-            "`arange` step must be non-zero",
-            span,
-            "zero step",
-        ));
+    if let Some(message) = number_rule("arange", "step", step.into(), &step.to_string()) {
+        return Err(RunError::new(message, span, "zero step"));
     }
     let count = ((end - start) / step).ceil().max(0.0) as u64;
     crate::io::check_alloc(count, "arange").map_err(|e| RunError::io(&e, span))?;
@@ -426,30 +418,13 @@ fn arange(args: &Args) -> RunResult<ArrayD<f32>> {
 fn corr2d(args: &Args) -> RunResult<ArrayD<f32>> {
     let span = args.span;
     let (x, k) = (args.tensor(0)?, args.tensor(1)?);
-    if x.ndim() != 2 || k.ndim() != 2 {
-        return Err(RunError::new(
-            format!(
-                "corr2d takes two 2-D tensors, got {} and {}",
-                shape_words(x.shape()),
-                shape_words(k.shape())
-            ),
-            span,
-            "not 2-D",
-        ));
-    }
+    let out = crate::ir::value_shape::corr2d(x.shape(), k.shape())
+        .map_err(|(message, label)| RunError::new(message, span, label))?;
     let (h, w, kh, kw) = (x.shape()[0], x.shape()[1], k.shape()[0], k.shape()[1]);
-    if kh > h || kw > w || kh == 0 || kw == 0 {
-        return Err(RunError::new(
-            format!("corr2d: the kernel {kh}x{kw} is larger than the input {h}x{w}"),
-            span,
-            "kernel too big",
-        ));
-    }
     let xs: Vec<f32> = x.iter().copied().collect();
     let ks: Vec<f32> = k.iter().copied().collect();
     let y = crate::ops::conv::corr2d(&xs, h, w, &ks, kh, kw);
-    ArrayD::from_shape_vec(IxDyn(&[h - kh + 1, w - kw + 1]), y)
-        .map_err(|e| RunError::new(e.to_string(), span, "here"))
+    ArrayD::from_shape_vec(IxDyn(&out), y).map_err(|e| RunError::new(e.to_string(), span, "here"))
 }
 
 /// The rows `rows` (along dim 0) of a tensor, or of every array of a bundle.

@@ -99,6 +99,14 @@ impl RunError {
         self.related.push((span, label.into()));
         self
     }
+    /// A shape rule of `crate::ir::feed` broken at `span`.
+    pub fn feed(e: crate::ir::feed::FeedError, span: Span) -> Self {
+        let r = RunError::new(e.message, span, e.label);
+        match e.help {
+            Some(h) => r.help(h),
+            None => r,
+        }
+    }
     /// A file error (from `crate::io`) at the statement that touched the
     /// file; a refused allocation is labelled with what it was for (the
     /// tensor and its shape).

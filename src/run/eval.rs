@@ -232,14 +232,14 @@ impl Interp {
             ExprKind::Dims(d) => d
                 .dims
                 .iter()
-                .map(|x| match x {
-                    DimLit::Known(n) => usize::try_from(*n).map_err(|_| too_big(e.span)),
-                    DimLit::Sym(s) => Err(RunError::new(
-                        format!("`{s}` is a symbolic size; a tensor needs concrete sizes"),
-                        d.span,
-                        "symbolic",
-                    )
-                    .help("write the number, e.g. 4x1x28x28")),
+                .map(|x| {
+                    crate::ir::value_shape::tensor_size(x).map_err(|(message, label, help)| {
+                        let e = RunError::new(message, d.span, label);
+                        match help {
+                            Some(h) => e.help(h),
+                            None => e,
+                        }
+                    })
                 })
                 .collect::<RunResult<Vec<usize>>>()?,
             _ => match self.eval(e)? {

@@ -5,6 +5,7 @@ use ndarray::SliceInfoElem;
 
 use super::error::{RunError, RunResult};
 use super::Interp;
+use crate::ir::value_shape::{self, Picked};
 use crate::syntax::ast::{Expr, IndexItem, Span};
 use crate::value::Value;
 
@@ -28,13 +29,6 @@ impl Interp {
                         }
                     };
                     let (a, b, c) = (get(start)?, get(stop)?, get(step)?);
-                    if c == Some(0) {
-                        return Err(RunError::new(
-                            "slice step cannot be zero",
-                            *span,
-                            "zero step",
-                        ));
-                    }
                     out.push((IndexSpec::Slice(a, b, c.unwrap_or(1)), *span));
                 }
             }
@@ -43,73 +37,26 @@ impl Interp {
     }
 }
 
-/// One evaluated index item.
-#[derive(Clone, Copy, Debug)]
-pub enum IndexSpec {
-    Single(i64),
-    Slice(Option<i64>, Option<i64>, i64),
-}
+pub use crate::ir::value_shape::IndexSpec;
 
 /// Convert to ndarray slice elements, checking bounds like Python.
 pub fn slice_info(shape: &[usize], items: &[(IndexSpec, Span)]) -> RunResult<Vec<SliceInfoElem>> {
-    if items.len() > shape.len() {
-        let span = items[shape.len()].1;
-        return Err(RunError::new(
-            format!(
-                "too many indices: the tensor has {} dimensions",
-                shape.len()
-            ),
-            span,
-            "extra index",
-        ));
-    }
-    let mut elems = Vec::new();
-    for (d, (it, span)) in items.iter().enumerate() {
-        let n = shape[d] as i64;
-        match *it {
-            IndexSpec::Single(i) => {
-                let j = if i < 0 { n + i } else { i };
-                if j < 0 || j >= n {
-                    return Err(RunError::new(
-                        format!("index {i} is out of range for dimension {d} of size {n}"),
-                        *span,
-                        "out of range",
-                    ));
-                }
-                elems.push(SliceInfoElem::Index(j as isize));
-            }
-            IndexSpec::Slice(a, b, step) => {
-                // Python clamps slice bounds; ndarray takes start/end with negatives from the end.
-                let clamp = |v: i64| -> i64 {
-                    let v = if v < 0 { n + v } else { v };
-                    v.clamp(0, n)
-                };
-                let (s, e) = if step > 0 {
-                    (a.map(clamp).unwrap_or(0), b.map(clamp).unwrap_or(n))
-                } else {
-                    return Err(RunError::new(
-                        "negative slice steps are not supported",
-                        *span,
-                        "negative step",
-                    ));
-                };
-                let e = e.max(s);
-                elems.push(SliceInfoElem::Slice {
-                    start: s as isize,
-                    end: Some(e as isize),
-                    step: step as isize,
-                });
-            }
-        }
-    }
-    for _ in items.len()..shape.len() {
-        elems.push(SliceInfoElem::Slice {
-            start: 0,
-            end: None,
-            step: 1,
-        });
-    }
-    Ok(elems)
+    let specs: Vec<IndexSpec> = items.iter().map(|(s, _)| *s).collect();
+    let picked = value_shape::index(shape, &specs).map_err(|e| {
+        let span = items.get(e.item).map_or(Span::default(), |i| i.1);
+        RunError::new(e.message, span, e.label)
+    })?;
+    Ok(picked
+        .into_iter()
+        .map(|p| match p {
+            Picked::One(i) => SliceInfoElem::Index(i as isize),
+            Picked::Range { start, end, step } => SliceInfoElem::Slice {
+                start: start as isize,
+                end: Some(end as isize),
+                step: step as isize,
+            },
+        })
+        .collect())
 }
 
 /// `v[items]`: a copy of the selected part; a bundle indexes every array

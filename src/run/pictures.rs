@@ -2,7 +2,6 @@
 //! [`crate::picture`]) of the last training and of tensors.
 
 use std::io::Write;
-use std::path::Path;
 
 use super::error::{Depends, RunError, RunResult};
 use super::eval::Evaluated;
@@ -53,16 +52,27 @@ impl Interp {
         let array = match self.eval_any(value)? {
             Evaluated::Value(Value::Bundle(m)) => {
                 let names: Vec<&str> = m.keys().map(String::as_str).collect();
-                return Err(RunError::new("`show` draws one tensor, not a bundle of arrays", value.span, "a bundle")
-                    .help(format!("pick one of its arrays: {}", names.join(", "))));
+                return Err(RunError::new(
+                    "`show` draws one tensor, not a bundle of arrays",
+                    value.span,
+                    "a bundle",
+                )
+                .help(format!("pick one of its arrays: {}", names.join(", "))));
             }
-            Evaluated::Value(v) => v.to_float().ok_or_else(|| RunError::new("expected a tensor", value.span, "not a tensor"))?,
+            Evaluated::Value(v) => v
+                .to_float()
+                .ok_or_else(|| RunError::new("expected a tensor", value.span, "not a tensor"))?,
             Evaluated::Model(name) => {
-                return Err(RunError::new(format!("`{name}` is a model; `show` draws a tensor"), value.span, "a model")
-                    .help(format!("show its kernels with `show {name}.0.weight`, or feature maps with `show {name}[0:2](X[0:1])`")))
+                return Err(RunError::from_check(crate::ir::check::files::shown_model(
+                    &name, value.span,
+                )))
             }
             Evaluated::Tuple(_) => {
-                return Err(RunError::new("`show` draws one tensor at a time", value.span, "several values"))
+                return Err(RunError::new(
+                    "`show` draws one tensor at a time",
+                    value.span,
+                    "several values",
+                ))
             }
         };
         let shape = array.shape().to_vec();
@@ -113,7 +123,10 @@ fn check_destination(
     out: &dyn Output,
 ) -> RunResult<()> {
     match path {
-        Some(p) => check_png_name(&p.value, p.span, what),
+        Some(p) => match crate::ir::check::files::png_name(p, what) {
+            Some(e) => Err(RunError::from_check(e)),
+            None => Ok(()),
+        },
         None if out.shows_pictures() => Ok(()),
         None => Err(RunError::new(
             format!("`{what}` needs a file name here: only a notebook shows pictures"),
@@ -122,24 +135,6 @@ fn check_destination(
         )
         .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))
         .depends(Depends::FrontEnd)),
-    }
-}
-
-fn check_png_name(path: &str, span: Span, what: &str) -> RunResult<()> {
-    let is_png = Path::new(path)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-    if is_png {
-        Ok(())
-    } else {
-        Err(RunError::new(
-            format!("`{what}` writes PNG images, but \"{path}\" does not end in .png"),
-            span,
-            "not a .png name",
-        )
-        .help(format!(
-            "name the file with .png, e.g. `{what} ... \"picture.png\"`"
-        )))
     }
 }
 

@@ -9,6 +9,7 @@ use super::eval::Evaluated;
 use super::params::ModelState;
 use super::{index, params_bytes, DataPair, Interp, Output};
 use crate::ir::check::StmtInfo;
+use crate::ir::error::CheckError;
 use crate::ir::model::Model;
 use crate::syntax::ast::{Expr, ExprKind, Ident, IndexItem, Span, Stmt, StmtKind, StrLit};
 use crate::value::{shape_words, Value};
@@ -106,16 +107,12 @@ impl Interp {
                 }
                 Ok(())
             }
-            Evaluated::Tuple(vs) => Err(RunError::new(
-                format!("{} names for {} values", names.len(), vs.len()),
+            Evaluated::Tuple(vs) => Err(RunError::from_check(CheckError::tuple_count(
+                names.len(),
+                vs.len(),
                 span,
-                "counts differ",
-            )),
-            _ => Err(RunError::new(
-                "this is one value, not several",
-                value.span,
-                "one value",
-            )),
+            ))),
+            _ => Err(RunError::from_check(CheckError::one_value(value.span))),
         }
     }
 
@@ -138,11 +135,7 @@ impl Interp {
                 Ok(())
             }
             None => Err(RunError::new(
-                format!(
-                    "cannot assign a {} value to a {} slice",
-                    shape_words(v.shape()),
-                    shape_words(view.shape())
-                ),
+                crate::ir::value_shape::assign_message(v.shape(), view.shape()),
                 value.span,
                 "shapes differ",
             )),
@@ -225,19 +218,8 @@ impl Interp {
         let xv = self.eval(x)?;
         let yv = self.eval(y)?;
         let pair = DataPair { x: xv, y: yv, span };
-        let len = |v: &Value| v.shape().and_then(|s| s.first().copied());
-        if let (Some(a), Some(b)) = (len(&pair.x), len(&pair.y)) {
-            let (xs, ys) = (
-                pair.x.shape().unwrap_or(&[]).len(),
-                pair.y.shape().unwrap_or(&[]).len(),
-            );
-            if a != b && xs == 4 && ys >= 1 && ys != 4 {
-                return Err(RunError::new(
-                    format!("{a} inputs but {b} targets"),
-                    span,
-                    "lengths differ",
-                ));
-            }
+        if let (Some(xs), Some(ys)) = (pair.x.shape(), pair.y.shape()) {
+            crate::ir::feed::data_lengths(xs, ys).map_err(|e| RunError::feed(e, span))?;
         }
         match role.map(|r| r.name.as_str()) {
             Some("test") => self.test_data = Some(pair),

@@ -188,6 +188,9 @@ impl SyntaxError {
                 format!("expected {list}"),
             )
         };
+        if let Some(habit) = super::habits::recognize(src, pos) {
+            return habit;
+        }
         let (help, fix) = hint_for(src, pos, wants_index);
         SyntaxError {
             message,

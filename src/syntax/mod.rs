@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod error;
 pub mod grammar;
+mod habits;
 pub mod keywords;
 pub mod parse;
 pub mod visit;

@@ -86,8 +86,6 @@ pub enum Failure {
 /// by a part of their message: each is a check/run disagreement to fix
 /// in the checker (then its line goes). Any other is a failure.
 const KNOWN_DISAGREEMENTS: &[&str] = &[
-    // `m[0:K](X)` on a graph model
-    "slicing a graph model is not supported",
     // a batch (or an epoch's last batch) of one item through batchnorm
     "needs more than one value per channel to train",
     // `m(X)` with X's shape known and not the model's input type; test

@@ -261,3 +261,10 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn shapes_print_as_dims_and_a_0d_shape_as_pytorch_prints_it() {
+    // ones(2, 3).shape; ones(2, 3).sum().shape is torch.Size([])
+    assert_eq!(format_value(&Value::Dims(vec![2, 3])), "2x3");
+    assert_eq!(format_value(&Value::Dims(vec![])), "torch.Size([])");
+}

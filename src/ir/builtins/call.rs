@@ -205,7 +205,13 @@ fn literal_message(spec: &BuiltinSpec, param: &Param, arg: &Expr) -> Option<Stri
         ))
     };
     match (&arg.kind, param.kind) {
-        (ExprKind::Str(_), Path) | (ExprKind::Dims(_), Dims | Shape) => None,
+        (ExprKind::Str(s), Path) => {
+            let holds = crate::io::Holds::Values;
+            let e = crate::io::check_name(std::path::Path::new(&s.value), holds).err()?;
+            Some(e.to_string())
+        }
+        (ExprKind::Dims(_), Dims | Shape) => None,
+        (ExprKind::Number(n), Number) => number_rule(name, param.name, n.value, &n.text),
         (ExprKind::Str(_), _) => must("a string"),
         (ExprKind::Dims(_), _) => must("dims"),
         (_, Path) => Some(format!("`{dot}{name}` takes a file name in quotes")),
@@ -221,6 +227,29 @@ fn literal_message(spec: &BuiltinSpec, param: &Param, arg: &Expr) -> Option<Stri
         )),
         _ => None,
     }
+}
+
+/// A number rule: which values a builtin's parameter takes, in words.
+type NumberRule = (&'static str, &'static str, fn(f64) -> bool, &'static str);
+
+/// Numbers a builtin parameter refuses whatever else is known.
+const NUMBER_RULES: [NumberRule; 2] = [
+    (
+        "split",
+        "fraction",
+        |v| (0.0..=1.0).contains(&v),
+        "in [0, 1]",
+    ),
+    ("arange", "step", |v| v != 0.0 && v.is_finite(), "non-zero"),
+];
+
+/// The error when `value` breaks the rule of `builtin`'s `param`: the
+/// checker asks it of literals, the interpreter of every value.
+pub fn number_rule(builtin: &str, param: &str, value: f64, text: &str) -> Option<String> {
+    let (_, _, holds, must) = NUMBER_RULES
+        .iter()
+        .find(|(b, p, _, _)| *b == builtin && *p == param)?;
+    (!holds(value)).then(|| format!("`{param}` of `{builtin}` must be {must}, found {text}"))
 }
 
 /// `true`/`false` (also Python's `True`/`False`) as a boolean.

@@ -12,7 +12,7 @@
 
 mod call;
 
-pub use call::{bind, bool_word, check_call, Bound};
+pub use call::{bind, bool_word, check_call, number_rule, Bound};
 
 use super::error::{did_you_mean, CheckError};
 use crate::layers::{specs, LayerSpec};

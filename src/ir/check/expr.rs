@@ -2,8 +2,10 @@
 //! and builtin, method and model calls must fit their signatures.
 
 use super::literal::{dims_overflow, number_overflow};
-use super::Scope;
-use crate::ir::builtins::{self, bool_word, check_call, unknown_method, ArgKind, Form};
+use super::{habits, Scope};
+use crate::ir::builtins::{
+    self, bool_word, check_call, unknown_method, ArgKind, BuiltinSpec, Form,
+};
 use crate::ir::error::CheckError;
 use crate::ir::layer_fn;
 use crate::syntax::ast::*;
@@ -85,6 +87,11 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
             check_expr(scope, base, errs)
         }
         ExprKind::Field { base, field } => {
+            if let Some(e) = habits::values_field(base, field) {
+                check_expr(scope, base, errs);
+                errs.push(e);
+                return;
+            }
             // `edge.0.weight`: a parameter of a model is checked against its state dict
             let mut path = vec![field.name.as_str()];
             let mut root = base.as_ref();
@@ -163,42 +170,73 @@ fn check_call_expr(
         ExprKind::Name(id) if scope.is_failed_model(&id.name) => {}
         ExprKind::Name(id) => match builtins::function(&id.name) {
             Some((spec, _)) => {
-                let found = check_call(spec, args, named, args_span);
-                if found.is_empty() {
-                    if let Ok(bound) = builtins::bind(spec, args, named, args_span) {
-                        errs.extend(layer_fn::validate(spec, &bound.layer_args, callee.span));
-                    }
+                check_builtin_call(spec, (args, named), args_span, callee.span, errs)
+            }
+            None => match habits::tensor_constructor(id, args) {
+                Some(e) => errs.push(e),
+                None => {
+                    let mut known: Vec<String> = builtins::of_form(Form::Function)
+                        .map(|b| b.name.to_string())
+                        .collect();
+                    known.extend(scope.model_order.iter().cloned());
+                    errs.push(CheckError::unknown_name(
+                        "function or model",
+                        &id.name,
+                        id.span,
+                        &known,
+                    ));
                 }
-                errs.extend(found);
-            }
-            None => {
-                let mut known: Vec<String> = builtins::of_form(Form::Function)
-                    .map(|b| b.name.to_string())
-                    .collect();
-                known.extend(scope.model_order.iter().cloned());
-                errs.push(CheckError::unknown_name(
-                    "function or model",
-                    &id.name,
-                    id.span,
-                    &known,
-                ));
-            }
+            },
         },
         ExprKind::Field { base, field } => {
+            if let Some(e) = habits::library_prefix(scope, base, field) {
+                errs.push(e);
+                return;
+            }
             check_expr(scope, base, errs);
             match builtins::method(&field.name) {
-                Some((spec, _)) => errs.extend(check_call(spec, args, named, args_span)),
+                Some((spec, _)) => {
+                    check_builtin_call(spec, (args, named), args_span, field.span, errs)
+                }
                 None => errs.push(unknown_method(&field.name, field.span)),
             }
         }
         ExprKind::Index { base, items } => {
             // `m[0:2](X)`: a slice of a model's layers
+            if let ExprKind::Name(id) = &base.kind {
+                if scope.models.get(&id.name).is_some_and(|m| m.is_graph) {
+                    errs.push(CheckError::graph_slice(callee.span));
+                }
+            }
             check_expr(scope, base, errs);
             check_index(scope, items, errs);
             check_model_call(args.len() + named.len(), args_span, errs);
         }
         _ => check_expr(scope, callee, errs),
     }
+}
+
+/// A builtin call against its table entry (sizes written apart first), then
+/// the layer arguments of a layer applied as a function.
+fn check_builtin_call(
+    spec: &BuiltinSpec,
+    (args, named): (&[Expr], &[NamedArg]),
+    args_span: Span,
+    callee: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    let habit = habits::sizes_as_numbers(spec, args);
+    if let Some(e) = habit.or_else(|| habits::positional_layer_args(spec, args)) {
+        errs.push(e);
+        return;
+    }
+    let found = check_call(spec, args, named, args_span);
+    if found.is_empty() {
+        if let Ok(bound) = builtins::bind(spec, args, named, args_span) {
+            errs.extend(layer_fn::validate(spec, &bound.layer_args, callee));
+        }
+    }
+    errs.extend(found);
 }
 
 /// A model (or the first layers of one) takes one tensor.

@@ -9,8 +9,10 @@
 use super::Scope;
 use crate::ir::builtins::{self, bool_word, Bound, BuiltinSpec, Function, Method, Property};
 use crate::ir::error::CheckError;
+use crate::ir::feed;
 use crate::ir::layer_fn::{self, Operands, Spans};
 use crate::ir::shape::Dim;
+use crate::ir::value_shape::{self, IndexSpec};
 use crate::syntax::ast::*;
 use crate::tensor::reduce::reduced_shape;
 use crate::tensor::shape as rule;
@@ -27,9 +29,9 @@ pub(super) fn infer(scope: &Scope, e: &Expr, errs: &mut Vec<CheckError>) -> Know
         ExprKind::List(items) => list(scope, items, errs),
         ExprKind::Name(id) => scope.shapes.get(&id.name).cloned(),
         ExprKind::Neg(inner) => infer(scope, inner, errs),
-        ExprKind::Index { base, .. } => {
-            infer(scope, base, errs);
-            None
+        ExprKind::Index { base, items } => {
+            let shape = infer(scope, base, errs)?;
+            index(&shape, items, errs)
         }
         ExprKind::Binary { op, lhs, rhs } => {
             let (a, b) = (infer(scope, lhs, errs), infer(scope, rhs, errs));
@@ -51,6 +53,86 @@ pub(super) fn infer(scope: &Scope, e: &Expr, errs: &mut Vec<CheckError>) -> Know
 
 fn report<T>(r: Result<T, rule::ShapeError>, span: Span, errs: &mut Vec<CheckError>) -> Option<T> {
     r.map_err(|e| errs.push(CheckError::shape(&e, span))).ok()
+}
+
+/// `X[items] = value`: the value's shape must broadcast into the slice's.
+pub(super) fn check_assign(
+    scope: &Scope,
+    (target, items): (&Ident, &[IndexItem]),
+    value: Known,
+    span: Span,
+    errs: &mut Vec<CheckError>,
+) {
+    let slice = infer(scope, &index_of(target, items), errs);
+    let (Some(slice), Some(value)) = (slice, value) else {
+        return;
+    };
+    if !value_shape::broadcasts_to(&value, &slice) {
+        errs.push(CheckError::other(
+            "assign_shape",
+            value_shape::assign_message(&value, &slice),
+            span,
+            "shapes differ",
+            "the value must have the slice's shape, or broadcast to it (sizes 1 or equal, from the right)"
+                .into(),
+        ));
+    }
+}
+
+/// `X[items]` as an expression, for the shape of an assignment's slice.
+fn index_of(target: &Ident, items: &[IndexItem]) -> Expr {
+    let base = Expr {
+        kind: ExprKind::Name(target.clone()),
+        span: target.span,
+    };
+    Expr {
+        kind: ExprKind::Index {
+            base: Box::new(base),
+            items: items.to_vec(),
+        },
+        span: target.span,
+    }
+}
+
+/// `X[2]`, `X[:, 2:6]` with literal indices.
+fn index(shape: &[usize], items: &[IndexItem], errs: &mut Vec<CheckError>) -> Known {
+    let specs: Vec<IndexSpec> = items
+        .iter()
+        .map(|item| match item {
+            IndexItem::Single(e) => literal_int(e).map(IndexSpec::Single),
+            IndexItem::Slice {
+                start, stop, step, ..
+            } => {
+                let bound = |e: &Option<Expr>| match e {
+                    Some(e) => literal_int(e).map(Some),
+                    None => Some(None),
+                };
+                Some(IndexSpec::Slice(
+                    bound(start)?,
+                    bound(stop)?,
+                    bound(step)?.unwrap_or(1),
+                ))
+            }
+        })
+        .collect::<Option<_>>()?;
+    match value_shape::index(shape, &specs) {
+        Ok(picked) => Some(value_shape::indexed_shape(&picked)),
+        Err(e) => {
+            let span = match items.get(e.item) {
+                Some(IndexItem::Single(x)) => x.span,
+                Some(IndexItem::Slice { span, .. }) => *span,
+                None => return None,
+            };
+            errs.push(CheckError::other(
+                "index",
+                e.message,
+                span,
+                e.label,
+                format!("the tensor is {}", crate::value::dims_string(shape)),
+            ));
+            None
+        }
+    }
 }
 
 /// `[[0, 1], [2, 3]]`: rectangular, or an error at the first odd element.
@@ -129,7 +211,7 @@ fn call(
     match &callee.kind {
         ExprKind::Name(id) if scope.models.contains_key(&id.name) => {
             let x = args.first().and_then(|a| infer(scope, a, errs));
-            model_output(scope, &id.name, x)
+            model_output(scope, &id.name, x, span, errs)
         }
         ExprKind::Name(id) => {
             let (spec, f) = builtins::function(&id.name)?;
@@ -146,11 +228,23 @@ fn call(
     }
 }
 
-/// A model's output on a tensor of known shape: its declared output, the
-/// batch taken from the tensor.
-fn model_output(scope: &Scope, name: &str, x: Known) -> Known {
+/// A model's output on a tensor of known shape, which must fit the model's
+/// input type: its declared output, the batch taken from the tensor.
+fn model_output(
+    scope: &Scope,
+    name: &str,
+    x: Known,
+    span: Span,
+    errs: &mut Vec<CheckError>,
+) -> Known {
     let model = scope.models.get(name)?;
-    let x = x?;
+    let x = match feed::input_shape(model, &x?) {
+        Ok(x) => x,
+        Err(e) => {
+            errs.push(super::train::feed_error(e, span));
+            return None;
+        }
+    };
     let batch = match model.input.0.first()? {
         Dim::Sym(s) => Some((s.clone(), *x.first()?)),
         Dim::Known(_) => None,
@@ -182,15 +276,35 @@ fn literal_dims(e: &Expr) -> Option<Vec<usize>> {
         ExprKind::Dims(d) => d
             .dims
             .iter()
-            .map(|x| match x {
-                DimLit::Known(n) => usize::try_from(*n).ok(),
-                DimLit::Sym(_) => None,
-            })
+            .map(|x| value_shape::tensor_size(x).ok())
             .collect(),
         _ => literal_int(e)
             .and_then(|n| usize::try_from(n).ok())
             .map(|n| vec![n]),
     }
+}
+
+/// A constructor's sizes: symbolic or too large sizes are an error.
+fn constructor_dims(e: &Expr, errs: &mut Vec<CheckError>) -> Known {
+    if let ExprKind::Dims(d) = &e.kind {
+        if let Some(Err((message, label, help))) = d
+            .dims
+            .iter()
+            .map(value_shape::tensor_size)
+            .find(Result::is_err)
+        {
+            let help = help.unwrap_or("use smaller sizes").to_string();
+            errs.push(CheckError::other(
+                "tensor_size",
+                message,
+                d.span,
+                label,
+                help,
+            ));
+            return None;
+        }
+    }
+    literal_dims(e)
 }
 
 fn function(
@@ -204,7 +318,7 @@ fn function(
         |i: usize, errs: &mut Vec<CheckError>| bound.get(i).and_then(|e| infer(scope, e, errs));
     match f {
         Function::Ones | Function::Zeros | Function::Full | Function::Rand | Function::Randn => {
-            literal_dims(bound.get(0)?)
+            constructor_dims(bound.get(0)?, errs)
         }
         Function::Arange => {
             let n: Vec<f64> = (0..3)
@@ -222,11 +336,18 @@ fn function(
         Function::Load | Function::Split => None,
         Function::Corr2d => {
             let (x, k) = (shape_of(0, errs)?, shape_of(1, errs)?);
-            match (&x[..], &k[..]) {
-                ([h, w], [kh, kw]) if kh <= h && kw <= w && *kh > 0 && *kw > 0 => {
-                    Some(vec![h - kh + 1, w - kw + 1])
+            match value_shape::corr2d(&x, &k) {
+                Ok(shape) => Some(shape),
+                Err((message, label)) => {
+                    errs.push(CheckError::other(
+                        "corr2d",
+                        message,
+                        span,
+                        label,
+                        "corr2d(X, K) takes a 2-D input and a 2-D kernel no larger than it".into(),
+                    ));
+                    None
                 }
-                _ => None,
             }
         }
         Function::Matmul => {

@@ -19,9 +19,9 @@ fn a_failed_model_stays_known_by_name() {
     let uses = [
         "summary net",
         "let Y = net(rand(1x1x8x8))",
-        "train net sgd lr=0.1 steps=1 loss=mse",
-        "train sgd lr=0.1 steps=1 loss=mse",
-        "eval net",
+        "data rand(2x1x8x8) -> zeros(2)\ntrain net sgd lr=0.1 steps=1 loss=mse",
+        "data rand(2x1x8x8) -> zeros(2)\ntrain sgd lr=0.1 steps=1 loss=mse",
+        "data rand(2x1x8x8) -> zeros(2)\neval net",
         "load net \"w.safetensors\"",
         "print net.0.weight",
     ];
@@ -43,7 +43,7 @@ fn other_names_are_still_checked() {
     // a later tensor of the same name replaces the failed model
     assert_eq!(
         codes(&format!(
-            "{BAD_NET}let net = ones(2)\ntrain net sgd lr=0.1 steps=1 loss=mse\n"
+            "{BAD_NET}let net = ones(2)\ndata rand(2x1x8x8) -> zeros(2)\ntrain net sgd lr=0.1 steps=1 loss=mse\n"
         )),
         ["kernel_too_big", "unknown_name"]
     );

@@ -9,10 +9,11 @@ use super::super::params::ModelState;
 use super::super::tape::{Mode, Tape};
 use super::super::DataPair;
 use super::options::Loss;
+use crate::ir::feed;
 use crate::ir::shape::{Dim, Shape};
 use crate::ops::loss;
 use crate::syntax::ast::Span;
-use crate::value::{shape_words, Value};
+use crate::value::Value;
 
 /// Targets in the form a loss wants.
 pub(super) enum Targets {
@@ -77,7 +78,8 @@ pub(super) fn classes(out: &Shape) -> Option<u64> {
     }
 }
 
-/// Check the targets against the model's output and the loss.
+/// Check the targets against the model's output and the loss: their shape
+/// by the rule the checker also applies, then their values.
 pub(super) fn targets_for(
     data: &DataPair,
     loss: Loss,
@@ -85,17 +87,13 @@ pub(super) fn targets_for(
     out_shape: &Shape,
     classes: Option<u64>,
 ) -> RunResult<Targets> {
-    let per_item: Option<u64> = out_shape.per_item();
+    let y_shape = data
+        .y
+        .shape()
+        .ok_or_else(|| RunError::new("the targets are a bundle", data.span, "not a tensor"))?;
+    feed::targets(loss, y_shape, n, out_shape).map_err(|e| RunError::feed(e, data.span))?;
     match loss {
         Loss::Xent => {
-            let classes = classes.ok_or_else(|| {
-                RunError::new(
-                    format!("xent needs a model whose output is NxC (class scores), but it gives {out_shape}"),
-                    data.span,
-                    "not class scores",
-                )
-                .help("end the model with `flatten` and `linear(out=CLASSES)`")
-            })?;
             let labels: Vec<i64> = match &data.y {
                 Value::Int(a) => a.iter().copied().collect(),
                 Value::Bool(a) => a.iter().map(|&b| i64::from(b)).collect(),
@@ -117,20 +115,14 @@ pub(super) fn targets_for(
                     ))
                 }
             };
-            if labels.len() != n {
-                return Err(RunError::new(
-                    format!("{n} inputs but {} labels", labels.len()),
-                    data.span,
-                    "counts differ",
-                ));
-            }
+            let classes = classes.unwrap_or(0);
             if let Some((i, l)) = labels
                 .iter()
                 .enumerate()
                 .find(|(_, l)| **l < 0 || **l as u64 >= classes)
             {
                 return Err(RunError::new(
-                    format!("label {l} (item {i}) is out of range: the model has {classes} classes (0..{})", classes - 1),
+                    format!("label {l} (item {i}) is out of range: the model has {classes} classes (0..{})", classes.saturating_sub(1)),
                     data.span,
                     "label out of range",
                 ));
@@ -141,20 +133,6 @@ pub(super) fn targets_for(
             let y = data.y.to_float().ok_or_else(|| {
                 RunError::new("the targets are not a tensor", data.span, "not a tensor")
             })?;
-            let want = per_item.map(|p| p as usize * n);
-            if want != Some(y.len()) {
-                return Err(RunError::new(
-                    format!(
-                        "the targets have shape {} ({} values) but the model gives {} per item for {n} items",
-                        shape_words(y.shape()),
-                        y.len(),
-                        out_shape
-                    ),
-                    data.span,
-                    "targets do not match the model's output",
-                )
-                .help("the targets must have the model's output shape (a rank-2/3 target is promoted when its size fits)"));
-            }
             Ok(Targets::Float(y.iter().copied().collect()))
         }
     }
