@@ -28,6 +28,40 @@ impl Buf {
         self.shape.extend_from_slice(shape);
         self.data.resize(len, 0.0);
     }
+
+    /// The buffer as `ins` stacked along channels (dimension 1), as
+    /// `concat` in a graph model.
+    pub fn concat_channels(&mut self, ins: &[&Buf]) -> Result<(), ForwardError> {
+        let y = self;
+        let Some(first) = ins.first().map(|b| &b.shape) else {
+            return Err("concat of no tensors".into());
+        };
+        let mut channels = 0;
+        for b in ins {
+            let s = &b.shape;
+            if s.len() != first.len() || s.len() < 2 || s[0] != first[0] || s[2..] != first[2..] {
+                return Err(format!(
+                    "concat: shapes {:?} and {:?} do not fit at run time",
+                    first, s
+                ));
+            }
+            channels += s[1];
+        }
+        let mut shape = first.clone();
+        shape[1] = channels;
+        y.reshape(&shape);
+        let inner: usize = first[2..].iter().product();
+        let mut offset = 0;
+        for b in ins {
+            let run = b.shape[1] * inner;
+            for n in 0..first[0] {
+                let at = (n * channels + offset) * inner;
+                y.data[at..at + run].copy_from_slice(&b.data[n * run..(n + 1) * run]);
+            }
+            offset += b.shape[1];
+        }
+        Ok(())
+    }
 }
 
 /// A shape error found while running (the batch or a symbolic size differs

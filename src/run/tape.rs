@@ -207,34 +207,12 @@ impl Tape {
     }
 
     fn concat(&mut self, ids: &[usize]) -> Result<usize, ForwardError> {
-        let first = self.bufs[ids[0]].shape.clone();
-        let mut channels = 0;
-        for &i in ids {
-            let s = &self.bufs[i].shape;
-            if s.len() != first.len() || s[0] != first[0] || s[2..] != first[2..] {
-                return Err(format!(
-                    "concat: shapes {:?} and {:?} do not fit at run time",
-                    first, s
-                ));
-            }
-            channels += s[1];
-        }
-        let mut shape = first.clone();
-        shape[1] = channels;
-        let out = self.alloc(&shape);
-        let batch = first[0];
-        let inner: usize = first[2..].iter().product();
-        let mut offset = 0;
-        for &i in ids {
-            let c = self.bufs[i].shape[1];
-            let (src, dst) = two(&mut self.bufs, i, out);
-            for n in 0..batch {
-                let s = &src.data[n * c * inner..(n + 1) * c * inner];
-                let d0 = (n * channels + offset) * inner;
-                dst.data[d0..d0 + c * inner].copy_from_slice(s);
-            }
-            offset += c;
-        }
+        let out = self.reserve();
+        let mut y = std::mem::take(&mut self.bufs[out]);
+        let ins: Vec<&Buf> = ids.iter().map(|&i| &self.bufs[i]).collect();
+        let done = y.concat_channels(&ins);
+        self.bufs[out] = y;
+        done?;
         self.push_step(StepKind::Concat, ids, out);
         Ok(out)
     }

@@ -193,7 +193,7 @@ fn run_step(
             let ins = (0..step.inputs.len())
                 .map(input)
                 .collect::<Result<Vec<_>, _>>()?;
-            concat(&ins, y)?;
+            y.concat_channels(&ins)?;
             if step.relu {
                 relu_in_place(&mut y.data);
             }
@@ -270,36 +270,6 @@ fn add(ins: &[&Buf], relu: bool, y: &mut Buf) -> Result<(), ForwardError> {
         y.data.par_chunks_mut(CHUNK).enumerate().for_each(sum);
     } else {
         y.data.chunks_mut(CHUNK).enumerate().for_each(sum);
-    }
-    Ok(())
-}
-
-/// The inputs stacked along channels (dimension 1).
-fn concat(ins: &[&Buf], y: &mut Buf) -> Result<(), ForwardError> {
-    let first = &ins[0].shape;
-    let mut channels = 0;
-    for b in ins {
-        let s = &b.shape;
-        if s.len() != first.len() || s.len() < 2 || s[0] != first[0] || s[2..] != first[2..] {
-            return Err(format!(
-                "concat: shapes {:?} and {:?} do not fit at run time",
-                first, s
-            ));
-        }
-        channels += s[1];
-    }
-    let mut shape = first.clone();
-    shape[1] = channels;
-    y.reshape(&shape);
-    let inner: usize = first[2..].iter().product();
-    let mut offset = 0;
-    for b in ins {
-        let run = b.shape[1] * inner;
-        for n in 0..first[0] {
-            let at = (n * channels + offset) * inner;
-            y.data[at..at + run].copy_from_slice(&b.data[n * run..(n + 1) * run]);
-        }
-        offset += b.shape[1];
     }
     Ok(())
 }
