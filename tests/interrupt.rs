@@ -12,12 +12,15 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc::Receiver;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use cnnscript::diag::Style;
 use cnnscript::interrupt::{self, Region};
 use cnnscript::repl::{Outcome, Session};
-use common::{bytes, flat, split_header, untimed, Tmux, BIN};
+use common::{bytes, flat, ok, split_header, untimed, Tmux, BIN};
 
 /// One in-process test at a time: the stop flag is shared.
 static TURN: Mutex<()> = Mutex::new(());
@@ -231,9 +234,138 @@ fn regions_scope_a_stop_request() {
     );
 }
 
+/// Collects the output where another thread can read it.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<Mutex<String>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut t) = self.0.lock() {
+            t.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stop_inside_a_long_step_keeps_the_last_finished_step_and_resumes_to_the_same_weights() {
+    let _turn = turn();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let ck = d.join("ck.safetensors");
+    // steps much longer than what lies between them; the stop is asked for
+    // half a step's time into step 2, so most likely in a convolution, after
+    // batchnorm updated its running statistics and dropout drew its mask:
+    // both must be put back
+    let text = |steps: usize, more: &str, save: &str| {
+        format!(
+            "seed 8\n\
+             model m(x: Nx2x24x24) = batchnorm -> dropout(p=0.3) -> conv(out=16, k=3, p=1) -> \
+             relu -> conv(out=16, k=3, p=1) -> relu -> flatten -> linear(out=2)\n\
+             let X = randn(48x2x24x24)\n\
+             let Y = randn(48x2)\n\
+             data X -> Y\n\
+             train sgd lr=0.01 momentum=0.9 steps={steps} log=1 {more}\n\
+             save m \"{}\"\n",
+            d.join(save).display()
+        )
+    };
+    let out = Shared::default();
+    let watched = out.clone();
+    let watcher = std::thread::spawn(move || {
+        let seen = |text: &str| {
+            while !watched.text().contains(text) {
+                std::thread::yield_now();
+            }
+            std::time::Instant::now()
+        };
+        let started = seen("Training m");
+        let step = seen("Step 1,") - started;
+        std::thread::sleep(step / 2);
+        interrupt::request();
+    });
+    let mut s = Session::new(Style::Plain);
+    let mut err = Vec::new();
+    let mut sink = out.clone();
+    let script = text(
+        100_000,
+        &format!("checkpoint=\"{}\"", ck.display()),
+        "after.safetensors",
+    );
+    for line in script.lines() {
+        s.entry(line, &mut sink, &mut err);
+    }
+    watcher.join().expect("watcher");
+    let err = flat(&String::from_utf8_lossy(&err));
+    let k: usize = err
+        .split("stopped after step ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|k| k.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        err.contains(&format!("the model keeps the weights of step {k}")),
+        "{err}"
+    );
+    assert!(!out.text().contains(&format!("Step {},", k + 1)));
+
+    let (_, _, last) = session(&text(k, "", "k.safetensors"), None);
+    assert_eq!(last, Outcome::Done);
+    assert!(
+        bytes(&d.join("after.safetensors")) == bytes(&d.join("k.safetensors")),
+        "the model keeps the weights of step {k}"
+    );
+    let resume = format!("resume=\"{}\"", ck.display());
+    session(&text(k + 2, &resume, "resumed.safetensors"), None);
+    session(&text(k + 2, "", "whole.safetensors"), None);
+    assert!(
+        bytes(&d.join("resumed.safetensors")) == bytes(&d.join("whole.safetensors")),
+        "the resumed run ends with other weights than an uninterrupted one"
+    );
+}
+
 // ---------------------------------------------------------------- terminal
 
 const PROMPT: &str = "cnn> ";
+
+/// A FIFO `fifo.safetensors` in `dir` (read whole, so `load` waits for its
+/// end), and its write end once a reader has opened it: the reader then
+/// blocks in `load` until the writer goes (it never writes). `None`
+/// (SKIPPED) without `mkfifo`.
+fn fifo(dir: &Path) -> Option<Receiver<std::fs::File>> {
+    let path = dir.join("fifo.safetensors");
+    match Command::new("mkfifo").arg(&path).status() {
+        Ok(s) if s.success() => {}
+        _ => {
+            eprintln!("SKIPPED: mkfifo is not available");
+            return None;
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    // opening the write end waits for the reader
+    std::thread::spawn(move || {
+        if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
+            let _ = tx.send(f);
+        }
+    });
+    Some(rx)
+}
+
+/// Wait until the script is reading the FIFO.
+fn reading(writer: &Receiver<std::fs::File>, tmux: &Tmux) -> std::fs::File {
+    writer
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("nothing opened the FIFO; the screen:\n{}", tmux.screen()))
+}
 
 /// Whether training has logged a step (with `log=K`, step K or later).
 fn logged_a_step(screen: &str) -> bool {
@@ -284,4 +416,99 @@ fn terminal_ctrl_c_during_train_returns_to_the_prompt_with_the_trained_model() {
     tmux.wait_for("m  Nx4 -> Nx4", 1);
     tmux.enter(PROMPT, ":quit");
     tmux.wait_until_gone();
+}
+
+/// Mini-batch Adam with dropout; the schedule and checkpoint options given.
+fn long_run(options: &str, save: &str) -> String {
+    format!(
+        "seed 4\n\
+         model m(x: Nx4) = linear(out=16) -> relu -> dropout(p=0.25) -> linear(out=2)\n\
+         let X = randn(400x4)\n\
+         let Y = randn(400x2)\n\
+         data X -> Y\n\
+         train adam lr=0.01 batch=8 log=100 {options}\n\
+         save m \"{save}\"\n"
+    )
+}
+
+#[test]
+fn terminal_ctrl_c_during_run_leaves_a_checkpoint_that_resumes_to_the_same_weights() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let text = long_run(
+        "epochs=100000000 checkpoint=\"ck.safetensors\"",
+        "never.safetensors",
+    );
+    std::fs::write(d.join("s.cnn"), text).expect("write");
+    let command = format!("env NO_COLOR=1 {BIN} run s.cnn");
+    let Some(tmux) = Tmux::start("run", &command, d, true) else {
+        return;
+    };
+    tmux.wait_until("100 steps", logged_a_step);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
+    let screen = flat(&tmux.screen());
+    assert!(
+        screen.contains("checkpoint written to ck.safetensors"),
+        "{screen}"
+    );
+    assert!(!d.join("never.safetensors").exists());
+
+    // continue two epochs past the checkpoint, and compare with a run that
+    // was never interrupted
+    let data = bytes(&d.join("ck.safetensors"));
+    let (_, header) = safetensors::SafeTensors::read_metadata(&data).expect("safetensors");
+    let meta = header.metadata().clone().expect("metadata");
+    let done: usize = meta["cnnscript.done"].parse().expect("epochs done");
+    let epochs = format!("epochs={}", done + 2);
+    ok(
+        d,
+        &long_run(
+            &format!("{epochs} resume=\"ck.safetensors\""),
+            "resumed.safetensors",
+        ),
+    );
+    ok(d, &long_run(&epochs, "whole.safetensors"));
+    assert_eq!(
+        bytes(&d.join("resumed.safetensors")),
+        bytes(&d.join("whole.safetensors"))
+    );
+}
+
+#[test]
+fn terminal_a_second_ctrl_c_ends_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let Some(writer) = fifo(d) else {
+        return;
+    };
+    let command = format!("env XDG_DATA_HOME={} NO_COLOR=1 {BIN} repl", d.display());
+    let Some(mut tmux) = Tmux::start("twice", &command, d, true) else {
+        return;
+    };
+    // reading a FIFO nobody writes never reaches a safe point
+    tmux.enter(PROMPT, "let X = load(\"fifo.safetensors\")");
+    let _writer = reading(&writer, &tmux);
+    tmux.key("C-c");
+    tmux.wait_for("stopping at the next safe point", 1);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
+    tmux.wait_for("interrupted again: ending at once", 1);
+}
+
+#[test]
+fn terminal_ctrl_c_in_run_outside_training_ends_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let Some(writer) = fifo(d) else {
+        return;
+    };
+    std::fs::write(d.join("s.cnn"), "let X = load(\"fifo.safetensors\")\n").expect("write");
+    let command = format!("env NO_COLOR=1 {BIN} run s.cnn");
+    let Some(tmux) = Tmux::start("idle", &command, d, true) else {
+        return;
+    };
+    let _writer = reading(&writer, &tmux);
+    tmux.key("C-c");
+    assert_eq!(tmux.wait_exit(), 130, "{}", tmux.screen());
 }

@@ -220,13 +220,103 @@ pub(super) fn forward(
     cx.y.reshape(&g.output_shape());
     let weight = &cx.params[cx.ids[0]].data;
     let bias = c.bias.then(|| cx.params[cx.ids[1]].data.as_slice());
-    if c.flip {
+    let weight = if c.flip {
         *flipped = ops::conv::flip_kernel(&g, weight);
-        ops::conv::conv2d_forward(&g, &cx.x.data, flipped, bias, &mut cx.y.data);
+        flipped
     } else {
-        ops::conv::conv2d_forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
-    }
+        weight
+    };
+    let runs = Runs::new(&g, weight.len(), cx.cut_short.then_some(RUN_MACS));
+    runs.forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
     Ok(())
+}
+
+/// Multiply-accumulates above which a pass that may be cut short on a
+/// Ctrl-C runs a convolution on a few items at a time, looking for the stop
+/// between them: a large layer on a large batch takes seconds, each run
+/// about a tenth of a second or less. (Splitting a smaller layer would only
+/// cost speed.)
+const RUN_MACS: usize = 1 << 29;
+
+/// How a convolution's batch is split into runs of items.
+struct Runs {
+    batch: usize,
+    /// Items per run (the whole batch unless the pass may be cut short).
+    items: usize,
+    cut_short: bool,
+}
+
+impl Runs {
+    /// Runs of at most `budget` multiply-accumulates (at least one item);
+    /// the whole batch without a budget.
+    fn new(g: &ConvGeom, weights: usize, budget: Option<usize>) -> Runs {
+        let [batch, _, h, w] = g.output_shape();
+        let batch = batch.max(1);
+        let per_item = weights.saturating_mul(h * w).max(1);
+        Runs {
+            batch,
+            items: budget.map_or(batch, |b| (b / per_item).clamp(1, batch)),
+            cut_short: budget.is_some(),
+        }
+    }
+    fn forward(
+        &self,
+        g: &ConvGeom,
+        x: &[f32],
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
+        let xs = x.chunks(self.size(x.len()));
+        let ys = y.chunks_mut(self.size(y.len()));
+        for (xr, yr) in xs.zip(ys) {
+            if self.stop() {
+                return;
+            }
+            let g = self.geom(g, xr.len(), x.len());
+            ops::conv::conv2d_forward(&g, xr, weight, bias, yr);
+        }
+    }
+    /// Accumulates the gradients as `conv2d_backward` does.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        g: &ConvGeom,
+        x: &[f32],
+        weight: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        dweight: &mut [f32],
+        mut dbias: Option<&mut [f32]>,
+    ) {
+        let xs = x.chunks(self.size(x.len()));
+        let dys = dy.chunks(self.size(dy.len()));
+        let mut dxs = dx.map(|dx| dx.chunks_mut(self.size(x.len())));
+        for (xr, dyr) in xs.zip(dys) {
+            if self.stop() {
+                return;
+            }
+            let dxr = dxs.as_mut().and_then(|d| d.next());
+            let g = self.geom(g, xr.len(), x.len());
+            ops::conv::conv2d_backward(&g, xr, weight, dyr, dxr, dweight, dbias.as_deref_mut());
+        }
+    }
+    /// The values of one run in a tensor of `all` values over the batch.
+    fn size(&self, all: usize) -> usize {
+        (self.items * (all / self.batch)).max(1)
+    }
+    /// Whether a Ctrl-C asks to stop before the next run.
+    fn stop(&self) -> bool {
+        self.cut_short && crate::interrupt::requested()
+    }
+    /// The geometry of a run of `len` values of an input of `all` values.
+    fn geom(&self, g: &ConvGeom, len: usize, all: usize) -> ConvGeom {
+        let items = len * self.batch / all.max(1);
+        if items == self.batch {
+            return *g;
+        }
+        g.with_batch(items).unwrap_or(*g)
+    }
 }
 
 pub(super) fn backward(c: &Conv, cx: Backward<'_>, flipped: &[f32]) {
@@ -234,14 +324,22 @@ pub(super) fn backward(c: &Conv, cx: Backward<'_>, flipped: &[f32]) {
         return;
     };
     let (weight, dweight, dbias) = weight_grads(cx.params, cx.ids[0], cx.ids.get(1).copied());
+    // the kernel used was the flipped copy: its gradient is flipped back
+    let mut dflipped = if c.flip {
+        vec![0.0; flipped.len()]
+    } else {
+        Vec::new()
+    };
+    let (weight, dw) = if c.flip {
+        (flipped, &mut dflipped[..])
+    } else {
+        (weight, &mut dweight[..])
+    };
+    let runs = Runs::new(&g, weight.len(), cx.cut_short.then_some(RUN_MACS));
+    runs.backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dw, dbias);
     if c.flip {
-        // the kernel used was the flipped copy: its gradient is flipped back
-        let mut dflipped = vec![0.0; flipped.len()];
-        ops::conv::conv2d_backward(&g, &cx.x.data, flipped, cx.dy, cx.dx, &mut dflipped, dbias);
         let back = ops::conv::flip_kernel(&g, &dflipped);
         dweight.iter_mut().zip(back).for_each(|(g, d)| *g += d);
-    } else {
-        ops::conv::conv2d_backward(&g, &cx.x.data, weight, cx.dy, cx.dx, dweight, dbias);
     }
 }
 
@@ -322,3 +420,49 @@ const SCRIPT_CONV2D: &str = r#"class ScriptConv2d(nn.Conv2d):
             x = F.pad(x, self.pad)
         weight = self.weight.flip(2, 3) if self.flip else self.weight
         return self._conv_forward(x, weight, self.bias)"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A convolution run one item at a time computes what it does at once.
+    #[test]
+    fn runs_of_items_compute_the_whole_batch() {
+        let axis = |input, kernel, stride, pad, output| ops::geom::Axis {
+            input,
+            kernel,
+            stride,
+            dilation: 1,
+            pad_before: pad,
+            pad_after: pad,
+            output,
+        };
+        let g = ConvGeom::new(5, 3, 4, 1, axis(6, 3, 1, 1, 6), axis(5, 2, 2, 0, 2))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let [_, wc, wh, ww] = g.weight_shape();
+        let values = |n: usize, k: f32| (0..n).map(|i| (i as f32 * k).sin()).collect::<Vec<f32>>();
+        let x = values(g.input_shape().iter().product(), 0.37);
+        let weight = values(4 * wc * wh * ww, 0.91);
+        let bias = values(4, 1.3);
+        let y_len: usize = g.output_shape().iter().product();
+        let dy = values(y_len, 0.53);
+        let pass = |budget: Option<usize>| {
+            let runs = Runs::new(&g, weight.len(), budget);
+            let mut y = vec![0.0; y_len];
+            runs.forward(&g, &x, &weight, Some(&bias), &mut y);
+            let (mut dx, mut dw, mut db) =
+                (vec![0.0; x.len()], vec![0.0; weight.len()], vec![0.0; 4]);
+            runs.backward(&g, &x, &weight, &dy, Some(&mut dx), &mut dw, Some(&mut db));
+            (runs.items, [y, dx, dw, db])
+        };
+        let (all, whole) = pass(None);
+        let (one, split) = pass(Some(1));
+        assert_eq!((all, one), (5, 1));
+        for (a, b) in whole.iter().zip(&split) {
+            assert_eq!(a.len(), b.len());
+            for (u, v) in a.iter().zip(b) {
+                assert!((u - v).abs() <= 1e-4 * u.abs().max(1.0), "{u} vs {v}");
+            }
+        }
+    }
+}

@@ -43,6 +43,9 @@ pub struct Forward<'a> {
     pub params: &'a mut [Param],
     pub ids: &'a [usize],
     pub mode: Mode,
+    /// Whether the pass may be cut short on a Ctrl-C (training): a long
+    /// layer may then stop early, its output unfinished (see `run::tape`).
+    pub cut_short: bool,
 }
 
 /// One layer's backward: accumulate (`+=`) into `dx` and the gradients of
@@ -55,6 +58,8 @@ pub struct Backward<'a> {
     pub dx: Option<&'a mut [f32]>,
     pub params: &'a mut [Param],
     pub ids: &'a [usize],
+    /// As [`Forward::cut_short`]; the gradients are then unfinished.
+    pub cut_short: bool,
 }
 
 /// `layer` needs an NCHW input.

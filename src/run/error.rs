@@ -6,6 +6,24 @@ use thiserror::Error;
 
 use crate::syntax::ast::Span;
 
+/// What a run error depends on besides the script's text. `check` exiting
+/// 0 promises that `run` gets past every error of [`Depends::Script`]; the
+/// others it cannot see (the fuzzer holds it to that, `src/bin/fuzz`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Depends {
+    /// Nothing else: the checker could have found it.
+    #[default]
+    Script,
+    /// The contents of files read, or the folder written to.
+    Files,
+    /// The memory guard's limit.
+    Memory,
+    /// Computed values (a loss that becomes NaN, a step that diverges).
+    Values,
+    /// Where the script runs (a picture without a file shows only in a notebook).
+    FrontEnd,
+}
+
 /// An error while running a script.
 #[derive(Debug, Error, Clone, PartialEq)]
 #[error("{message}")]
@@ -19,6 +37,8 @@ pub struct RunError {
     /// Stopped by Ctrl-C (`crate::interrupt`), not by a mistake: `run`
     /// exits 130 and the message says what state the model is in.
     pub interrupted: bool,
+    /// What besides the script the error depends on.
+    pub depends: Depends,
 }
 
 impl Diagnostic for RunError {
@@ -54,7 +74,13 @@ impl RunError {
             help: None,
             related: Vec::new(),
             interrupted: false,
+            depends: Depends::Script,
         }
+    }
+    /// Say what besides the script the error depends on.
+    pub fn depends(mut self, on: Depends) -> Self {
+        self.depends = on;
+        self
     }
     /// A statement stopped by Ctrl-C; `message` says what state it left.
     pub fn interrupted(message: impl Into<String>, span: Span) -> Self {
@@ -91,6 +117,10 @@ impl RunError {
             crate::io::IoError::OutOfMemory { what, .. } => what.clone(),
             _ => "this file".into(),
         };
+        let depends = match err {
+            crate::io::IoError::OutOfMemory { .. } => Depends::Memory,
+            _ => Depends::Files,
+        };
         RunError {
             message: err.to_string(),
             span,
@@ -98,6 +128,7 @@ impl RunError {
             help,
             related: Vec::new(),
             interrupted: false,
+            depends,
         }
     }
 
@@ -111,6 +142,7 @@ impl RunError {
             help,
             related: Vec::new(),
             interrupted: false,
+            depends: Depends::Script,
         }
     }
 

@@ -100,6 +100,7 @@ impl Interp {
             params: &mut params,
             ids: &ids,
             mode,
+            cut_short: false,
         };
         kind.forward(cx, &mut self.rng, &mut Saved::Nothing)
             .map_err(|m| RunError::new(m, span, "while applying this layer"))?;

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::error::{RunError, RunResult};
+use super::error::{Depends, RunError, RunResult};
 use super::eval::Evaluated;
 use super::train::History;
 use super::{Interp, Output};
@@ -133,7 +133,8 @@ fn check_destination(
             span,
             "no file to write",
         )
-        .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))),
+        .help(format!("name a PNG file: `{what} ... \"picture.png\"`"))
+        .depends(Depends::FrontEnd)),
     }
 }
 

@@ -44,6 +44,10 @@ pub struct Tape {
     has_grad: Vec<bool>,
     /// Whether backward also fills the model input's gradient (training never needs it).
     keep_input_grad: bool,
+    /// Whether a pass stops between layers once a Ctrl-C asks (training).
+    stoppable: bool,
+    /// Whether the last pass stopped early on a Ctrl-C.
+    cut: bool,
 }
 
 impl Tape {
@@ -130,6 +134,7 @@ impl Tape {
         rng: &mut impl Rng,
         layers: Option<usize>,
     ) -> Result<usize, ForwardError> {
+        self.cut = false;
         let mut node_out: Vec<usize> = Vec::with_capacity(model.ir.nodes.len());
         let mut li = 0usize;
         let limit = layers.unwrap_or(usize::MAX);
@@ -159,10 +164,17 @@ impl Tape {
                 if li >= limit {
                     return Ok(cur);
                 }
+                if self.stop_here() {
+                    return Err("interrupted".into());
+                }
                 cur = self.layer(layer, params, &layer_params[li], li, cur, mode, rng)?;
                 li += 1;
             }
             node_out.push(cur);
+        }
+        // the last layer may have stopped early too
+        if self.stop_here() {
+            return Err("interrupted".into());
         }
         Ok(node_out.last().copied().unwrap_or(0))
     }
@@ -247,9 +259,28 @@ impl Tape {
             params,
             ids,
             mode,
+            cut_short: self.stoppable,
         };
         layer.kind.forward(cx, rng, &mut self.steps[step].saved)?;
         Ok(out)
+    }
+
+    /// Let passes stop between layers once a Ctrl-C asks ([`Tape::cut`]
+    /// then says so): a step of a large model is not a safe point soon
+    /// enough. What a cut pass leaves is to be thrown away.
+    pub fn stoppable(&mut self, on: bool) {
+        self.stoppable = on;
+    }
+
+    /// Whether the last forward or backward pass stopped early on a Ctrl-C.
+    pub fn cut(&self) -> bool {
+        self.cut
+    }
+
+    /// Between two layers: whether to stop the pass here (and remember it).
+    fn stop_here(&mut self) -> bool {
+        self.cut = self.stoppable && crate::interrupt::requested();
+        self.cut
     }
 
     /// Whether backward also computes dLoss/dInput (buffer 0), read with
@@ -292,6 +323,7 @@ impl Tape {
     /// out: gradients accumulate (`+=`) into every buffer that needs one and
     /// into `model`'s parameters.
     pub fn backward_seeded(&mut self, model: &mut ModelState, out: usize) {
+        self.cut = false;
         if out == 0 {
             return;
         }
@@ -305,6 +337,9 @@ impl Tape {
         } = model;
         let layers: Vec<&LayerKind> = ir.layers().map(|(_, l)| &l.kind).collect();
         for si in (0..self.n_steps).rev() {
+            if self.stop_here() {
+                return;
+            }
             let step = self.steps[si].clone_shallow();
             if !self.has_grad[step.output] {
                 continue;
@@ -350,6 +385,8 @@ impl Tape {
             }
             self.grads[step.output] = dy;
         }
+        // the last layer may have stopped early too
+        self.stop_here();
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -371,6 +408,7 @@ impl Tape {
             dx,
             params,
             ids,
+            cut_short: self.stoppable,
         };
         kind.backward(cx, &self.steps[si].saved);
     }

@@ -134,7 +134,8 @@ fn replay(opts: &Opts, path: &std::path::Path) -> ExitCode {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("cnn");
     let kind = match files::FORMATS.iter().position(|f| *f == ext) {
         Some(f) => cases::Kind::File(f),
-        None => cases::Kind::Script(cases::Origin::Mutated),
+        // as a generated valid script: a check/run disagreement shows too
+        None => cases::Kind::Script(cases::Origin::Valid),
     };
     let dir = opts.out.join("replay");
     let timeout = Duration::from_millis(opts.timeout_ms);

@@ -98,7 +98,7 @@ pub fn summary(opts: &Opts, plan: &Plan, tally: &Tally, elapsed: Duration) -> St
         let parsed: u64 = origins
             .iter()
             .map(|&o| {
-                ['c', 's', 'r', 'o']
+                ['c', 's', 'r', 'd', 'o']
                     .iter()
                     .map(|&v| count(o, v))
                     .sum::<u64>()
@@ -106,7 +106,12 @@ pub fn summary(opts: &Opts, plan: &Plan, tally: &Tally, elapsed: Duration) -> St
             .sum();
         let checked: u64 = origins
             .iter()
-            .map(|&o| ['s', 'r', 'o'].iter().map(|&v| count(o, v)).sum::<u64>())
+            .map(|&o| {
+                ['s', 'r', 'd', 'o']
+                    .iter()
+                    .map(|&v| count(o, v))
+                    .sum::<u64>()
+            })
             .sum();
         let ran: u64 = origins.iter().map(|&o| count(o, 'o')).sum();
         let _ = writeln!(
@@ -130,8 +135,8 @@ pub fn summary(opts: &Opts, plan: &Plan, tally: &Tally, elapsed: Duration) -> St
                 .filter(|((k, _), _)| *k == c)
                 .map(|(_, n)| n)
                 .sum();
-            let parsed: u64 = ['c', 's', 'r', 'o'].iter().map(|&v| count(c, v)).sum();
-            let checked: u64 = ['s', 'r', 'o'].iter().map(|&v| count(c, v)).sum();
+            let parsed: u64 = ['c', 's', 'r', 'd', 'o'].iter().map(|&v| count(c, v)).sum();
+            let checked: u64 = ['s', 'r', 'd', 'o'].iter().map(|&v| count(c, v)).sum();
             let _ = writeln!(
                 s,
                 "  {:<30} {n:>9} {:>8} {:>8} {:>8}",

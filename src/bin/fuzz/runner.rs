@@ -12,7 +12,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::cases::{Case, Kind};
+use crate::cases::{Case, Kind, Origin};
 use crate::files::FORMATS;
 use crate::harness::{self, Failure, Loaded, Stage};
 
@@ -153,7 +153,7 @@ fn run_one(kind: Kind, bytes: &[u8], dir: &Path) -> Verdict {
     crate::alloc::take_over_budget();
     IN_CASE.store(true, Relaxed);
     let result = std::panic::catch_unwind(|| match kind {
-        Kind::Script(_) => harness::script(bytes, dir).map(Verdict::Script),
+        Kind::Script(o) => harness::script(bytes, dir, o == Origin::Valid).map(Verdict::Script),
         Kind::File(f) => harness::data_file(FORMATS[f], bytes, dir).map(Verdict::File),
     });
     IN_CASE.store(false, Relaxed);
@@ -174,6 +174,7 @@ fn run_one(kind: Kind, bytes: &[u8], dir: &Path) -> Verdict {
         Ok(Ok(v)) => v,
         Ok(Err(Failure::Diagnostic(d))) => Verdict::Failed("bad diagnostic", d),
         Ok(Err(Failure::Format(f))) => Verdict::Failed("fmt", f),
+        Ok(Err(Failure::Disagreement(d))) => Verdict::Failed("check/run disagreement", d),
         Err(_) => {
             let text = PANIC.lock().ok().and_then(|mut s| s.take());
             Verdict::Failed("panic", text.unwrap_or_else(|| "a panic".into()))

@@ -205,6 +205,7 @@ impl Reader<'_> {
             self.file.span,
             "this checkpoint",
         )
+        .depends(super::super::error::Depends::Files)
     }
 
     fn corrupt(&self, what: String) -> RunError {

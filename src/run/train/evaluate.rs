@@ -6,7 +6,7 @@ use super::super::params::ModelState;
 use super::super::tape::Mode;
 use super::super::{DataPair, Interp};
 use super::options::Loss;
-use super::targets::{loss_and_grad, targets_for, TargetSlice, Targets};
+use super::targets::{classes, loss_and_grad, output_shape, targets_for, TargetSlice, Targets};
 use crate::interrupt;
 use crate::syntax::ast::Span;
 
@@ -26,12 +26,8 @@ impl Interp {
         })?;
         let x = super::super::conform_input(&model.ir, x, data.span)?;
         let n = x.shape()[0];
-        let out_shape = model.ir.output().clone();
-        let classes = if out_shape.rank() == 2 {
-            out_shape.0[1].known()
-        } else {
-            None
-        };
+        let out_shape = output_shape(&mut self.tape, model, &mut self.rng, &x, span)?;
+        let classes = classes(&out_shape);
         let targets = targets_for(data, loss, n, &out_shape, classes)?;
         let xs: Vec<f32> = x.iter().copied().collect();
         let item: usize = x.shape()[1..].iter().product();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use ndarray::ArrayD;
 
 use super::super::draws::{shuffle, Draw};
-use super::super::error::{RunError, RunResult};
+use super::super::error::{Depends, RunError, RunResult};
 use super::super::params::ModelState;
 use super::super::tape::Mode;
 use super::super::{Interp, Output, Progress};
@@ -44,7 +44,9 @@ impl Run<'_> {
     }
     fn write_error(&self) -> impl Fn(std::io::Error) -> RunError {
         let span = self.span;
-        move |e| RunError::new(format!("cannot write output: {e}"), span, "here")
+        move |e| {
+            RunError::new(format!("cannot write output: {e}"), span, "here").depends(Depends::Files)
+        }
     }
 }
 
@@ -465,7 +467,9 @@ impl Interp {
     /// (`Tape::start*`/`restart`): forward (train mode), loss, backward,
     /// update. Returns the loss (before the update) and the number of
     /// correct predictions. When the loss, a gradient or the update is NaN
-    /// or infinite, the model is left as it was before the step.
+    /// or infinite, the model is left as it was before the step; so it is
+    /// when a Ctrl-C stops the step between two layers, and the random
+    /// generator too (a checkpoint then resumes as if the step never began).
     fn step(
         &mut self,
         model: &mut ModelState,
@@ -474,19 +478,43 @@ impl Interp {
         opt: &mut OptState,
         buffers: &mut Buffers,
         step: usize,
-    ) -> RunResult<(f64, usize)> {
-        let span = run.span;
+    ) -> Result<(f64, usize), Stop> {
         buffers.save(model);
+        let rng = self.rng.clone();
+        self.tape.stoppable(true);
+        let result = self.step_passes(model, targets, run, opt, buffers, step);
+        self.tape.stoppable(false);
+        if matches!(result, Err(Stop::Interrupted)) {
+            buffers.restore(model);
+            self.rng = rng;
+        }
+        result
+    }
+
+    /// The passes of [`Interp::step`], stopped early on a Ctrl-C.
+    fn step_passes(
+        &mut self,
+        model: &mut ModelState,
+        targets: TargetSlice,
+        run: &Run,
+        opt: &mut OptState,
+        buffers: &mut Buffers,
+        step: usize,
+    ) -> Result<(f64, usize), Stop> {
+        let span = run.span;
         let diverged = |what: String, buffers: &Buffers, model: &mut ModelState| {
             buffers.restore(model);
-            RunError::new(format!("{what} at step {step}"), span, "training diverged").help(
-                "the parameters keep their values from before this step; lower the learning rate",
-            )
+            RunError::new(format!("{what} at step {step}"), span, "training diverged")
+                .help(
+                    "the parameters keep their values from before this step; lower the learning rate",
+                )
+                .depends(Depends::Values)
         };
-        let out = self
-            .tape
-            .forward(model, Mode::Train, &mut self.rng, None)
-            .map_err(|msg| RunError::new(msg, span, "while training"))?;
+        let out = match self.tape.forward(model, Mode::Train, &mut self.rng, None) {
+            Ok(out) => out,
+            Err(_) if self.tape.cut() => return Err(Stop::Interrupted),
+            Err(msg) => return Err(RunError::new(msg, span, "while training").into()),
+        };
         let (pred, dpred) = self.tape.seed_grad(out);
         let (value, hits) = loss_and_grad(
             run.plan.loss,
@@ -498,21 +526,24 @@ impl Interp {
         )?;
         if !value.is_finite() {
             let what = if value.is_nan() { "NaN" } else { "infinite" };
-            return Err(diverged(format!("the loss became {what}"), buffers, model));
+            return Err(diverged(format!("the loss became {what}"), buffers, model).into());
         }
         model.zero_grad();
         self.tape.backward_seeded(model, out);
+        if self.tape.cut() {
+            return Err(Stop::Interrupted);
+        }
         if let Some(p) = model
             .params
             .iter()
             .find(|p| p.learnable && p.grad.iter().any(|g| !g.is_finite()))
         {
             let what = format!("the gradient of `{}` became NaN or infinite", p.name);
-            return Err(diverged(what, buffers, model));
+            return Err(diverged(what, buffers, model).into());
         }
         if let Err(name) = opt.step(&run.plan.optimizer, model) {
             let what = format!("the update of `{name}` would make it NaN or infinite");
-            return Err(diverged(what, buffers, model));
+            return Err(diverged(what, buffers, model).into());
         }
         Ok((value, hits))
     }

@@ -14,7 +14,7 @@ use super::{activation_bytes, params_bytes, DataPair, Interp, Output};
 use crate::syntax::ast::{ArgValue, Ident, KeyValue, Span};
 use crate::value::Value;
 pub use options::{plan, Loss, Optimizer, Schedule, TrainPlan};
-use targets::targets_for;
+use targets::{classes, output_shape, targets_for};
 
 /// The first line of a logged `train`, naming the model (SPEC v1.1):
 /// `Training edge: sgd lr=0.01, 30 steps`. The `Step`/`Epoch` lines follow unchanged.
@@ -99,12 +99,11 @@ impl Interp {
         })?;
         let x = self.conform_input(name, x, data.span)?;
         let n = x.shape()[0];
-        let (out_shape, classes) = {
-            let ir = &self.models[name].ir;
-            let o = ir.output().clone();
-            let classes = if o.rank() == 2 { o.0[1].known() } else { None };
-            (o, classes)
+        let out_shape = match self.models.get_mut(name) {
+            Some(model) => output_shape(&mut self.tape, model, &mut self.rng, &x, span)?,
+            None => return Err(RunError::new("unknown model", span, "here")),
         };
+        let classes = classes(&out_shape);
         let targets = targets_for(&data, plan.loss, n, &out_shape, classes)?;
         let batch = match plan.schedule {
             Schedule::Steps(_) => n,

@@ -1,11 +1,16 @@
 //! Training targets checked against the model's output and the loss, and
 //! the loss of a batch with its gradient.
 
+use ndarray::{ArrayD, Axis};
+use rand_chacha::ChaCha8Rng;
+
 use super::super::error::{RunError, RunResult};
+use super::super::params::ModelState;
+use super::super::tape::{Mode, Tape};
 use super::super::DataPair;
 use super::options::Loss;
 use crate::ir::feed;
-use crate::ir::shape::Shape;
+use crate::ir::shape::{Dim, Shape};
 use crate::ops::loss;
 use crate::syntax::ast::Span;
 use crate::value::Value;
@@ -27,6 +32,49 @@ pub(super) fn targets_all(t: &Targets) -> TargetSlice<'_> {
     match t {
         Targets::Float(v) => TargetSlice::Float(v),
         Targets::Labels(v) => TargetSlice::Labels(v),
+    }
+}
+
+/// The model's output shape for the (conformed) input `x`: the checked
+/// one, or, when it has symbolic sizes besides the batch (a conv model's
+/// 2-D input is one image `N` rows high), the sizes one item's forward pass
+/// gives (eval mode: no draw, no statistic updated).
+pub(super) fn output_shape(
+    tape: &mut Tape,
+    model: &mut ModelState,
+    rng: &mut ChaCha8Rng,
+    x: &ArrayD<f32>,
+    span: Span,
+) -> RunResult<Shape> {
+    let checked = model.ir.output().clone();
+    if checked.per_item().is_some() || x.is_empty() {
+        return Ok(checked);
+    }
+    let item = x.index_axis(Axis(0), 0);
+    let mut shape = x.shape().to_vec();
+    shape[0] = 1;
+    tape.start(&shape, &item.iter().copied().collect::<Vec<f32>>());
+    let out = tape
+        .forward(model, Mode::Eval, rng, None)
+        .map_err(|msg| RunError::new(msg, span, "while applying the model"))?;
+    let mut dims: Vec<Dim> = tape
+        .buf(out)
+        .shape
+        .iter()
+        .map(|d| Dim::Known(*d as u64))
+        .collect();
+    if let (Some(first), Some(batch)) = (dims.first_mut(), checked.0.first()) {
+        *first = batch.clone();
+    }
+    Ok(Shape(dims))
+}
+
+/// Classes of a model giving `NxC` class scores.
+pub(super) fn classes(out: &Shape) -> Option<u64> {
+    if out.rank() == 2 {
+        out.0[1].known()
+    } else {
+        None
     }
 }
 

@@ -1,0 +1,50 @@
+//! What `check` accepts, `run` gets past (issue 11): cases the fuzzer's
+//! check/run oracle found (`src/bin/fuzz`, docs/fuzzing.md).
+
+mod common;
+
+use common::{flat, ok, run_in};
+
+#[test]
+fn a_conv_model_on_a_2d_input_trains_against_targets_of_its_real_output_shape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // the 2-D input is one 6x7 image (its height is the type's `N`)
+    let model = "model m(x: Nx7) = conv(out=1, k=3)\nlet X = randn(6x7)\n";
+    let out = ok(
+        dir.path(),
+        &format!("{model}data X -> randn(4x5)\ntrain sgd lr=0.01 steps=2 log=1\neval m\n"),
+    );
+    assert!(out.contains("Step 2, loss"), "{out}");
+    let (code, _, err) = run_in(
+        dir.path(),
+        &format!("{model}data X -> randn(3x5)\ntrain sgd lr=0.01 steps=2\n"),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the targets have shape 3x5 (15 values) but the model gives 1x1x4x5 per item for 1 items"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_scores_float_labels_with_mse_in_check_and_in_run() {
+    // eval picks its loss from the targets (`default_loss`): a literal is
+    // floats; argmax gives integer labels
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = |labels: &str| {
+        format!(
+            "seed 2\n\
+             model m(x: Nx4) = linear(out=3)\n\
+             let X = randn(6x4)\n\
+             data X -> randn(6x3).argmax(dim=1)\n\
+             train sgd lr=0.1 steps=3 loss=xent\n\
+             data test = X -> {labels}\n\
+             eval m\n"
+        )
+    };
+    let out = flat(&ok(dir.path(), &script("randn(6x3).argmax(dim=1)")));
+    assert!(out.contains(", test acc "), "{out}");
+    let (code, _, err) = run_in(dir.path(), &script("[0, 1, 2, 2, 1, 0]"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the targets have shape 6"), "{err}");
+}
