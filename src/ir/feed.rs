@@ -59,6 +59,9 @@ pub fn input_shape(model: &Model, got: &[usize]) -> Result<Vec<usize>, FeedError
     }
 }
 
+/// Targets of `xent` whose values are not whole numbers.
+pub const NOT_LABELS: &str = "xent needs integer class labels";
+
 /// `data X -> Y`: as many image inputs as targets.
 pub fn data_lengths(x: &[usize], y: &[usize]) -> Result<(), FeedError> {
     match (x.first(), y.first()) {
@@ -129,4 +132,19 @@ pub fn targets(loss: Loss, y: &[usize], n: usize, out: &Shape) -> Result<(), Fee
             ))
         }
     }
+}
+
+/// `m[0:K](X)`: only a plain (sequential) model runs its first layers.
+pub fn slice(model: &Model) -> Result<(), FeedError> {
+    if model.is_graph {
+        return Err(FeedError::new(
+            format!(
+                "slicing a graph model is not supported (`{}` is a graph)",
+                model.name
+            ),
+            "graph model",
+            Some("slice a plain (sequential) model, or apply the whole model".into()),
+        ));
+    }
+    Ok(())
 }

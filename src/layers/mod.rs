@@ -28,7 +28,7 @@ use rand::Rng;
 pub use args::{
     ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Lower, PadSpec, Range, Val,
 };
-pub use batchnorm::{BatchNorm, BatchStats};
+pub use batchnorm::{train_batch as batchnorm_train_batch, BatchNorm, BatchStats};
 pub use call::{parse_args, Args};
 pub use conv::Conv;
 pub use export::{OnnxMapping, Refusal, TorchModule};

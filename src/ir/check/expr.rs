@@ -200,6 +200,7 @@ fn check_call_expr(
             // `m[0:2](X)`: a slice of a model's layers
             check_expr(scope, base, errs);
             check_index(scope, items, errs);
+            errs.extend(super::calls::model_slice(scope, base, callee.span));
             check_model_call(args.len() + named.len(), args_span, errs);
         }
         _ => check_expr(scope, callee, errs),

@@ -17,6 +17,9 @@ pub struct DataFacts {
     pub y: Option<Vec<usize>>,
     /// The targets are floats for sure: without `loss=`, `mse`.
     pub y_float: bool,
+    /// The targets hold numbers that are not whole for sure (`rand`, a
+    /// literal with `0.5`): never class labels.
+    pub y_fractional: bool,
     /// The `data` statement.
     pub span: Span,
 }
@@ -136,6 +139,19 @@ pub(super) fn check_train(
         return;
     };
     let n = inputs(model, data, span, errs);
+    if let Some(x) = data
+        .x
+        .as_ref()
+        .and_then(|x| feed::input_shape(model, x).ok())
+    {
+        errs.extend(super::batches::batchnorm(
+            model,
+            &x,
+            &plan.schedule,
+            options,
+            span,
+        ));
+    }
     let explicit = options
         .iter()
         .any(|o| o.key.name == "loss")
@@ -148,6 +164,14 @@ pub(super) fn check_train(
         }
         errs.push(feed_error(e, data.span).related(span, "trained here"));
     }
+    if explicit == Some(Loss::Xent) {
+        errs.extend(super::labels::epoch_test_data(
+            scope,
+            model,
+            &plan.schedule,
+            span,
+        ));
+    }
 }
 
 /// The targets of `data` against `model`'s output for `n` inputs, under the
@@ -159,7 +183,15 @@ fn targets_fit(
     n: Option<usize>,
     loss: Option<Loss>,
 ) -> Result<(), feed::FeedError> {
-    let out = model.output();
+    // a symbolic size besides the batch (a conv model's 2-D input) takes the input's
+    let input = data
+        .x
+        .as_ref()
+        .and_then(|x| feed::input_shape(model, x).ok());
+    let env = input
+        .map(|x| crate::ir::sizes::bind(&model.input, &x))
+        .unwrap_or_default();
+    let out = &crate::ir::sizes::substitute(model.output(), &env);
     let loss = loss.or(data.y_float.then_some(Loss::Mse));
     match (&data.y, n, loss) {
         (Some(y), Some(n), Some(loss)) => feed::targets(loss, y, n, out),
