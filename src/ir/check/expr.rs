@@ -87,6 +87,11 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
             check_expr(scope, base, errs)
         }
         ExprKind::Field { base, field } => {
+            if let Some(e) = habits::values_field(base, field) {
+                check_expr(scope, base, errs);
+                errs.push(e);
+                return;
+            }
             // `edge.0.weight`: a parameter of a model is checked against its state dict
             let mut path = vec![field.name.as_str()];
             let mut root = base.as_ref();

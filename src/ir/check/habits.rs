@@ -125,6 +125,41 @@ fn constructor_error(name: &str, written: &str, span: Span) -> CheckError {
     .fix(span, "")
 }
 
+/// `X.max(dim=1).values`, `.indices`: PyTorch's named tuple. Here `max` and
+/// `min` with `dim=` give the values, `argmax`/`argmin` the indices.
+pub(super) fn values_field(base: &Expr, field: &Ident) -> Option<CheckError> {
+    let ExprKind::Call { callee, .. } = &base.kind else {
+        return None;
+    };
+    let ExprKind::Field { field: method, .. } = &callee.kind else {
+        return None;
+    };
+    let reduction = method.name.as_str();
+    if !["max", "min"].contains(&reduction) || !["values", "indices"].contains(&field.name.as_str())
+    {
+        return None;
+    }
+    let dot = Span::new(base.span.end, field.span.end);
+    let e = CheckError::other(
+        "values_field",
+        format!(
+            "`.{reduction}(dim=...)` gives the values themselves, with no `.{}`",
+            field.name
+        ),
+        dot,
+        "no such field",
+        String::new(),
+    );
+    Some(match field.name.as_str() {
+        "values" => e
+            .help(format!("remove `.values`: `.{reduction}(dim=1)` is PyTorch's `.{reduction}(dim=1).values`"))
+            .fix(dot, ""),
+        _ => e.help(format!(
+            "the indices are `.arg{reduction}(dim=...)`, as `.{reduction}(dim=...).indices` in PyTorch"
+        )),
+    })
+}
+
 /// Prefixes of the Python libraries whose functions users reach for.
 const LIBRARIES: [&str; 5] = ["torch", "nn", "F", "np", "numpy"];
 

@@ -156,7 +156,9 @@ pub(super) fn check_train(
         .iter()
         .any(|o| o.key.name == "loss")
         .then_some(plan.loss);
-    if let Err(mut e) = targets_fit(model, data, n, explicit) {
+    // without `loss=`, float targets train with mse
+    let loss = explicit.or(data.y_float.then_some(Loss::Mse));
+    if let Err(mut e) = targets_fit(model, data, n, loss) {
         // class labels written as floats (`arange(8)`, a list): xent would take them
         if explicit.is_none() && targets_fit(model, data, n, Some(Loss::Xent)).is_ok() {
             e.help =
@@ -174,9 +176,11 @@ pub(super) fn check_train(
     }
 }
 
-/// The targets of `data` against `model`'s output for `n` inputs, under the
-/// `loss` given, else the one the labels' type picks: `mse` for floats,
-/// `xent` for integers (when unknown, wrong for both is wrong).
+/// The targets of `data` against `model`'s output for `n` inputs under
+/// `loss`; when the loss is unknown (it depends on the labels' values or
+/// type), wrong for both is wrong. Symbolic sizes past the batch (a conv
+/// model on a 2-D input) take the input's when it is known, else are
+/// judged when running.
 fn targets_fit(
     model: &Model,
     data: &DataFacts,
@@ -192,11 +196,15 @@ fn targets_fit(
         .map(|x| crate::ir::sizes::bind(&model.input, &x))
         .unwrap_or_default();
     let out = &crate::ir::sizes::substitute(model.output(), &env);
-    let loss = loss.or(data.y_float.then_some(Loss::Mse));
+    let fit = |loss: Loss, y: &[usize], n: usize| match loss {
+        Loss::Sse | Loss::Mse if out.per_item().is_none() => Ok(()),
+        _ => feed::targets(loss, y, n, out),
+    };
     match (&data.y, n, loss) {
-        (Some(y), Some(n), Some(loss)) => feed::targets(loss, y, n, out),
-        (Some(y), Some(n), None) => feed::targets(Loss::Mse, y, n, out)
-            .or_else(|e| feed::targets(Loss::Xent, y, n, out).map_err(|_| e)),
+        (Some(y), Some(n), Some(loss)) => fit(loss, y, n),
+        (Some(y), Some(n), None) => {
+            fit(Loss::Mse, y, n).or_else(|e| fit(Loss::Xent, y, n).map_err(|_| e))
+        }
         (_, _, Some(loss)) => feed::classes(loss, out).map(|_| ()),
         _ => Ok(()),
     }
@@ -238,8 +246,13 @@ pub(super) fn check_eval(
     };
     if let Some(model) = model_of(scope, model) {
         let n = inputs(model, data, span, errs);
-        // eval has no `loss=`: the labels' type picks it
-        if let Err(e) = targets_fit(model, data, n, None) {
+        // eval has no `loss=`: float targets are scored with mse, except
+        // one per item for class scores, which may be whole-number labels
+        let scores =
+            model.output().rank() == 2 && model.output().0[1].known().is_some_and(|c| c >= 2);
+        let labels = scores && data.y.as_ref().is_some_and(|y| y.len() == 1);
+        let loss = (data.y_float && !labels).then_some(Loss::Mse);
+        if let Err(e) = targets_fit(model, data, n, loss) {
             errs.push(feed_error(e, data.span).related(span, "evaluated here"));
         }
     }

@@ -9,6 +9,7 @@ use super::options::Loss;
 use super::targets::{classes, loss_and_grad, output_shape, targets_for, TargetSlice, Targets};
 use crate::interrupt;
 use crate::syntax::ast::Span;
+use crate::value::Value;
 
 impl Interp {
     /// Loss (and accuracy for xent) of a model on a data pair, eval mode.
@@ -82,11 +83,11 @@ impl Interp {
                     .help("declare it first: `data test = X -> Y`"))
             }
         };
-        let loss = super::default_loss(&data);
         let mut model = self
             .models
             .remove(name)
             .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
+        let loss = eval_loss(&data.y, model.ir.output());
         let region = interrupt::Region::enter();
         let result = self.measure(&mut model, &data, loss, span, true);
         drop(region);
@@ -98,5 +99,23 @@ impl Interp {
         };
         writeln!(out, "{line}")
             .map_err(|e| RunError::new(format!("cannot write output: {e}"), span, "here"))
+    }
+}
+
+/// The loss `eval` measures: cross-entropy for class labels (integers, or
+/// whole numbers written as a literal, which is f32, one per item for a
+/// model giving class scores), else the mean squared error.
+fn eval_loss(y: &Value, out: &crate::ir::shape::Shape) -> Loss {
+    let scores = out.rank() == 2 && out.0[1].known().is_some_and(|c| c >= 2);
+    match y {
+        Value::Int(_) => Loss::Xent,
+        Value::Float(t) if scores && t.ndim() == 1 => {
+            if t.iter().all(|v| *v >= 0.0 && v.fract() == 0.0) {
+                Loss::Xent
+            } else {
+                Loss::Mse
+            }
+        }
+        _ => Loss::Mse,
     }
 }
