@@ -78,7 +78,7 @@ pub(super) fn dropout_text(p: f64, t: &mut ArgsText) {
 /// PyTorch module.
 pub(super) struct Elementwise {
     forward: fn(&[f32], &mut [f32]),
-    backward: fn(&[f32], &[f32], &mut [f32]),
+    backward: fn(&[f32], &[f32], &mut [f32], bool),
     onnx: &'static str,
     torch: &'static str,
 }
@@ -109,7 +109,7 @@ impl Elementwise {
     }
     pub(super) fn backward(&self, cx: Backward<'_>) {
         if let Some(dx) = cx.dx {
-            (self.backward)(&cx.y.data, cx.dy, dx);
+            (self.backward)(&cx.y.data, cx.dy, dx, cx.overwrite_dx);
         }
     }
     /// The ONNX operator of the same name (`Relu`...).

@@ -197,6 +197,7 @@ pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
     };
     let grads = ops::batchnorm::Grads {
         dx: cx.dx,
+        overwrite: cx.overwrite_dx,
         dgamma,
         dbeta,
     };

@@ -297,6 +297,19 @@ impl LayerKind {
 
     /// Run the layer backward: accumulate into `cx.dx` and the gradients of
     /// its tensors, from what its forward left in `saved`.
+    /// Whether `backward` honours `Backward::overwrite_dx` (writes dx
+    /// instead of adding), so the tape need not zero dx first.
+    pub fn overwrites_dx(&self) -> bool {
+        matches!(
+            self,
+            LayerKind::Relu
+                | LayerKind::Sigmoid
+                | LayerKind::Tanh
+                | LayerKind::BatchNorm(_)
+                | LayerKind::Flatten
+        )
+    }
+
     pub fn backward(&self, cx: Backward<'_>, saved: &Saved) {
         match self {
             LayerKind::Conv(c) => conv::backward(c, cx, saved_by_forward!(saved, FlippedKernel)),

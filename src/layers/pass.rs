@@ -48,14 +48,17 @@ pub struct Forward<'a> {
     pub cut_short: bool,
 }
 
-/// One layer's backward: accumulate (`+=`) into `dx` and the gradients of
-/// the layer's tensors.
+/// One layer's backward: accumulate (`+=`) into `dx` (or write it, when
+/// `overwrite_dx`) and into the gradients of the layer's tensors.
 pub struct Backward<'a> {
     pub x: &'a Buf,
     pub y: &'a Buf,
     pub dy: &'a [f32],
     /// dLoss/dx; `None` when the input needs no gradient (the model input).
     pub dx: Option<&'a mut [f32]>,
+    /// `dx` holds stale values: write every element instead of adding. Set
+    /// only for kinds whose `LayerKind::overwrites_dx` is true.
+    pub overwrite_dx: bool,
     pub params: &'a mut [Param],
     pub ids: &'a [usize],
     /// As [`Forward::cut_short`]; the gradients are then unfinished.

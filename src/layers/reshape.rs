@@ -79,8 +79,10 @@ pub(super) fn forward(cx: Forward<'_>) {
 }
 
 pub(super) fn backward(cx: Backward<'_>) {
-    if let Some(dx) = cx.dx {
-        dx.iter_mut().zip(cx.dy).for_each(|(g, d)| *g += d);
+    match cx.dx {
+        Some(dx) if cx.overwrite_dx => dx.copy_from_slice(cx.dy),
+        Some(dx) => dx.iter_mut().zip(cx.dy).for_each(|(g, d)| *g += d),
+        None => {}
     }
 }
 

@@ -26,13 +26,23 @@ fn map_into(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     }
 }
 
-/// dx[i] += dy[i] · f'(y[i]), split across the pool for large tensors.
-fn accumulate_grad(y: &[f32], dy: &[f32], dx: &mut [f32], derivative: impl Fn(f32) -> f32 + Sync) {
+/// dx[i] += dy[i] · f'(y[i]) (or `=` when `overwrite`), split across the
+/// pool for large tensors.
+fn accumulate_grad(
+    y: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    overwrite: bool,
+    derivative: impl Fn(f32) -> f32 + Sync,
+) {
     assert_eq!(y.len(), dy.len(), "activation: y and dy lengths differ");
     assert_eq!(y.len(), dx.len(), "activation: y and dx lengths differ");
     let apply = |(dx_chunk, (y_chunk, dy_chunk)): (&mut [f32], (&[f32], &[f32]))| {
-        for ((dx, &y), &dy) in dx_chunk.iter_mut().zip(y_chunk).zip(dy_chunk) {
-            *dx += dy * derivative(y);
+        let terms = dx_chunk.iter_mut().zip(y_chunk).zip(dy_chunk);
+        if overwrite {
+            terms.for_each(|((dx, &y), &dy)| *dx = dy * derivative(y));
+        } else {
+            terms.for_each(|((dx, &y), &dy)| *dx += dy * derivative(y));
         }
     };
     if y.len() >= 2 * CHUNK && rayon::current_num_threads() > 1 {
@@ -49,9 +59,9 @@ pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     map_into(x, y, |v| if v < 0.0 { 0.0 } else { v });
 }
 
-/// ReLU backward from the saved output: dx += dy · [y > 0].
-pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    accumulate_grad(y, dy, dx, |y| if y > 0.0 { 1.0 } else { 0.0 });
+/// ReLU backward from the saved output: dx += dy · [y > 0] (`=` when `overwrite`).
+pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32], overwrite: bool) {
+    accumulate_grad(y, dy, dx, overwrite, |y| if y > 0.0 { 1.0 } else { 0.0 });
 }
 
 /// Logistic sigmoid forward: y = 1 / (1 + e^(−x)).
@@ -59,9 +69,9 @@ pub fn sigmoid_forward(x: &[f32], y: &mut [f32]) {
     map_into(x, y, |v| 1.0 / (1.0 + (-v).exp()));
 }
 
-/// Sigmoid backward from the saved output: dx += dy · y(1 − y).
-pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    accumulate_grad(y, dy, dx, |y| y * (1.0 - y));
+/// Sigmoid backward from the saved output: dx += dy · y(1 − y) (`=` when `overwrite`).
+pub fn sigmoid_backward(y: &[f32], dy: &[f32], dx: &mut [f32], overwrite: bool) {
+    accumulate_grad(y, dy, dx, overwrite, |y| y * (1.0 - y));
 }
 
 /// Hyperbolic tangent forward.
@@ -69,9 +79,9 @@ pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
     map_into(x, y, f32::tanh);
 }
 
-/// Tanh backward from the saved output: dx += dy · (1 − y²).
-pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    accumulate_grad(y, dy, dx, |y| 1.0 - y * y);
+/// Tanh backward from the saved output: dx += dy · (1 − y²) (`=` when `overwrite`).
+pub fn tanh_backward(y: &[f32], dy: &[f32], dx: &mut [f32], overwrite: bool) {
+    accumulate_grad(y, dy, dx, overwrite, |y| 1.0 - y * y);
 }
 
 /// Softmax over dim 1 of a rows × classes × inner tensor (inner = H·W, or 1
@@ -194,7 +204,7 @@ mod tests {
     }
 
     type Forward = fn(&[f32], &mut [f32]);
-    type Backward = fn(&[f32], &[f32], &mut [f32]);
+    type Backward = fn(&[f32], &[f32], &mut [f32], bool);
     /// Forward kernel, backward kernel, f64 reference of the function.
     type Activation = (Forward, Backward, fn(f64) -> f64);
 
@@ -215,9 +225,13 @@ mod tests {
                 let expected: Vec<f64> = x.iter().map(|&v| reference(v as f64)).collect();
                 assert_close(&y, &expected, 1e-6);
                 let mut dx = vec![1.0; len];
-                backward(&y, &dy, &mut dx);
-                let fd: Vec<f64> = fd_grad(reference, &x, &dy).into_iter().map(|g| g + 1.0).collect();
-                assert_close(&dx, &fd, 1e-4);
+                backward(&y, &dy, &mut dx, false);
+                let fd = fd_grad(reference, &x, &dy);
+                let plus_one: Vec<f64> = fd.iter().map(|g| g + 1.0).collect();
+                assert_close(&dx, &plus_one, 1e-4);
+                let mut fresh = vec![f32::NAN; len];
+                backward(&y, &dy, &mut fresh, true);
+                assert_close(&fresh, &fd, 1e-4);
             }
         }
 
@@ -266,11 +280,17 @@ mod tests {
         relu_forward(&x, &mut y);
         assert!(y.iter().zip(&x).all(|(&y, &x)| y == x.max(0.0)));
         let mut dx = vec![0.0; x.len()];
-        relu_backward(&y, &x, &mut dx);
+        relu_backward(&y, &x, &mut dx, false);
         assert!(dx
             .iter()
             .zip(&x)
             .all(|(&d, &x)| d == if x > 0.0 { x } else { 0.0 }));
+        // Overwriting ignores what dx held; accumulating doubles it.
+        let mut stale = vec![f32::NAN; x.len()];
+        relu_backward(&y, &x, &mut stale, true);
+        assert_eq!(stale, dx);
+        relu_backward(&y, &x, &mut stale, false);
+        assert!(stale.iter().zip(&dx).all(|(&s, &d)| s == 2.0 * d));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   dx += γ/√(σ² + ε) · (dy − Σdy/M − x̂·Σ(dy·x̂)/M).
 //! Sums run in f64: a channel can hold hundreds of thousands of values.
 
-use super::BatchNormGeom;
+use super::{isa, vector, BatchNormGeom};
 use rayon::prelude::*;
 
 /// Learned per-channel scale γ and shift β.
@@ -24,6 +24,8 @@ pub struct Affine<'a> {
 /// Gradients a backward pass accumulates into: dγ, dβ, and dx when wanted.
 pub struct Grads<'a> {
     pub dx: Option<&'a mut [f32]>,
+    /// `dx` holds stale values: write it (`=`) instead of adding to it.
+    pub overwrite: bool,
     pub dgamma: &'a mut [f32],
     pub dbeta: &'a mut [f32],
 }
@@ -49,40 +51,56 @@ fn check(g: &BatchNormGeom, x: usize, per_channel: &[usize]) {
     }
 }
 
-/// Σ f(position) over every flat (batch, inner) position of channel `ch`, in f64.
-fn channel_sum(g: &BatchNormGeom, ch: usize, f: impl Fn(usize) -> f64) -> f64 {
-    (0..g.batch)
-        .map(|b| {
-            let start = (b * g.channels + ch) * g.inner;
-            (start..start + g.inner).map(&f).sum::<f64>()
-        })
-        .sum()
-}
-
-/// y[b, ch, i] = scale[ch]·x[b, ch, i] + shift[ch], planes in parallel when large.
-fn scale_shift(g: &BatchNormGeom, x: &[f32], scale: &[f32], shift: &[f32], y: &mut [f32]) {
-    let (inner, c) = (g.inner, g.channels);
+/// Run `f(plane, out_plane, a_plane, b_plane)` over every (batch, channel)
+/// plane of `inner` values, in parallel when the tensor is large.
+fn each_plane(
+    inner: usize,
+    out: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(usize, &mut [f32], &[f32], &[f32]) + Sync,
+) {
     if inner == 0 {
         return;
     }
-    let apply = |(plane, (y_plane, x_plane)): (usize, (&mut [f32], &[f32]))| {
-        let (a, b) = (scale[plane % c], shift[plane % c]);
-        y_plane
-            .iter_mut()
-            .zip(x_plane)
-            .for_each(|(y, &x)| *y = a * x + b);
-    };
-    if x.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
-        y.par_chunks_mut(inner)
-            .zip(x.par_chunks(inner))
+    if out.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
+        let planes = out
+            .par_chunks_mut(inner)
+            .zip(a.par_chunks(inner).zip(b.par_chunks(inner)));
+        planes
             .enumerate()
-            .for_each(apply);
+            .for_each(|(plane, (o, (a, b)))| f(plane, o, a, b));
     } else {
-        y.chunks_mut(inner)
-            .zip(x.chunks(inner))
+        let planes = out
+            .chunks_mut(inner)
+            .zip(a.chunks(inner).zip(b.chunks(inner)));
+        planes
             .enumerate()
-            .for_each(apply);
+            .for_each(|(plane, (o, (a, b)))| f(plane, o, a, b));
     }
+}
+
+/// y[b, ch, i] = scale[ch]·x[b, ch, i] + shift[ch].
+fn scale_shift(g: &BatchNormGeom, x: &[f32], scale: &[f32], shift: &[f32], y: &mut [f32]) {
+    let (isa, c) = (isa::current(), g.channels);
+    each_plane(g.inner, y, x, x, |plane, y, x, _| {
+        vector::affine(isa, y, x, scale[plane % c], shift[plane % c])
+    });
+}
+
+/// Σ over the planes of channel `ch` of `f(dy plane, x plane)`, a pair of sums.
+fn channel_pair_sums(
+    g: &BatchNormGeom,
+    ch: usize,
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(&[f32], &[f32]) -> (f64, f64),
+) -> (f64, f64) {
+    (0..g.batch).fold((0.0, 0.0), |(s0, s1), n| {
+        let at = (n * g.channels + ch) * g.inner;
+        let (t0, t1) = f(&a[at..at + g.inner], &b[at..at + g.inner]);
+        (s0 + t0, s1 + t1)
+    })
 }
 
 /// Training-mode forward: normalise with the batch statistics, save μ and
@@ -107,15 +125,24 @@ pub fn batchnorm_train_forward(
     assert_eq!(y.len(), x.len(), "batchnorm: y length");
     let (c, eps) = (g.channels, g.eps);
     let count = (g.batch * g.inner) as f64;
+    let isa = isa::current();
+    // Two passes per channel (the mean, then squares about it), the second
+    // while the channel's planes are still in cache.
     let stats: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
             if count == 0.0 {
                 return (0.0, 0.0);
             }
-            let mean = channel_sum(g, ch, |at| x[at] as f64) / count;
-            let var = channel_sum(g, ch, |at| (x[at] as f64 - mean).powi(2)) / count;
-            (mean, var)
+            let about = |center: f32| {
+                move |x: &[f32], _: &[f32]| vector::sum_and_centered_squares(isa, x, center)
+            };
+            let mean = channel_pair_sums(g, ch, x, x, about(0.0)).0 / count;
+            let center = mean as f32;
+            let squares = channel_pair_sums(g, ch, x, x, about(center)).1;
+            // squares are about the rounded mean: Σ(x − μ)² = Σ(x − c)² − M·(μ − c)²
+            let off = mean - center as f64;
+            (mean, (squares / count - off * off).max(0.0))
         })
         .collect();
     let mut scale = vec![0.0f32; c];
@@ -185,7 +212,12 @@ pub fn batchnorm_backward(
     dy: &[f32],
     grads: Grads,
 ) {
-    let Grads { dx, dgamma, dbeta } = grads;
+    let Grads {
+        dx,
+        overwrite,
+        dgamma,
+        dbeta,
+    } = grads;
     let lengths = [
         gamma.len(),
         saved_mean.len(),
@@ -197,15 +229,15 @@ pub fn batchnorm_backward(
     assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
     let (c, inner) = (g.channels, g.inner);
     let count = (g.batch * inner) as f64;
-    // Per channel: (Σ dy, Σ dy·x̂).
+    let isa = isa::current();
+    // Per channel: (Σ dy, Σ dy·x̂) in one pass.
     let sums: Vec<(f64, f64)> = (0..c)
         .into_par_iter()
         .map(|ch| {
-            let (mean, invstd) = (saved_mean[ch] as f64, saved_invstd[ch] as f64);
-            let sum_dy = channel_sum(g, ch, |at| dy[at] as f64);
-            let sum_dy_xhat =
-                channel_sum(g, ch, |at| dy[at] as f64 * (x[at] as f64 - mean) * invstd);
-            (sum_dy, sum_dy_xhat)
+            let (mean, invstd) = (saved_mean[ch], saved_invstd[ch] as f64);
+            let pass = |dy: &[f32], x: &[f32]| vector::sum_and_centered_dot(isa, dy, x, mean);
+            let (sum_dy, sum_dy_centered) = channel_pair_sums(g, ch, dy, x, pass);
+            (sum_dy, sum_dy_centered * invstd)
         })
         .collect();
     for (ch, &(sum_dy, sum_dy_xhat)) in sums.iter().enumerate() {
@@ -216,32 +248,26 @@ pub fn batchnorm_backward(
         return;
     };
     assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
-    let apply = |plane: usize, dx_plane: &mut [f32], x_plane: &[f32], dy_plane: &[f32]| {
-        let ch = plane % c;
-        let (mean, invstd) = (saved_mean[ch], saved_invstd[ch]);
-        let scale = gamma[ch] * invstd;
-        let mean_dy = (sums[ch].0 / count) as f32;
-        let mean_dy_xhat = (sums[ch].1 / count) as f32;
-        for ((dx, &x), &dy) in dx_plane.iter_mut().zip(x_plane).zip(dy_plane) {
-            let xhat = (x - mean) * invstd;
-            *dx += scale * (dy - mean_dy - xhat * mean_dy_xhat);
-        }
-    };
-    if x.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
-        dx.par_chunks_mut(inner)
-            .zip(x.par_chunks(inner).zip(dy.par_chunks(inner)))
-            .enumerate()
-            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
-                apply(plane, dx_plane, x_plane, dy_plane)
-            });
-    } else {
-        dx.chunks_mut(inner)
-            .zip(x.chunks(inner).zip(dy.chunks(inner)))
-            .enumerate()
-            .for_each(|(plane, (dx_plane, (x_plane, dy_plane)))| {
-                apply(plane, dx_plane, x_plane, dy_plane)
-            });
-    }
+    // dx = γ·invstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M), as p·dy + q·(x − μ) + r.
+    let coef: Vec<[f32; 4]> = (0..c)
+        .map(|ch| {
+            let (invstd, scale) = (
+                saved_invstd[ch] as f64,
+                (gamma[ch] * saved_invstd[ch]) as f64,
+            );
+            let (mean_dy, mean_dy_xhat) = (sums[ch].0 / count, sums[ch].1 / count);
+            let q = -scale * invstd * mean_dy_xhat;
+            [
+                scale as f32,
+                q as f32,
+                saved_mean[ch],
+                (-scale * mean_dy) as f32,
+            ]
+        })
+        .collect();
+    each_plane(inner, dx, dy, x, |plane, dx, dy, x| {
+        vector::affine2(isa, dx, dy, x, coef[plane % c], !overwrite)
+    });
 }
 
 /// Evaluation-mode backward (statistics are constants):
@@ -255,37 +281,55 @@ pub fn batchnorm_eval_backward(
     dy: &[f32],
     grads: Grads,
 ) {
-    let Grads { dx, dgamma, dbeta } = grads;
     let invstd: Vec<f32> = running_var
         .iter()
         .map(|&v| 1.0 / (v + g.eps).sqrt())
         .collect();
     check(g, x.len(), &[gamma.len(), running_mean.len(), invstd.len()]);
     assert_eq!(dy.len(), x.len(), "batchnorm: dy length");
-    let (c, inner) = (g.channels, g.inner);
+    let (c, inner, isa) = (g.channels, g.inner, isa::current());
     for ch in 0..c {
-        let (mean, s) = (running_mean[ch] as f64, invstd[ch] as f64);
-        dbeta[ch] += channel_sum(g, ch, |at| dy[at] as f64) as f32;
-        dgamma[ch] += channel_sum(g, ch, |at| dy[at] as f64 * (x[at] as f64 - mean) * s) as f32;
+        let pass =
+            |dy: &[f32], x: &[f32]| vector::sum_and_centered_dot(isa, dy, x, running_mean[ch]);
+        let (sum_dy, sum_dy_centered) = channel_pair_sums(g, ch, dy, x, pass);
+        grads.dbeta[ch] += sum_dy as f32;
+        grads.dgamma[ch] += (sum_dy_centered * invstd[ch] as f64) as f32;
     }
-    if let (Some(dx), true) = (dx, inner > 0) {
+    if let (Some(dx), true) = (grads.dx, inner > 0) {
         assert_eq!(dx.len(), x.len(), "batchnorm: dx length");
-        for (plane, (dx_plane, dy_plane)) in dx.chunks_mut(inner).zip(dy.chunks(inner)).enumerate()
-        {
+        each_plane(inner, dx, dy, dy, |plane, dx, dy, _| {
             let scale = gamma[plane % c] * invstd[plane % c];
-            dx_plane
-                .iter_mut()
-                .zip(dy_plane)
-                .for_each(|(d, &g)| *d += g * scale);
-        }
+            if grads.overwrite {
+                vector::affine(isa, dx, dy, scale, 0.0);
+            } else {
+                vector::axpy(isa, dx, dy, scale);
+            }
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testutil::{assert_close, dot, numeric_grad, random_vec, to_f64};
+    use crate::ops::testutil::{
+        assert_close, dot, for_each_isa, numeric_grad, on_threads, random_vec, to_f64,
+    };
     use proptest::prelude::*;
+
+    /// Channel `ch`'s flat positions, mean and biased variance, in f64.
+    fn channel_stats(
+        (n, c, inner): (usize, usize, usize),
+        x: &[f64],
+        ch: usize,
+    ) -> (Vec<usize>, f64, f64) {
+        let at: Vec<usize> = (0..n)
+            .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
+            .collect();
+        let count = at.len() as f64;
+        let mean = at.iter().map(|&p| x[p]).sum::<f64>() / count;
+        let var = at.iter().map(|&p| (x[p] - mean).powi(2)).sum::<f64>() / count;
+        (at, mean, var)
+    }
 
     /// Training-mode batch norm in f64 straight from the formulas above.
     fn reference_train(
@@ -298,22 +342,81 @@ mod tests {
         eps: f64,
     ) -> Vec<f64> {
         let mut y = vec![0.0; x.len()];
-        let count = (n * inner) as f64;
         for ch in 0..c {
-            let positions: Vec<usize> = (0..n)
-                .flat_map(|b| (0..inner).map(move |i| (b * c + ch) * inner + i))
-                .collect();
-            let mean = positions.iter().map(|&p| x[p]).sum::<f64>() / count;
-            let var = positions
-                .iter()
-                .map(|&p| (x[p] - mean).powi(2))
-                .sum::<f64>()
-                / count;
+            let (positions, mean, var) = channel_stats((n, c, inner), x, ch);
             for &p in &positions {
                 y[p] = gamma[ch] * (x[p] - mean) / (var + eps).sqrt() + beta[ch];
             }
         }
         y
+    }
+
+    /// Training-mode backward in f64 from the formula in the module doc:
+    /// (dx, dγ, dβ).
+    fn reference_backward(
+        (n, c, inner): (usize, usize, usize),
+        x: &[f64],
+        gamma: &[f64],
+        dy: &[f64],
+        eps: f64,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
+        let count = (n * inner) as f64;
+        for ch in 0..c {
+            let (at, mean, var) = channel_stats((n, c, inner), x, ch);
+            let invstd = 1.0 / (var + eps).sqrt();
+            let xhat = |p: usize| (x[p] - mean) * invstd;
+            dbeta[ch] = at.iter().map(|&p| dy[p]).sum();
+            dgamma[ch] = at.iter().map(|&p| dy[p] * xhat(p)).sum();
+            for &p in &at {
+                dx[p] =
+                    gamma[ch] * invstd * (dy[p] - dbeta[ch] / count - xhat(p) * dgamma[ch] / count);
+            }
+        }
+        (dx, dgamma, dbeta)
+    }
+
+    #[test]
+    fn train_matches_reference_in_every_family_at_odd_sizes() {
+        // inner 1, 37 and 301: the scalar tail, 16-lane chunks and more than
+        // one 256-value block per plane; 70 planes of 301 use the parallel path.
+        for (n, c, inner) in [(5, 3, 1), (3, 7, 37), (2, 35, 301)] {
+            let len = n * c * inner;
+            let x: Vec<f32> = random_vec(len, 9).iter().map(|v| 3.0 * v + 20.0).collect();
+            let (gamma, beta, dy) = (random_vec(c, 10), random_vec(c, 11), random_vec(len, 12));
+            let (x64, g64, b64, dy64) = (to_f64(&x), to_f64(&gamma), to_f64(&beta), to_f64(&dy));
+            let y_ref = reference_train(n, c, inner, &x64, &g64, &b64, 1e-5);
+            let (dx_ref, dg_ref, db_ref) =
+                reference_backward((n, c, inner), &x64, &g64, &dy64, 1e-5);
+            let g = BatchNormGeom::new(n, c, inner, 1e-5).expect("small sizes");
+            for_each_isa(|_| {
+                on_threads(2, || {
+                    let affine = Affine {
+                        gamma: &gamma,
+                        beta: &beta,
+                    };
+                    let (mut y, mut mean, mut invstd) =
+                        (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
+                    batchnorm_train_forward(&g, &x, affine, &mut y, &mut mean, &mut invstd, None);
+                    assert_close(&y, &y_ref, 1e-4);
+                    for overwrite in [true, false] {
+                        let start = if overwrite { f32::NAN } else { 0.0 };
+                        let (mut dx, mut dgamma, mut dbeta) =
+                            (vec![start; len], vec![0.0; c], vec![0.0; c]);
+                        let grads = Grads {
+                            dx: Some(&mut dx),
+                            overwrite,
+                            dgamma: &mut dgamma,
+                            dbeta: &mut dbeta,
+                        };
+                        batchnorm_backward(&g, &x, &gamma, &mean, &invstd, &dy, grads);
+                        assert_close(&dx, &dx_ref, 1e-4);
+                        assert_close(&dgamma, &dg_ref, 1e-4);
+                        assert_close(&dbeta, &db_ref, 1e-4);
+                    }
+                })
+            });
+        }
     }
 
     proptest! {
@@ -336,7 +439,7 @@ mod tests {
             assert_close(&y, &reference_train(n, c, inner, &x64, &g64, &b64, eps as f64), 1e-4);
 
             let (mut dx, mut dgamma, mut dbeta) = (vec![1.0; len], vec![1.0; c], vec![1.0; c]);
-            let grads = Grads { dx: Some(&mut dx), dgamma: &mut dgamma, dbeta: &mut dbeta };
+            let grads = Grads { dx: Some(&mut dx), overwrite: false, dgamma: &mut dgamma, dbeta: &mut dbeta };
             batchnorm_backward(&g, &x, &gamma, &mean, &invstd, &dy, grads);
             let plus_one = |g: Vec<f64>| g.into_iter().map(|v| v + 1.0).collect::<Vec<_>>();
             let e = eps as f64;
@@ -372,7 +475,7 @@ mod tests {
             batchnorm_eval_forward(&g, &x, affine, &running_mean, &running_var, &mut y);
             assert_close(&y, &reference(&x64, &g64, &b64), 1e-5);
             let (mut dx, mut dgamma, mut dbeta) = (vec![0.0; len], vec![0.0; c], vec![0.0; c]);
-            let grads = Grads { dx: Some(&mut dx), dgamma: &mut dgamma, dbeta: &mut dbeta };
+            let grads = Grads { dx: Some(&mut dx), overwrite: false, dgamma: &mut dgamma, dbeta: &mut dbeta };
             batchnorm_eval_backward(&g, &x, &gamma, &running_mean, &running_var, &dy, grads);
             assert_close(&dx, &numeric_grad(|x| dot(&dy64, &reference(x, &g64, &b64)), &x64, 1e-4), 1e-4);
             assert_close(&dgamma, &numeric_grad(|g| dot(&dy64, &reference(&x64, g, &b64)), &g64, 1e-4), 1e-4);

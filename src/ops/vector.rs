@@ -209,6 +209,82 @@ dispatch! {
     }
 }
 
+/// Σ f(a, b) over one block, in 16 f32 lanes.
+#[inline(always)]
+fn lanes_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let rest: f32 = (a16.remainder().iter().zip(b16.remainder()))
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (a, b) in a16.zip(b16) {
+        for j in 0..16 {
+            lanes[j] += f(a[j], b[j]);
+        }
+    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + rest as f64
+}
+
+/// (Σ f(a, b), Σ h(a, b)) over the common length: f32 lanes over blocks of
+/// 256, each block's sums carried on in f64 (as `squared_error`). The two
+/// sums run one after the other over each block (still in L1): summed side
+/// by side, the compiler paired them and left the loop scalar.
+#[inline(always)]
+fn pair_sums(
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(f32, f32) -> f32,
+    h: impl Fn(f32, f32) -> f32,
+) -> (f64, f64) {
+    let len = a.len().min(b.len());
+    let (mut s0, mut s1) = (0.0f64, 0.0f64);
+    for (a, b) in a[..len].chunks(256).zip(b[..len].chunks(256)) {
+        s0 += lanes_sum(a, b, &f);
+        s1 += lanes_sum(a, b, &h);
+    }
+    (s0, s1)
+}
+
+dispatch! {
+    /// (Σ x, Σ (x − center)²), f32 lanes summed on in f64: with `center`
+    /// the mean this is the second pass of a two-pass variance.
+    fn sum_and_centered_squares(x: &[f32], center: f32) -> (f64, f64), fused => {
+        let _ = fused;
+        pair_sums(x, x, |x, _| x, |x, _| (x - center) * (x - center))
+    }
+}
+
+dispatch! {
+    /// (Σ dy, Σ dy·(x − center)) in one pass, f32 lanes summed on in f64.
+    fn sum_and_centered_dot(dy: &[f32], x: &[f32], center: f32) -> (f64, f64), fused => {
+        let _ = fused;
+        pair_sums(dy, x, |dy, _| dy, |dy, x| dy * (x - center))
+    }
+}
+
+dispatch! {
+    /// y[i] = a·x[i] + b over the common length.
+    fn affine(y: &mut [f32], x: &[f32], a: f32, b: f32), fused => {
+        let fused_add = if fused { multiply_add::<true> } else { multiply_add::<false> };
+        y.iter_mut().zip(x).for_each(|(y, &x)| *y = fused_add(a, x, b));
+    }
+}
+
+dispatch! {
+    /// out[i] = p·u[i] + q·(v[i] − center) + r, or `+=` when `accumulate`,
+    /// over the common length (batchnorm's input gradient).
+    fn affine2(out: &mut [f32], u: &[f32], v: &[f32], coef: [f32; 4], accumulate: bool), fused => {
+        let fused_add = if fused { multiply_add::<true> } else { multiply_add::<false> };
+        let [p, q, center, r] = coef;
+        let terms = out.iter_mut().zip(u.iter().zip(v));
+        if accumulate {
+            terms.for_each(|(o, (&u, &v))| *o += fused_add(p, u, fused_add(q, v - center, r)));
+        } else {
+            terms.for_each(|(o, (&u, &v))| *o = fused_add(p, u, fused_add(q, v - center, r)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +344,45 @@ mod tests {
                 .map(|(&x, &y)| y as f64 - 0.5 * x as f64)
                 .collect();
             assert_close(&y, &expected, 1e-6);
+        });
+    }
+
+    #[test]
+    fn batchnorm_primitives_match_f64() {
+        // 613 elements: two full 256-blocks, 16-lane chunks and a ragged tail.
+        let (x, dy) = (random_vec(613, 3), random_vec(613, 4));
+        let c = 0.25f32;
+        let sum64: f64 = x.iter().map(|&v| v as f64).sum();
+        let sq64: f64 = x.iter().map(|&v| (v as f64 - c as f64).powi(2)).sum();
+        let dy64: f64 = dy.iter().map(|&v| v as f64).sum();
+        let dot64: f64 = (dy.iter().zip(&x))
+            .map(|(&d, &v)| d as f64 * (v as f64 - c as f64))
+            .sum();
+        let coef = [0.5f32, -2.0, c, 0.125];
+        let lin: Vec<f64> = (dy.iter().zip(&x))
+            .map(|(&u, &v)| 0.5 * u as f64 - 2.0 * (v as f64 - c as f64) + 0.125)
+            .collect();
+        for_each_isa(|isa| {
+            let (s, q) = sum_and_centered_squares(isa, &x, c);
+            assert!(
+                (s - sum64).abs() < 1e-4 && (q - sq64).abs() < 1e-4,
+                "{s} {q}"
+            );
+            let (s, d) = sum_and_centered_dot(isa, &dy, &x, c);
+            assert!(
+                (s - dy64).abs() < 1e-4 && (d - dot64).abs() < 1e-4,
+                "{s} {d}"
+            );
+            let mut y = vec![7.0; 613];
+            affine(isa, &mut y, &x, 2.0, -1.0);
+            let expected: Vec<f64> = x.iter().map(|&v| 2.0 * v as f64 - 1.0).collect();
+            assert_close(&y, &expected, 1e-6);
+            let mut out = vec![7.0; 613];
+            affine2(isa, &mut out, &dy, &x, coef, false);
+            assert_close(&out, &lin, 1e-6);
+            affine2(isa, &mut out, &dy, &x, coef, true);
+            let twice: Vec<f64> = lin.iter().map(|v| 2.0 * v).collect();
+            assert_close(&out, &twice, 1e-6);
         });
     }
 

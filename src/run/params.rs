@@ -46,7 +46,7 @@ impl ModelState {
     /// Zero every gradient.
     pub fn zero_grad(&mut self) {
         for p in &mut self.params {
-            p.grad.iter_mut().for_each(|g| *g = 0.0);
+            crate::ops::zero(&mut p.grad);
         }
     }
 

@@ -190,17 +190,18 @@ impl Tape {
             }
         }
         let out = self.alloc(&shape);
-        for (n, &i) in ids.iter().enumerate() {
-            let (src, dst) = two(&mut self.bufs, i, out);
-            if n == 0 {
-                dst.data.copy_from_slice(&src.data);
-            } else {
-                dst.data
-                    .iter_mut()
-                    .zip(&src.data)
-                    .for_each(|(d, s)| *d += s);
+        let mut out_buf = std::mem::take(&mut self.bufs[out]);
+        match ids {
+            [a, b, ..] => {
+                crate::ops::add(&mut out_buf.data, &self.bufs[*a].data, &self.bufs[*b].data)
             }
+            [a] => crate::ops::copy(&mut out_buf.data, &self.bufs[*a].data),
+            [] => {}
         }
+        for &i in ids.iter().skip(2) {
+            crate::ops::add_assign(&mut out_buf.data, &self.bufs[i].data);
+        }
+        self.bufs[out] = out_buf;
         self.push_step(StepKind::Add, ids, out);
         Ok(out)
     }
@@ -295,10 +296,12 @@ impl Tape {
         self.grads.first().map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Zero every gradient buffer of the last pass but the output's and
-    /// hand out the output with its gradient buffer, whose contents are
-    /// left as they are: the loss must overwrite every element (d loss /
-    /// d output, straight into the tape). Then [`Tape::backward_seeded`].
+    /// Size every gradient buffer of the last pass, mark them all empty
+    /// (their contents are stale and nothing zeroes them: the first
+    /// gradient into a buffer overwrites it, see `backward_seeded`), and hand
+    /// out the output with its gradient buffer: the loss must overwrite
+    /// every element (d loss / d output, straight into the tape). Then
+    /// [`Tape::backward_seeded`].
     pub fn seed_grad(&mut self, out: usize) -> (&Buf, &mut [f32]) {
         let n = self.used;
         self.grads.resize_with(n.max(self.grads.len()), Vec::new);
@@ -310,23 +313,27 @@ impl Tape {
             } else {
                 self.bufs[i].data.len()
             };
-            let g = &mut self.grads[i];
-            if i != out {
-                g.clear();
-            }
-            g.resize(len, 0.0);
+            self.grads[i].resize(len, 0.0);
         }
         (&self.bufs[out], &mut self.grads[out])
     }
 
     /// Backward pass from `out`, whose gradient [`Tape::seed_grad`] handed
-    /// out: gradients accumulate (`+=`) into every buffer that needs one and
-    /// into `model`'s parameters.
+    /// out: gradients accumulate (`+=`) into `model`'s parameters and reach
+    /// every buffer that needs one (the first contribution to a buffer is
+    /// written, later ones added).
     pub fn backward_seeded(&mut self, model: &mut ModelState, out: usize) {
         self.cut = false;
         if out == 0 {
             return;
         }
+        self.backward_steps(model, out);
+        if self.keep_input_grad && !self.has_grad[0] {
+            crate::ops::zero(&mut self.grads[0]); // no path reached the input
+        }
+    }
+
+    fn backward_steps(&mut self, model: &mut ModelState, out: usize) {
         self.has_grad[out] = true;
         let keep_input = self.keep_input_grad;
         let wants = move |i: usize| i != 0 || keep_input;
@@ -344,14 +351,23 @@ impl Tape {
             if !self.has_grad[step.output] {
                 continue;
             }
-            let dy = std::mem::take(&mut self.grads[step.output]);
+            let mut dy = std::mem::take(&mut self.grads[step.output]);
             match step.kind {
                 StepKind::Add => {
-                    for &i in &step.inputs {
-                        if wants(i) {
-                            self.grads[i].iter_mut().zip(&dy).for_each(|(g, d)| *g += d);
-                            self.has_grad[i] = true;
+                    let last = step.inputs.len().saturating_sub(1);
+                    for (n, &i) in step.inputs.iter().enumerate() {
+                        if !wants(i) {
+                            continue;
                         }
+                        if self.has_grad[i] {
+                            crate::ops::add_assign(&mut self.grads[i], &dy);
+                        } else if n == last {
+                            // dy is read no more: hand its storage over.
+                            std::mem::swap(&mut self.grads[i], &mut dy);
+                        } else {
+                            crate::ops::copy(&mut self.grads[i], &dy);
+                        }
+                        self.has_grad[i] = true;
                     }
                 }
                 StepKind::Concat => {
@@ -362,12 +378,16 @@ impl Tape {
                     for &i in &step.inputs {
                         let c = self.bufs[i].shape[1];
                         if wants(i) {
+                            let fresh = !self.has_grad[i];
                             for nb in 0..batch {
                                 let d0 = (nb * channels + offset) * inner;
                                 let g = &mut self.grads[i][nb * c * inner..(nb + 1) * c * inner];
-                                g.iter_mut()
-                                    .zip(&dy[d0..d0 + c * inner])
-                                    .for_each(|(g, d)| *g += d);
+                                let d = &dy[d0..d0 + c * inner];
+                                if fresh {
+                                    g.copy_from_slice(d);
+                                } else {
+                                    g.iter_mut().zip(d).for_each(|(g, d)| *g += d);
+                                }
                             }
                             self.has_grad[i] = true;
                         }
@@ -400,12 +420,19 @@ impl Tape {
         output: usize,
         dy: &[f32],
     ) {
-        let dx = (input != 0 || self.keep_input_grad).then(|| &mut self.grads[input][..]);
+        let wanted = input != 0 || self.keep_input_grad;
+        let fresh = wanted && !self.has_grad[input];
+        let overwrite_dx = fresh && kind.overwrites_dx();
+        if fresh && !overwrite_dx {
+            crate::ops::zero(&mut self.grads[input]);
+        }
+        let dx = wanted.then(|| &mut self.grads[input][..]);
         let cx = Backward {
             x: &self.bufs[input],
             y: &self.bufs[output],
             dy,
             dx,
+            overwrite_dx,
             params,
             ids,
             cut_short: self.stoppable,

@@ -111,13 +111,11 @@ fn forward_chunk(
 ) {
     let items = y_chunk.len() / (g.out_ch * d.out_plane);
     let columns = items * d.item_cols;
-    let x_group_len = d.in_per_group * d.in_plane;
     let y_group_len = d.out_per_group * d.out_plane;
     for group in 0..g.groups {
         let w_group =
             &weight[group * d.out_per_group * d.col_rows..][..d.out_per_group * d.col_rows];
-        let x_group_of =
-            |item: usize| &x_chunk[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let x_group_of = |item: usize| &x_chunk[d.x_group(g, item, group)];
         if d.wide {
             forward_group_wide_blocked(g, d, gemm_threads, items, &x_group_of, w_group, scratch);
             scatter_items(g, d, items, group, &scratch.out, y_chunk);
@@ -275,7 +273,6 @@ fn backward_chunk(
         mut dw,
     } = chunk;
     let items = dy.len() / (g.out_ch * d.out_plane);
-    let x_group_len = d.in_per_group * d.in_plane;
     let w_group_len = d.out_per_group * d.col_rows;
     let dy_group_len = d.out_per_group * d.out_plane;
     for group in 0..g.groups {
@@ -297,12 +294,10 @@ fn backward_chunk(
             backward_group_wide_blocked(g, d, gemm_threads, part, scratch);
         } else if items == 1 && !d.pointwise {
             let item = GroupItem {
-                x: &x[group * x_group_len..][..x_group_len],
+                x: &x[d.x_group(g, 0, group)],
                 w,
                 dy: &dy[group * dy_group_len..][..dy_group_len],
-                dx: dx
-                    .as_deref_mut()
-                    .map(|dx| &mut dx[group * x_group_len..][..x_group_len]),
+                dx: dx.as_deref_mut().map(|dx| &mut dx[d.x_group(g, 0, group)]),
                 dw,
             };
             backward_group_rows_blocked(g, d, gemm_threads, item, scratch);
@@ -332,19 +327,11 @@ fn backward_group_stacked(
     part: GroupChunk,
     scratch: &mut ChunkScratch,
 ) {
-    let GroupChunk {
-        group,
-        items,
-        x,
-        w,
-        dy,
-        dx,
-        dw,
-    } = part;
+    let x_group_of = part.x_of(g, d);
+    let (group, items, w, dy) = (part.group, part.items, part.w, part.dy);
+    let (dx, dw) = (part.dx, part.dw);
     let columns = items * d.item_cols;
-    let x_group_len = d.in_per_group * d.in_plane;
     let dy_group_len = d.out_per_group * d.out_plane;
-    let x_group_of = |item: usize| &x[(item * g.groups + group) * x_group_len..][..x_group_len];
     let col_matrix = column_matrix(g, d, items, &x_group_of, &mut scratch.col);
     // dy_g as one O_g × items·P matrix.
     let dy_matrix: &[f32] = if items == 1 {
@@ -367,7 +354,7 @@ fn backward_group_stacked(
     // dcol (col_rows × items·P) = W_gᵀ (col_rows × O_g) · dy_g (O_g × items·P)
     let product = Gemm::new(d.col_rows, columns, d.out_per_group).a_transposed();
     if d.pointwise && items == 1 {
-        let dx_group = &mut dx[group * x_group_len..][..x_group_len];
+        let dx_group = &mut dx[d.x_group(g, 0, group)];
         product
             .accumulate()
             .run_with(d.isa, gemm_threads, w, dy_matrix, dx_group);
@@ -376,7 +363,7 @@ fn backward_group_stacked(
     scratch.dcol.resize(d.col_rows * columns, 0.0);
     product.run_with(d.isa, gemm_threads, w, dy_matrix, &mut scratch.dcol);
     for item in 0..items {
-        let dx_group = &mut dx[(item * g.groups + group) * x_group_len..][..x_group_len];
+        let dx_group = &mut dx[d.x_group(g, item, group)];
         let first_col = item * d.item_cols;
         col2im(
             g,

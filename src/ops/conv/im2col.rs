@@ -9,6 +9,49 @@ use crate::ops::geom::clip_range;
 use crate::ops::{vector, ConvGeom};
 use std::ops::Range;
 
+/// One kernel tap (ki, kj) of a channel, for output rows `oh_range`: its
+/// input offsets and the output rows and columns that read inside the input.
+struct Tap {
+    off_h: isize,
+    off_w: isize,
+    /// Output rows of `oh_range` whose input row is inside the image.
+    oh: Range<usize>,
+    /// Output columns whose input column is inside the image.
+    ow: Range<usize>,
+}
+
+impl Tap {
+    /// The input column of output column `ow.start` (meaningful when `ow` is not empty).
+    fn iw_lo(&self, g: &ConvGeom) -> usize {
+        ((self.ow.start * g.stride_w) as isize + self.off_w) as usize
+    }
+
+    /// The input row of output row `oh` (one of `self.oh`).
+    fn ih(&self, g: &ConvGeom, oh: usize) -> usize {
+        ((oh * g.stride_h) as isize + self.off_h) as usize
+    }
+}
+
+/// Every tap of a channel in column-matrix row order (ki, then kj).
+fn taps(g: &ConvGeom, oh_range: Range<usize>) -> impl Iterator<Item = Tap> + '_ {
+    (0..g.k_h).flat_map(move |ki| {
+        let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
+        let valid_h = clip_range(g.out_h, g.stride_h, off_h, g.in_h);
+        let oh_lo = valid_h.start.clamp(oh_range.start, oh_range.end);
+        let oh = oh_lo..valid_h.end.clamp(oh_lo, oh_range.end);
+        (0..g.k_w).map(move |kj| {
+            let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
+            let ow = clip_range(g.out_w, g.stride_w, off_w, g.in_w);
+            Tap {
+                off_h,
+                off_w,
+                oh: oh.clone(),
+                ow,
+            }
+        })
+    })
+}
+
 /// Fill columns `first_col..first_col + rows·out_w` of `col` (col_rows
 /// rows, `row_len` long) with output rows `oh_range` of one item's input
 /// channels of one group.
@@ -28,38 +71,26 @@ pub(super) fn im2col(
         .chunks_exact_mut(row_len)
         .map(|row| &mut row[first_col..first_col + len]);
     for x_channel in x_group.chunks_exact(d.in_plane) {
-        for ki in 0..g.k_h {
-            let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
-            let valid_h = clip_range(g.out_h, g.stride_h, off_h, g.in_h);
-            for kj in 0..g.k_w {
-                let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
-                let Range {
-                    start: ow_lo,
-                    end: ow_hi,
-                } = clip_range(out_w, g.stride_w, off_w, in_w);
-                let row = rows.next().expect("col has col_rows rows");
-                let oh_lo = valid_h.start.clamp(oh0, oh_range.end);
-                let oh_hi = valid_h.end.clamp(oh_lo, oh_range.end);
-                row[..(oh_lo - oh0) * out_w].fill(0.0);
-                row[(oh_hi - oh0) * out_w..].fill(0.0);
-                for oh in oh_lo..oh_hi {
-                    let ih = ((oh * g.stride_h) as isize + off_h) as usize;
-                    let x_row = &x_channel[ih * in_w..][..in_w];
-                    let dst = &mut row[(oh - oh0) * out_w..][..out_w];
-                    dst[..ow_lo].fill(0.0);
-                    dst[ow_hi..].fill(0.0);
-                    if ow_lo == ow_hi {
-                        continue;
-                    }
-                    let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
-                    let dst = &mut dst[ow_lo..ow_hi];
-                    if g.stride_w == 1 && dst.len() >= 64 {
-                        dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
-                    } else {
-                        // Short rows (LeNet's 10-wide planes): a memcpy call per
-                        // row cost more than the copy itself.
-                        vector::gather_strided(d.isa, dst, &x_row[iw_lo..], g.stride_w);
-                    }
+        for tap in taps(g, oh_range.clone()) {
+            let row = rows.next().expect("col has col_rows rows");
+            row[..(tap.oh.start - oh0) * out_w].fill(0.0);
+            row[(tap.oh.end - oh0) * out_w..].fill(0.0);
+            for oh in tap.oh.clone() {
+                let x_row = &x_channel[tap.ih(g, oh) * in_w..][..in_w];
+                let dst = &mut row[(oh - oh0) * out_w..][..out_w];
+                dst[..tap.ow.start].fill(0.0);
+                dst[tap.ow.end..].fill(0.0);
+                if tap.ow.is_empty() {
+                    continue;
+                }
+                let iw_lo = tap.iw_lo(g);
+                let dst = &mut dst[tap.ow.clone()];
+                if g.stride_w == 1 && dst.len() >= 64 {
+                    dst.copy_from_slice(&x_row[iw_lo..iw_lo + dst.len()]);
+                } else {
+                    // Short rows (LeNet's 10-wide planes): a memcpy call per
+                    // row cost more than the copy itself.
+                    vector::gather_strided(d.isa, dst, &x_row[iw_lo..], g.stride_w);
                 }
             }
         }
@@ -84,34 +115,22 @@ pub(super) fn col2im(
         .chunks_exact(row_len)
         .map(|row| &row[first_col..first_col + len]);
     for dx_channel in dx_group.chunks_exact_mut(d.in_plane) {
-        for ki in 0..g.k_h {
-            let off_h = (ki * g.dil_h) as isize - g.pad_top as isize;
-            let valid_h = clip_range(g.out_h, g.stride_h, off_h, g.in_h);
-            for kj in 0..g.k_w {
-                let off_w = (kj * g.dil_w) as isize - g.pad_left as isize;
-                let Range {
-                    start: ow_lo,
-                    end: ow_hi,
-                } = clip_range(out_w, g.stride_w, off_w, in_w);
-                let row = rows.next().expect("col has col_rows rows");
-                if ow_lo == ow_hi {
-                    continue;
-                }
-                let iw_lo = ((ow_lo * g.stride_w) as isize + off_w) as usize;
-                let oh_lo = valid_h.start.clamp(oh0, oh_range.end);
-                let oh_hi = valid_h.end.clamp(oh_lo, oh_range.end);
-                for oh in oh_lo..oh_hi {
-                    let ih = ((oh * g.stride_h) as isize + off_h) as usize;
-                    let dx_row = &mut dx_channel[ih * in_w..][..in_w];
-                    let at = (oh - oh0) * out_w;
-                    let src = &row[at + ow_lo..at + ow_hi];
-                    if g.stride_w == 1 {
-                        let dst = &mut dx_row[iw_lo..iw_lo + src.len()];
-                        dst.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
-                    } else {
-                        let dst = dx_row[iw_lo..].iter_mut().step_by(g.stride_w);
-                        dst.zip(src).for_each(|(a, &v)| *a += v);
-                    }
+        for tap in taps(g, oh_range.clone()) {
+            let row = rows.next().expect("col has col_rows rows");
+            if tap.ow.is_empty() {
+                continue;
+            }
+            let iw_lo = tap.iw_lo(g);
+            for oh in tap.oh.clone() {
+                let dx_row = &mut dx_channel[tap.ih(g, oh) * in_w..][..in_w];
+                let at = (oh - oh0) * out_w;
+                let src = &row[at + tap.ow.start..at + tap.ow.end];
+                if g.stride_w == 1 {
+                    let dst = &mut dx_row[iw_lo..iw_lo + src.len()];
+                    dst.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
+                } else {
+                    let dst = dx_row[iw_lo..].iter_mut().step_by(g.stride_w);
+                    dst.zip(src).for_each(|(a, &v)| *a += v);
                 }
             }
         }

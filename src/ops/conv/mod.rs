@@ -143,6 +143,14 @@ struct Dims {
 }
 
 impl Dims {
+    /// Where group `group` of batch item `item` (counted from the start of
+    /// the slice) lies in input-shaped data (x or dx).
+    fn x_group(&self, g: &ConvGeom, item: usize, group: usize) -> std::ops::Range<usize> {
+        let len = self.in_per_group * self.in_plane;
+        let start = (item * g.groups + group) * len;
+        start..start + len
+    }
+
     fn new(g: &ConvGeom, isa: Isa) -> Self {
         let in_per_group = g.in_ch / g.groups;
         let taps = g.k_h * g.k_w;

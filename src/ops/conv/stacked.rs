@@ -113,10 +113,16 @@ impl Layout {
         let fit = |input: usize, pad: usize, extent: usize| {
             (0..input.min(extent.saturating_sub(pad)), pad)
         };
-        [
+        let [h, w] = [
             fit(g.in_h, g.pad_top, self.rows),
             fit(g.in_w, g.pad_left, self.width),
-        ]
+        ];
+        if h.0.is_empty() || w.0.is_empty() {
+            // No input value is read (the padding can be wider than the
+            // padded plane): nothing to copy, and the offsets may lie outside it.
+            return [(0..0, h.1), (0..0, w.1)];
+        }
+        [h, w]
     }
 }
 

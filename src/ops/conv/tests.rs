@@ -43,6 +43,21 @@ proptest! {
     }
 }
 
+#[test]
+fn padding_that_hides_the_whole_input_row() {
+    // in_w 1, pad 2 before, stride 3: the one output column reads only
+    // padding. The stacked path once indexed past its padded plane here.
+    let g = geom(
+        1,
+        1,
+        1,
+        1,
+        axis(4, 1, 1, (0, 0), 1),
+        axis(1, 1, 3, (2, 0), 1),
+    );
+    check_against_reference(&g, 0);
+}
+
 /// The avx512 family, if this run tests it; else says loudly why not.
 fn avx512_family(test: &str) -> Option<Isa> {
     let found = families()

@@ -197,6 +197,14 @@ pub(super) struct GroupChunk<'a> {
     pub dw: Option<&'a mut [f32]>,
 }
 
+impl<'a> GroupChunk<'a> {
+    /// The group's input channels of each item of the chunk, by item.
+    pub fn x_of(&self, g: &'a ConvGeom, d: &'a Dims) -> impl Fn(usize) -> &'a [f32] + 'a {
+        let (x, group) = (self.x, self.group);
+        move |item| &x[d.x_group(g, item, group)]
+    }
+}
+
 /// Copy a block of the group's dy into `out` (O_g × block.cols) in the wide
 /// layout. Junk columns must be zero: they multiply real taps in the dW
 /// product.
@@ -239,19 +247,18 @@ pub(super) fn backward_group_wide_blocked(
     part: GroupChunk,
     scratch: &mut ChunkScratch,
 ) {
+    let x_group_of = part.x_of(g, d);
     let GroupChunk {
         group,
         items,
-        x,
         w,
         dy,
         dx,
         mut dw,
+        ..
     } = part;
     let rows = WideRows::new(g);
     let columns = items * d.item_cols;
-    let x_group_len = d.in_per_group * d.in_plane;
-    let x_group_of = |item: usize| &x[(item * g.groups + group) * x_group_len..][..x_group_len];
     pad_group_items(g, d, &rows, items, &x_group_of, &mut scratch.padded);
     if dx.is_some() {
         scratch.dpadded.clear();
@@ -288,7 +295,7 @@ pub(super) fn backward_group_wide_blocked(
     }
     if let Some(dx) = dx {
         for item in 0..items {
-            let dx_group = &mut dx[(item * g.groups + group) * x_group_len..][..x_group_len];
+            let dx_group = &mut dx[d.x_group(g, item, group)];
             for (c, dx_channel) in dx_group.chunks_exact_mut(d.in_plane).enumerate() {
                 let source = &scratch.dpadded[(c * items + item) * rows.padded_len..];
                 rows.unpad_add(g, &source[..rows.padded_len], dx_channel);

@@ -36,17 +36,6 @@ struct Operand<'a> {
     stored_cols: usize,
 }
 
-impl Operand<'_> {
-    #[inline(always)]
-    fn at(&self, row: usize, col: usize) -> f32 {
-        if self.trans {
-            self.data[col * self.stored_cols + row]
-        } else {
-            self.data[row * self.stored_cols + col]
-        }
-    }
-}
-
 /// Pack rows `rows` × depth `depth` of A into MR-row panels, k-major.
 fn pack_a(
     a: Operand,
@@ -57,14 +46,35 @@ fn pack_a(
     let panels = rows.len().div_ceil(MR);
     // Every element is written below (edges zero-padded), so no clearing.
     out.resize(panels * MR * depth.len(), 0.0);
+    let stride = a.stored_cols;
     for (panel, chunk) in out.chunks_exact_mut(MR * depth.len()).enumerate() {
         let row0 = rows.start + panel * MR;
         let valid = MR.min(rows.end - row0);
-        for (p, slot) in depth.clone().zip(chunk.chunks_exact_mut(MR)) {
-            for (r, value) in slot[..valid].iter_mut().enumerate() {
-                *value = a.at(row0 + r, p);
+        if a.trans {
+            // A's column p is stored row p: each slot is one contiguous run.
+            for (p, slot) in depth.clone().zip(chunk.chunks_exact_mut(MR)) {
+                let source = &a.data[p * stride + row0..];
+                if valid == MR {
+                    // A constant length: copying `valid` elements was a memcpy call per slot.
+                    slot.copy_from_slice(&source[..MR]);
+                } else {
+                    slot[..valid].copy_from_slice(&source[..valid]);
+                    slot[valid..].fill(0.0);
+                }
             }
-            slot[valid..].fill(0.0);
+            continue;
+        }
+        // Row by row, each read in order and written down the panel (which
+        // stays in L1): reading MR rows side by side, one element each, was
+        // 6% of a ResNet-18 training step.
+        for r in 0..MR {
+            let slots = chunk[r..].iter_mut().step_by(MR);
+            if r < valid {
+                let row = &a.data[(row0 + r) * stride + depth.start..][..depth.len()];
+                slots.zip(row).for_each(|(slot, &value)| *slot = value);
+            } else {
+                slots.for_each(|slot| *slot = 0.0);
+            }
         }
     }
 }

@@ -3,7 +3,8 @@
 //! dropout with a fixed mask, every pool setting) the gradients backward
 //! gives for the input and every learnable tensor match central finite
 //! differences of the loss `L = Σ w·y` (fixed random `w`), computed in f64
-//! from the f32 forward.
+//! from the f32 forward, and a second backward on the same tape (stale
+//! gradient buffers) gives them again.
 //!
 //! Piecewise-linear layers (relu, maxpool) have kinks, where a central
 //! difference straddling one is off. So the step shrinks (`H`, `H/2`, ...)
@@ -170,6 +171,13 @@ impl Harness {
     /// Check every tensor's gradient at up to `PER_TENSOR` coordinates.
     fn check(&mut self) {
         let (dx, dparams) = self.backward();
+        // Again on the same tape, whose gradient buffers now hold the first
+        // pass's values: each must be overwritten, not added to.
+        let (dx2, dparams2) = self.backward();
+        for (again, first) in std::iter::once((&dx2, &dx)).chain(dparams2.iter().zip(&dparams)) {
+            let first: Vec<f64> = first.iter().map(|&v| v as f64).collect();
+            crate::ops::testutil::assert_close(again, &first, 1e-5);
+        }
         assert_eq!(dx.len(), self.x.len(), "{}: input gradient", self.text);
         let mut tensors = vec![(Target::Input, "input".to_string(), dx)];
         for (p, grad) in dparams.into_iter().enumerate() {

@@ -533,16 +533,17 @@ impl Interp {
         if self.tape.cut() {
             return Err(Stop::Interrupted);
         }
-        if let Some(p) = model
-            .params
-            .iter()
-            .find(|p| p.learnable && p.grad.iter().any(|g| !g.is_finite()))
-        {
-            let what = format!("the gradient of `{}` became NaN or infinite", p.name);
-            return Err(diverged(what, buffers, model).into());
-        }
+        // A NaN or infinite gradient always makes a non-finite update, so the
+        // gradients are searched only when the optimizer refuses one.
         if let Err(name) = opt.step(&run.plan.optimizer, model) {
-            let what = format!("the update of `{name}` would make it NaN or infinite");
+            let what = match model
+                .params
+                .iter()
+                .find(|p| p.learnable && p.grad.iter().any(|g| !g.is_finite()))
+            {
+                Some(p) => format!("the gradient of `{}` became NaN or infinite", p.name),
+                None => format!("the update of `{name}` would make it NaN or infinite"),
+            };
             return Err(diverged(what, buffers, model).into());
         }
         Ok((value, hits))

@@ -52,13 +52,19 @@ impl OptState {
             if !p.learnable {
                 continue;
             }
-            let (m, v, next) = (&mut self.m[i], &mut self.v[i], &mut self.next[i]);
+            let state = State {
+                m: &mut self.m[i],
+                v: &mut self.v[i],
+                next: &mut self.next[i],
+            };
             let finite = match *opt {
                 Optimizer::Sgd {
                     lr,
                     momentum,
                     weight_decay,
-                } => sgd(p, m, next, lr, momentum, weight_decay, t == 1),
+                } => in_pieces(p, state, |p, s| {
+                    sgd(p, s, lr, momentum, weight_decay, t == 1)
+                }),
                 Optimizer::Adam {
                     lr,
                     b1,
@@ -75,7 +81,7 @@ impl OptState {
                         let denom = v.sqrt() / bc2_sqrt + eps;
                         (w - step_size * m / denom, m, v)
                     };
-                    adam(p, m, v, next, rule)
+                    in_pieces(p, state, |p, s| adam(p, s, rule))
                 }
             };
             if !finite {
@@ -102,26 +108,58 @@ fn finite_bits(x: f32) -> bool {
     x.to_bits() & 0x7f80_0000 != 0x7f80_0000
 }
 
-/// torch.optim.SGD (dampening 0; the first step's buffer is the gradient
-/// itself): new weights into `next`; whether all of them are finite.
-fn sgd(
+/// One tensor's (or one piece's) optimizer state, all of the weights' length.
+struct State<'a> {
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    next: &'a mut [f32],
+}
+
+/// Run `update` over matching pieces of (weights, gradients) and `state`, in
+/// parallel for large tensors; whether every piece stayed finite.
+fn in_pieces(
     p: &Param,
-    buf: &mut [f32],
-    next: &mut [f32],
+    state: State,
+    update: impl Fn((&[f32], &[f32]), State) -> bool + Sync,
+) -> bool {
+    use rayon::prelude::*;
+    const PIECE: usize = 1 << 16;
+    let (w, g) = (&p.data[..], &p.grad[..]);
+    if w.len() < 2 * PIECE || rayon::current_num_threads() < 2 {
+        return update((w, g), state);
+    }
+    let State { m, v, next } = state;
+    let weights = w.par_chunks(PIECE).zip(g.par_chunks(PIECE));
+    let state = m
+        .par_chunks_mut(PIECE)
+        .zip(v.par_chunks_mut(PIECE))
+        .zip(next.par_chunks_mut(PIECE));
+    weights
+        .zip(state)
+        .map(|(wg, ((m, v), next))| update(wg, State { m, v, next }))
+        .reduce(|| true, |a, b| a & b)
+}
+
+/// torch.optim.SGD (dampening 0; the first step's buffer is the gradient
+/// itself, kept in `m`): new weights into `next`; whether all of them are
+/// finite.
+fn sgd(
+    (w, g): (&[f32], &[f32]),
+    s: State,
     lr: f32,
     momentum: f32,
     weight_decay: f32,
     first: bool,
 ) -> bool {
     let mut finite = true;
-    let weights = p.data.iter().zip(&p.grad).zip(next.iter_mut());
+    let weights = w.iter().zip(g).zip(s.next.iter_mut());
     if momentum == 0.0 {
         for ((w, g), n) in weights {
             *n = *w - lr * (*g + weight_decay * *w);
             finite &= finite_bits(*n);
         }
     } else {
-        for (((w, g), n), b) in weights.zip(buf.iter_mut()) {
+        for (((w, g), n), b) in weights.zip(s.m.iter_mut()) {
             let d = *g + weight_decay * *w;
             *b = if first { d } else { momentum * *b + d };
             *n = *w - lr * *b;
@@ -134,15 +172,13 @@ fn sgd(
 /// torch.optim.Adam: new weights into `next`, moments in place; whether all
 /// of them are finite.
 fn adam(
-    p: &Param,
-    m: &mut [f32],
-    v: &mut [f32],
-    next: &mut [f32],
+    (w, g): (&[f32], &[f32]),
+    s: State,
     rule: impl Fn(f32, f32, f32, f32) -> (f32, f32, f32),
 ) -> bool {
     let mut finite = true;
-    let state = m.iter_mut().zip(v.iter_mut());
-    for (((w, g), n), (m, v)) in p.data.iter().zip(&p.grad).zip(next.iter_mut()).zip(state) {
+    let state = s.m.iter_mut().zip(s.v.iter_mut());
+    for (((w, g), n), (m, v)) in w.iter().zip(g).zip(s.next.iter_mut()).zip(state) {
         (*n, *m, *v) = rule(*w, *g, *m, *v);
         finite &= finite_bits(*n) & finite_bits(*m) & finite_bits(*v);
     }
