@@ -16,7 +16,7 @@ fn batch_sizes(n: usize, schedule: &Schedule) -> Vec<usize> {
         Schedule::Epochs { batch, .. } => {
             let batch = batch.max(1);
             let mut sizes = vec![batch.min(n)];
-            if n % batch != 0 && n > batch {
+            if !n.is_multiple_of(batch) && n > batch {
                 sizes.push(n % batch);
             }
             sizes
