@@ -2,7 +2,6 @@
 //! lowers every model and `shape` question to the checked IR.
 
 mod batches;
-mod calls;
 mod expr;
 pub mod files;
 mod habits;

@@ -364,6 +364,17 @@ impl CheckError {
         .help("give the second binding its own name")
     }
 
+    /// `m[0:2](X)` on a graph model: only a sequential model has a first K layers.
+    pub fn graph_slice(span: Span) -> Self {
+        CheckError::new(
+            "graph_slice",
+            "slicing a graph model is not supported".into(),
+            span,
+            "graph model",
+        )
+        .help("slice a plain (sequential) model")
+    }
+
     /// `let (a, b) = X`: one value where several names wait.
     pub fn one_value(span: Span) -> Self {
         CheckError::new("tuple_count", "this is one value, not several".into(), span, "one value")

@@ -133,18 +133,3 @@ pub fn targets(loss: Loss, y: &[usize], n: usize, out: &Shape) -> Result<(), Fee
         }
     }
 }
-
-/// `m[0:K](X)`: only a plain (sequential) model runs its first layers.
-pub fn slice(model: &Model) -> Result<(), FeedError> {
-    if model.is_graph {
-        return Err(FeedError::new(
-            format!(
-                "slicing a graph model is not supported (`{}` is a graph)",
-                model.name
-            ),
-            "graph model",
-            Some("slice a plain (sequential) model, or apply the whole model".into()),
-        ));
-    }
-    Ok(())
-}

@@ -7,6 +7,7 @@ use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
 use super::tape::Mode;
 use super::Interp;
+use crate::ir::error::CheckError;
 use crate::ir::model::Model;
 use crate::syntax::ast::{Expr, ExprKind, IndexItem, Span};
 use crate::value::Value;
@@ -98,8 +99,9 @@ impl Interp {
         };
         let end =
             if end < 0 { n_layers as i64 + end } else { end }.clamp(0, n_layers as i64) as usize;
-        crate::ir::feed::slice(&self.models[&id.name].ir)
-            .map_err(|e| RunError::feed(e, callee_span))?;
+        if self.models[&id.name].ir.is_graph {
+            return Err(RunError::from_check(CheckError::graph_slice(callee_span)));
+        }
         let x = self.arg_float(args, 0, span, "a tensor")?;
         let out = self.apply_model(&id.name, &x, Some(end), span)?;
         Ok(Evaluated::Value(Value::Float(out)))

@@ -203,9 +203,13 @@ fn check_call_expr(
         }
         ExprKind::Index { base, items } => {
             // `m[0:2](X)`: a slice of a model's layers
+            if let ExprKind::Name(id) = &base.kind {
+                if scope.models.get(&id.name).is_some_and(|m| m.is_graph) {
+                    errs.push(CheckError::graph_slice(callee.span));
+                }
+            }
             check_expr(scope, base, errs);
             check_index(scope, items, errs);
-            errs.extend(super::calls::model_slice(scope, base, callee.span));
             check_model_call(args.len() + named.len(), args_span, errs);
         }
         _ => check_expr(scope, callee, errs),
