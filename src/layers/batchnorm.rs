@@ -6,7 +6,7 @@ use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, 
 use super::call::Args;
 use super::export::{py_float, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
 use super::pass::{Backward, Forward, ForwardError, Mode};
-use super::tensors::{weight_grads, Fill, Role, TensorSpec};
+use super::tensors::{weight_grads, Fill, Param, Role, TensorSpec};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
 use crate::ops::{self, BatchNormGeom};
@@ -214,6 +214,31 @@ pub(super) fn backward(b: &BatchNorm, cx: Backward<'_>, stats: &BatchStats) {
         cx.dy,
         grads,
     );
+}
+
+/// Batchnorm on its running statistics folded into the layer before it,
+/// for inference: bn(z + bias) = scale·z + shift with scale = γ/√(var + ε)
+/// and shift = β + (bias − mean)·scale. `None` when the tensors do not have
+/// `channels` entries (a model whose state was replaced by hand).
+pub fn fold(
+    b: &BatchNorm,
+    params: &[Param],
+    ids: &[usize],
+    bias: Option<&[f32]>,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let c = b.channels as usize;
+    let [gamma, beta, mean, var] = [0, 1, 2, 3].map(|k| params[ids[k]].data.as_slice());
+    if [gamma, beta, mean, var].iter().any(|t| t.len() != c) || bias.is_some_and(|t| t.len() != c) {
+        return None;
+    }
+    let eps = b.eps as f32;
+    let scale: Vec<f32> = (0..c)
+        .map(|o| gamma[o] * (1.0 / (var[o] + eps).sqrt()))
+        .collect();
+    let shift = (0..c)
+        .map(|o| beta[o] + (bias.map_or(0.0, |b| b[o]) - mean[o]) * scale[o])
+        .collect();
+    Some((scale, shift))
 }
 
 /// `BatchNormalization` in inference form (running statistics), for NxC and

@@ -4,8 +4,8 @@
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
 use super::call::{Args, IMAGE};
 use super::export::{py_pair, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, TorchModule};
-use super::pass::{need_4d, Backward, Forward, ForwardError};
-use super::tensors::{weight_grads, Fill, Init, Role, TensorSpec};
+use super::pass::{need_4d, Backward, Buf, Forward, ForwardError};
+use super::tensors::{weight_grads, Fill, Init, Param, Role, TensorSpec};
 use super::window::{self, Pad4, Window};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
@@ -229,6 +229,43 @@ pub(super) fn forward(
     let runs = Runs::new(&g, weight.len(), cx.cut_short.then_some(RUN_MACS));
     runs.forward(&g, &cx.x.data, weight, bias, &mut cx.y.data);
     Ok(())
+}
+
+/// Inference forward with an output pass (`ops::conv::Epilogue`): a
+/// folded batchnorm's scale, `shift` (which must already hold the conv's
+/// own bias, see [`super::batchnorm::fold`]), a residual, a relu.
+pub fn forward_fused(
+    c: &Conv,
+    x: &Buf,
+    params: &[Param],
+    ids: &[usize],
+    e: &ops::conv::Epilogue,
+    y: &mut Buf,
+) -> Result<(), ForwardError> {
+    need_4d(SPEC.name, &x.shape)?;
+    let g = geom(c, &x.shape).ok_or_else(|| {
+        format!(
+            "conv kernel does not fit the input {}",
+            crate::value::dims_string(&x.shape)
+        )
+    })?;
+    y.reshape(&g.output_shape());
+    if e.residual.is_some_and(|r| r.len() != y.data.len()) {
+        return Err("add: shapes differ at run time".into());
+    }
+    let weight = &params[ids[0]].data;
+    if c.flip {
+        let flipped = ops::conv::flip_kernel(&g, weight);
+        ops::conv::conv2d_forward_fused(&g, &x.data, &flipped, e, &mut y.data);
+    } else {
+        ops::conv::conv2d_forward_fused(&g, &x.data, weight, e, &mut y.data);
+    }
+    Ok(())
+}
+
+/// The conv's bias, if it has one.
+pub fn bias<'a>(c: &Conv, params: &'a [Param], ids: &[usize]) -> Option<&'a [f32]> {
+    c.bias.then(|| params[ids[1]].data.as_slice())
 }
 
 /// Multiply-accumulates above which a pass that may be cut short on a

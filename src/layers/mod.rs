@@ -28,13 +28,15 @@ use rand::Rng;
 pub use args::{
     ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Lower, PadSpec, Range, Val,
 };
-pub use batchnorm::{train_batch as batchnorm_train_batch, BatchNorm, BatchStats};
+pub use batchnorm::{
+    fold as fold_batchnorm, train_batch as batchnorm_train_batch, BatchNorm, BatchStats,
+};
 pub use call::{parse_args, Args};
-pub use conv::Conv;
+pub use conv::{bias as conv_bias, forward_fused as conv_forward_fused, Conv};
 pub use export::{OnnxMapping, Refusal, TorchModule};
 pub use linear::Linear;
 pub use pass::{Backward, Buf, Forward, ForwardError, Mode};
-pub use pool::Pool;
+pub use pool::{max_forward_values as maxpool_forward_values, Pool};
 pub use tensors::{Fill, Init, Param, Role, TensorSpec};
 pub use window::{Pad4, Window};
 

@@ -22,7 +22,7 @@
 use super::args::{ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec};
 use super::call::{Args, IMAGE};
 use super::export::{py_pair, OnnxAttr, OnnxInput, OnnxMapping, OnnxNode, Refusal, TorchModule};
-use super::pass::{need_4d, Backward, Forward, ForwardError};
+use super::pass::{need_4d, Backward, Buf, Forward, ForwardError};
 use super::window::{self, Pad4, Window};
 use super::{LayerInput, LayerKind, Lowered};
 use crate::ir::error::CheckError;
@@ -229,6 +229,14 @@ pub(super) fn max_forward(
     argmax.clear();
     argmax.resize(g.output_shape().iter().product(), 0);
     ops::pool::maxpool2d_forward(&g, &cx.x.data, &mut cx.y.data, argmax);
+    Ok(())
+}
+
+/// Inference forward: the values only (no positions for a backward).
+pub fn max_forward_values(p: &Pool, x: &Buf, y: &mut Buf) -> Result<(), ForwardError> {
+    let g = geom_for(p, MAXPOOL.name, &x.shape)?;
+    y.reshape(&g.output_shape());
+    ops::pool::maxpool2d_forward_values(&g, &x.data, &mut y.data);
     Ok(())
 }
 

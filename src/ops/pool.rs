@@ -62,7 +62,7 @@ pub fn maxpool2d_forward(g: &PoolGeom, x: &[f32], y: &mut [f32], argmax: &mut [u
     }
     let isa = isa::current();
     let plane = |x_plane: &[f32], (y_plane, arg_plane): (&mut [f32], &mut [u32])| {
-        maxpool_plane(isa, g, x_plane, y_plane, arg_plane)
+        maxpool_plane::<true>(isa, g, x_plane, y_plane, arg_plane)
     };
     for_each_plane(
         x.len(),
@@ -73,7 +73,30 @@ pub fn maxpool2d_forward(g: &PoolGeom, x: &[f32], y: &mut [f32], argmax: &mut [u
     );
 }
 
-fn maxpool_plane(
+/// Max pooling forward for inference: the values of [`maxpool2d_forward`]
+/// without its positions.
+pub fn maxpool2d_forward_values(g: &PoolGeom, x: &[f32], y: &mut [f32]) {
+    check_lengths(g, x.len(), y.len());
+    let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_h * g.out_w);
+    if out_plane == 0 || in_plane == 0 {
+        y.fill(f32::NEG_INFINITY);
+        return;
+    }
+    let isa = isa::current();
+    let plane = |x_plane: &[f32], y_plane: &mut [f32]| {
+        maxpool_plane::<false>(isa, g, x_plane, y_plane, &mut [])
+    };
+    for_each_plane(
+        x.len(),
+        x.par_chunks(in_plane),
+        y.par_chunks_mut(out_plane),
+        plane,
+    );
+}
+
+/// One plane; with `ARG` false `arg_plane` is empty and only values are
+/// kept (inference).
+fn maxpool_plane<const ARG: bool>(
     isa: Isa,
     g: &PoolGeom,
     x_plane: &[f32],
@@ -92,9 +115,13 @@ fn maxpool_plane(
     } else {
         interior_lo
     };
-    let y_rows = y_plane.chunks_exact_mut(g.out_w);
-    let arg_rows = arg_plane.chunks_exact_mut(g.out_w);
-    for (oh, (y_row, arg_row)) in y_rows.zip(arg_rows).enumerate() {
+    let mut no_args: [u32; 0] = [];
+    for (oh, y_row) in y_plane.chunks_exact_mut(g.out_w).enumerate() {
+        let arg_row: &mut [u32] = if ARG {
+            &mut arg_plane[oh * g.out_w..(oh + 1) * g.out_w]
+        } else {
+            &mut no_args
+        };
         let h_start = (oh * g.stride_h) as isize - g.pad_top as isize;
         let taps_h = clip_range(g.k_h, g.dil_h, h_start, g.in_h);
         y_row.fill(f32::NEG_INFINITY);
@@ -126,15 +153,26 @@ fn maxpool_plane(
                 }
             }
             y_row[ow] = best;
-            arg_row[ow] = best_at;
+            if ARG {
+                arg_row[ow] = best_at;
+            }
         }
         if interior_lo == interior_hi {
             continue;
         }
-        let (y_run, arg_run) = (
-            &mut y_row[interior_lo..interior_hi],
-            &mut arg_row[interior_lo..interior_hi],
-        );
+        let y_run = &mut y_row[interior_lo..interior_hi];
+        if !ARG {
+            for i in taps_h {
+                let ih = (h_start + (i * g.dil_h) as isize) as usize;
+                for j in 0..g.k_w {
+                    let iw = interior_lo * g.stride_w + j * g.dil_w - g.pad_left;
+                    let x_run = &x_plane[ih * g.in_w + iw..(ih + 1) * g.in_w];
+                    vector::max_update(isa, y_run, x_run, g.stride_w);
+                }
+            }
+            continue;
+        }
+        let arg_run = &mut arg_row[interior_lo..interior_hi];
         for i in taps_h {
             let ih = (h_start + (i * g.dil_h) as isize) as usize;
             for j in 0..g.k_w {

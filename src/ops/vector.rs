@@ -160,6 +160,35 @@ dispatch! {
     }
 }
 
+/// One window run of [`max_update`] with the stride known at compile time.
+#[inline(always)]
+fn max_run<const STRIDE: usize>(best: &mut [f32], x: &[f32], stride: usize) {
+    let stride = if STRIDE == 0 { stride } else { STRIDE };
+    let len = best.len();
+    if len == 0 {
+        return;
+    }
+    let x = &x[..(len - 1) * stride + 1];
+    for (w, best) in best.iter_mut().enumerate() {
+        let v = x[w * stride];
+        #[allow(clippy::eq_op)] // v != v is the NaN test, branch-free.
+        let take = (v > *best) | (v != v);
+        *best = if take { v } else { *best };
+    }
+}
+
+dispatch! {
+    /// [`argmax_update`] without the positions (max pooling for inference).
+    fn max_update(best: &mut [f32], x: &[f32], stride: usize), fused => {
+        let _ = fused;
+        match stride {
+            1 => max_run::<1>(best, x, stride),
+            2 => max_run::<2>(best, x, stride),
+            _ => max_run::<0>(best, x, stride),
+        }
+    }
+}
+
 /// dst[i] = src[i·stride] with the stride known at compile time when nonzero.
 #[inline(always)]
 fn gather_run<const STRIDE: usize>(dst: &mut [f32], src: &[f32], stride: usize) {

@@ -5,7 +5,6 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::error::{RunError, RunResult};
 use super::eval::Evaluated;
-use super::tape::Mode;
 use super::Interp;
 use crate::ir::error::CheckError;
 use crate::ir::model::Model;
@@ -131,7 +130,8 @@ impl Interp {
     }
 
     /// Run a model forward in eval mode (optionally only its first layers).
-    /// The input is borrowed: it is copied once, into the tape's input buffer.
+    /// The input is borrowed: it is copied once, into the first buffer of
+    /// the inference pass (`run::infer`).
     pub fn apply_model(
         &mut self,
         name: &str,
@@ -149,22 +149,18 @@ impl Interp {
         let estimate = activation_bytes(ir, &shape, false);
         crate::io::check_alloc_bytes(estimate, &format!("running `{name}` on a batch of {batch}"))
             .map_err(|e| RunError::io(&e, span))?;
-        match x.as_slice() {
-            Some(data) => self.tape.start(&shape, data),
-            None => {
-                let data: Vec<f32> = x.iter().copied().collect();
-                self.tape.start(&shape, &data);
-            }
-        }
         let model = self
             .models
             .get_mut(name)
             .ok_or_else(|| RunError::new("unknown model", span, "here"))?;
-        let out = self
-            .tape
-            .forward(model, Mode::Eval, &mut self.rng, layers)
+        let fill = |buf: &mut [f32]| match x.as_slice() {
+            Some(data) => crate::ops::copy(buf, data),
+            None => buf.iter_mut().zip(x.iter()).for_each(|(b, &v)| *b = v),
+        };
+        let b = self
+            .infer
+            .run(model, &shape, fill, layers, &mut self.rng)
             .map_err(|msg| RunError::new(msg, span, "while running this model"))?;
-        let b = self.tape.take(out);
         ArrayD::from_shape_vec(IxDyn(&b.shape), b.data)
             .map_err(|e| RunError::new(e.to_string(), span, "here"))
     }

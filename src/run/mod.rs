@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod index;
+pub mod infer;
 pub mod layer_fn;
 pub mod methods;
 pub mod output;
@@ -63,6 +64,7 @@ pub struct Interp {
     /// When set, every random draw is noted here (for `export --torch`).
     pub draws: Option<draws::DrawLog>,
     tape: Tape,
+    infer: infer::Inference,
 }
 
 impl Default for Interp {
@@ -87,6 +89,7 @@ impl Interp {
             progress: std::io::stdout().is_terminal(),
             draws: None,
             tape: Tape::new(),
+            infer: infer::Inference::new(),
         }
     }
 

@@ -483,7 +483,8 @@ pub fn forward(
     let packed = packed_weights(g, weight);
     let (o_g, out_plane) = (g.out_ch / g.groups, g.out_h * g.out_w);
     let x_group_len = g.in_ch / g.groups * g.in_h * g.in_w;
-    let run = |scratch: &mut Scratch, (y_item, x_item): (&mut [f32], &[f32])| {
+    let (y_item_len, x_item_len) = (g.out_ch * out_plane, g.in_ch * g.in_h * g.in_w);
+    let run = |scratch: &mut Scratch, (n, (y_item, x_item)): (usize, (&mut [f32], &[f32]))| {
         for (group, packed_w) in packed.iter().enumerate() {
             layout.fill(
                 g,
@@ -493,13 +494,14 @@ pub fn forward(
             scratch.wide.resize(o_g * layout.cols, 0.0);
             gemm_b_from_buffer(isa, packed_w, o_g, &layout, &scratch.buf, &mut scratch.wide);
             let y_group = &mut y_item[group * o_g * out_plane..][..o_g * out_plane];
-            for (y_plane, wide) in y_group
-                .chunks_exact_mut(out_plane)
+            let planes = y_group.chunks_exact_mut(out_plane);
+            for (p, (y_plane, wide)) in planes
                 .zip(scratch.wide.chunks_exact(layout.cols))
+                .enumerate()
             {
-                for (y_row, wide_row) in y_plane
-                    .chunks_exact_mut(g.out_w)
-                    .zip(wide.chunks_exact(layout.width))
+                let o = group * o_g + p;
+                let rows = y_plane.chunks_exact_mut(g.out_w);
+                for (r, (y_row, wide_row)) in rows.zip(wide.chunks_exact(layout.width)).enumerate()
                 {
                     let wide_row = &wide_row[..g.out_w];
                     match write {
@@ -507,20 +509,26 @@ pub fn forward(
                         Write::Accumulate => {
                             y_row.iter_mut().zip(wide_row).for_each(|(y, &v)| *y += v)
                         }
+                        Write::Epilogue(e) => {
+                            let at = n * y_item_len + o * out_plane + r * g.out_w;
+                            let residual = e.residual_at(at, g.out_w);
+                            e.write(o, wide_row.iter().copied(), residual, y_row)
+                        }
                     }
                 }
             }
         }
     };
-    let (y_item_len, x_item_len) = (g.out_ch * out_plane, g.in_ch * g.in_h * g.in_w);
     if threads > 1 {
         y.par_chunks_mut(y_item_len)
             .zip(x.par_chunks(x_item_len))
+            .enumerate()
             .for_each_init(Scratch::default, run);
     } else {
         let mut scratch = Scratch::default();
         y.chunks_mut(y_item_len)
             .zip(x.chunks(x_item_len))
+            .enumerate()
             .for_each(|item| run(&mut scratch, item));
     }
 }

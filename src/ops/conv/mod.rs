@@ -28,8 +28,11 @@ use super::isa::{self, Isa};
 use super::{vector, Axis, ConvGeom};
 use rayon::prelude::*;
 
+pub use epilogue::Epilogue;
+
 mod chunked;
 mod depthwise;
+mod epilogue;
 mod im2col;
 mod stacked;
 mod wide;
@@ -261,11 +264,13 @@ fn accumulate_dbias(g: &ConvGeom, d: &Dims, dy: &[f32], dbias: &mut [f32]) {
 }
 
 /// How a forward writes y.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Write {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Write<'a> {
     Overwrite,
     /// y += the convolution: an input gradient computed as a forward pass.
     Accumulate,
+    /// y = the epilogue of the convolution (inference; implicit and stacked paths).
+    Epilogue(Epilogue<'a>),
 }
 
 /// Which algorithm runs a convolution (forward and weight gradient).
@@ -306,6 +311,24 @@ pub fn conv2d_forward(
         return;
     }
     forward_with(g, &d, x, weight, bias, y, Write::Overwrite);
+}
+
+/// Inference forward: y = `e` applied to the convolution (see [`Epilogue`];
+/// a conv's bias goes in as its shift), in the output pass where the path
+/// has one, else in one pass after it.
+pub fn conv2d_forward_fused(g: &ConvGeom, x: &[f32], weight: &[f32], e: &Epilogue, y: &mut [f32]) {
+    let d = Dims::new(g, isa::current());
+    check_lengths(g, &d, x.len(), weight.len(), y.len());
+    e.check(g.out_ch, y.len());
+    if y.is_empty() {
+        return;
+    }
+    if accumulates(g, &d) {
+        forward_with(g, &d, x, weight, None, y, Write::Epilogue(*e));
+    } else {
+        forward_with(g, &d, x, weight, None, y, Write::Overwrite);
+        epilogue::apply_in_place(e, g.out_ch, d.out_plane, y);
+    }
 }
 
 /// The forward through the path `d` picks; `Accumulate` only on the

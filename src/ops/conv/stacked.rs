@@ -360,10 +360,16 @@ fn scatter_output(
         }
         let b = bias.map_or(0.0, |b| b[o]);
         let src = &out[(o % d.out_per_group) * columns + n..];
+        if let Write::Epilogue(e) = write {
+            let residual = e.residual_at(plane * l.plane, l.plane);
+            let values = src.iter().step_by(l.batch).map(|&v| v + b);
+            return e.write(o, values, residual, y_plane);
+        }
         let values = y_plane.iter_mut().zip(src.iter().step_by(l.batch));
         match write {
             Write::Overwrite => values.for_each(|(y, &v)| *y = v + b),
             Write::Accumulate => values.for_each(|(y, &v)| *y += v + b),
+            Write::Epilogue(_) => unreachable!("written just above"),
         }
     };
     if y.len() >= PARALLEL_MIN_FLOATS && d.threads > 1 {

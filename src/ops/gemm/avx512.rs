@@ -178,6 +178,29 @@ unsafe impl Operands for Packed {
     }
 }
 
+/// A read in place (row-major, `lda` apart), B packed: no A packing, which
+/// for a weight matrix read once per call (ResNet's 7×7 and 4×4 stages)
+/// was a copy of every weight through memory (17% of a ResNet-18 forward).
+struct RowsA {
+    /// Row `r` of the tile at depth 0; rows past the matrix's edge repeat
+    /// its last row (their results are never stored).
+    rows: [*const f32; MR],
+    b: *const f32,
+}
+
+// SAFETY: built in `sgemm` from rows of A that exist, each with the slab's
+// depth readable from its pointer, and a packed B panel of that depth.
+unsafe impl Operands for RowsA {
+    #[inline(always)]
+    fn a(&self, p: usize, r: usize) -> *const f32 {
+        self.rows[r].wrapping_add(p)
+    }
+    #[inline(always)]
+    fn b(&self, p: usize) -> *const f32 {
+        self.b.wrapping_add(p * NR)
+    }
+}
+
 /// Lane mask of the first `n` (≤ 16) lanes.
 #[inline(always)]
 fn lanes(n: usize) -> __mmask16 {
@@ -281,6 +304,23 @@ pub(super) fn sgemm(p: &Gemm, task_rows: Range<usize>, a: &[f32], b: &[f32], c: 
                 let depth = depth_block..(depth_block + KC).min(k);
                 let overwrite = depth_block == 0 && !accumulate;
                 pack_b(b, depth.clone(), cols.clone(), packed_b);
+                if !a.trans {
+                    for row_block in (0..m).step_by(MC) {
+                        let rows = row_block..(row_block + MC).min(m);
+                        rows_a_block(
+                            a,
+                            row_offset,
+                            rows,
+                            depth.clone(),
+                            cols.clone(),
+                            packed_b,
+                            c,
+                            ldc,
+                            overwrite,
+                        );
+                    }
+                    continue;
+                }
                 for row_block in (0..m).step_by(MC) {
                     let rows = row_block..(row_block + MC).min(m);
                     pack_a(
@@ -321,4 +361,53 @@ pub(super) fn sgemm(p: &Gemm, task_rows: Range<usize>, a: &[f32], b: &[f32], c: 
             }
         }
     });
+}
+
+/// One MC block of rows of C over one slab when A is read in place
+/// ([`RowsA`]): every packed B panel against every MR rows of the block.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn rows_a_block(
+    a: Operand,
+    row_offset: usize,
+    rows: Range<usize>,
+    depth: Range<usize>,
+    cols: Range<usize>,
+    packed_b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+    overwrite: bool,
+) {
+    let b_panels = packed_b.chunks_exact(NR * depth.len());
+    for (j, b_panel) in b_panels.enumerate() {
+        let col0 = cols.start + j * NR;
+        let valid_cols = NR.min(cols.end - col0);
+        for row0 in rows.clone().step_by(MR) {
+            let valid_rows = MR.min(rows.end - row0);
+            let tile_rows = std::array::from_fn(|r| {
+                let row = row_offset + row0 + r.min(valid_rows - 1);
+                a.data[row * a.stored_cols + depth.start..][..depth.len()].as_ptr()
+            });
+            let ops = RowsA {
+                rows: tile_rows,
+                b: b_panel.as_ptr(),
+            };
+            // SAFETY: AVX-512F is enabled on this function; each row
+            // pointer starts a slice of depth.len() floats of A (sliced
+            // just above), the B panel holds depth.len() steps; the tile
+            // at (row0, col0) of valid_rows × valid_cols lies in `c`
+            // ((m−1)·ldc + n ≤ c.len(), asserted in `sgemm`).
+            unsafe {
+                micro::<_, 2>(
+                    &ops,
+                    depth.len(),
+                    c.as_mut_ptr().add(row0 * ldc + col0),
+                    ldc,
+                    valid_rows,
+                    valid_cols,
+                    !overwrite,
+                );
+            }
+        }
+    }
 }

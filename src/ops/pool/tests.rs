@@ -263,3 +263,39 @@ fn global_average_pool() {
     gap_backward(1, 2, 4, &[4.0, -8.0], &mut dx);
     assert_eq!(dx, vec![2.0, 2.0, 2.0, 2.0, -1.0, -1.0, -1.0, -1.0]);
 }
+
+/// The values-only forward (inference) against the forward with
+/// positions: bit-identical values, NaN and all-padding windows included.
+fn check_values_only(g: &PoolGeom, seed: u64) {
+    let mut x = random_vec(g.batch * g.channels * g.in_h * g.in_w, seed);
+    if let Some(v) = x.get_mut(3) {
+        *v = f32::NAN;
+    }
+    let len = g.batch * g.channels * g.out_h * g.out_w;
+    let (mut want, mut arg, mut got) = (vec![0.0; len], vec![0; len], vec![1.0; len]);
+    maxpool2d_forward(g, &x, &mut want, &mut arg);
+    maxpool2d_forward_values(g, &x, &mut got);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got), bits(&want), "{g:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn maxpool_values_only_matches_the_forward_with_positions(g in geometry(3), seed: u64) {
+        for_each_isa(|_| check_values_only(&g, seed));
+    }
+}
+
+#[test]
+fn maxpool_values_only_on_large_planes_in_parallel() {
+    // LeNet's and ResNet's pools: interior runs of stride 2, padding borders
+    let lenet = plain(64, 6, [28, 28], [2, 2], [2, 2], [0; 4], [14, 14]);
+    let resnet = plain(4, 16, [56, 56], [3, 3], [2, 2], [1; 4], [28, 28]);
+    for_each_isa(|_| {
+        crate::ops::testutil::on_threads(2, || {
+            check_values_only(&lenet, 1);
+            check_values_only(&resnet, 2);
+        })
+    });
+}

@@ -3,7 +3,6 @@
 
 use super::super::error::{RunError, RunResult};
 use super::super::params::ModelState;
-use super::super::tape::Mode;
 use super::super::{DataPair, Interp};
 use super::options::Loss;
 use super::targets::{classes, loss_and_grad, output_shape, targets_for, TargetSlice, Targets};
@@ -45,12 +44,17 @@ impl Interp {
             let end = (start + chunk).min(n);
             let mut shape = x.shape().to_vec();
             shape[0] = end - start;
-            self.tape.start(&shape, &xs[start * item..end * item]);
-            let out = self
-                .tape
-                .forward(model, Mode::Eval, &mut self.rng, None)
+            let items = &xs[start * item..end * item];
+            let pred = self
+                .infer
+                .run(
+                    model,
+                    &shape,
+                    |b| b.copy_from_slice(items),
+                    None,
+                    &mut self.rng,
+                )
                 .map_err(|msg| RunError::new(msg, span, "while evaluating"))?;
-            let pred = self.tape.buf(out);
             scratch.clear();
             scratch.resize(pred.data.len(), 0.0);
             let t = match &targets {
@@ -61,6 +65,7 @@ impl Interp {
                 Targets::Labels(l) => TargetSlice::Labels(&l[start..end]),
             };
             let (l, h) = loss_and_grad(loss, &pred.data, &pred.shape, &t, &mut scratch, span)?;
+            self.infer.recycle(pred);
             loss_sum += l * (end - start) as f64;
             hits += h;
         }
