@@ -42,3 +42,21 @@ fn eval_reads_whole_numbers_written_as_a_literal_as_class_labels() {
     let out = flat(&out);
     assert!(out.contains(", test acc "), "{out}");
 }
+
+#[test]
+fn a_conv_model_on_a_huge_2d_input_is_refused_by_the_memory_guard_not_allocated() {
+    // the type's `N` is the image's height: the activation estimate takes
+    // the real input's 200000 rows (not 1), so 400+ GB are refused up front
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = "model m(x: Nx8) = conv(out=65536, k=1)\nlet X = zeros(200000x8)\n";
+    let train = "data X -> zeros(1x65536)\ntrain m sgd lr=0.1 steps=1\n";
+    for (model, tail) in [
+        (model.to_string(), "print m(X)\n"),
+        (model.replace("k=1)", "k=1) -> gap -> flatten"), train),
+    ] {
+        let (code, _, err) = run_in(dir.path(), &format!("{model}{tail}"));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("`m`"), "{err}");
+        assert!(err.contains("GiB") || err.contains("GB"), "{err}");
+    }
+}

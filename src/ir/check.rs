@@ -1,9 +1,11 @@
 //! The checker: walks a script's statements in order, resolves names, and
 //! lowers every model and `shape` question to the checked IR.
 
+mod batches;
 mod expr;
 pub mod files;
 mod habits;
+mod labels;
 pub mod literal;
 mod model;
 mod shapes;
@@ -283,11 +285,13 @@ fn check_stmt(scope: &mut Scope, stmt: &Stmt) -> (StmtInfo, Vec<CheckError>) {
             }
             let x = check_value(scope, x, &mut errs);
             let y_float = train::is_float(scope, y);
+            let y_fractional = labels::fractional(y);
             let y = check_value(scope, y, &mut errs);
             let facts = DataFacts {
                 x,
                 y,
                 y_float,
+                y_fractional,
                 span: stmt.span,
             };
             train::check_data(scope, role.as_ref(), facts, &mut errs);

@@ -59,6 +59,9 @@ pub fn input_shape(model: &Model, got: &[usize]) -> Result<Vec<usize>, FeedError
     }
 }
 
+/// Targets of `xent` whose values are not whole numbers.
+pub const NOT_LABELS: &str = "xent needs integer class labels";
+
 /// `data X -> Y`: as many image inputs as targets.
 pub fn data_lengths(x: &[usize], y: &[usize]) -> Result<(), FeedError> {
     match (x.first(), y.first()) {

@@ -12,5 +12,6 @@ pub mod layer_fn;
 pub mod model;
 pub mod report;
 pub mod shape;
+pub mod sizes;
 pub mod train_options;
 pub mod value_shape;

@@ -100,6 +100,20 @@ pub(super) fn text(b: &BatchNorm, t: &mut ArgsText) {
     t.real("eps", b.eps).real("momentum", b.momentum);
 }
 
+/// A batch of `shape` (`NxC...`) trains a batchnorm only with more than one
+/// value per channel (PyTorch's rule); the checker asks it of every batch
+/// size `train` makes.
+pub fn train_batch(shape: &[usize]) -> Result<(), String> {
+    let values: usize = shape.iter().take(1).chain(shape.iter().skip(2)).product();
+    if values <= 1 {
+        return Err(format!(
+            "batchnorm needs more than one value per channel to train, got input {}",
+            crate::value::dims_string(shape)
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn forward(
     b: &BatchNorm,
     cx: Forward<'_>,
@@ -123,12 +137,7 @@ pub(super) fn forward(
     let (x, y, params, ids) = (&cx.x.data, &mut cx.y.data, cx.params, cx.ids);
     match cx.mode {
         Mode::Train => {
-            if n * inner <= 1 {
-                return Err(format!(
-                    "batchnorm needs more than one value per channel to train, got input {}",
-                    crate::value::dims_string(shape)
-                ));
-            }
+            train_batch(shape)?;
             let gamma = std::mem::take(&mut params[ids[0]].data);
             let beta = std::mem::take(&mut params[ids[1]].data);
             let mut rmean = std::mem::take(&mut params[ids[2]].data);

@@ -28,7 +28,9 @@ use rand::Rng;
 pub use args::{
     ArgDefault, ArgSpec, ArgType, ArgsText, InputRank, LayerSpec, Lower, PadSpec, Range, Val,
 };
-pub use batchnorm::{fold as fold_batchnorm, BatchNorm, BatchStats};
+pub use batchnorm::{
+    fold as fold_batchnorm, train_batch as batchnorm_train_batch, BatchNorm, BatchStats,
+};
 pub use call::{parse_args, Args};
 pub use conv::{bias as conv_bias, forward_fused as conv_forward_fused, Conv};
 pub use export::{OnnxMapping, Refusal, TorchModule};

@@ -145,8 +145,8 @@ impl Interp {
             .ok_or_else(|| RunError::new("unknown model", span, "here"))?
             .ir;
         let shape = input_shape(ir, x.shape(), span)?;
-        let batch = shape[0] as u64;
-        let estimate = activation_bytes(ir, batch, false);
+        let batch = shape[0];
+        let estimate = activation_bytes(ir, &shape, false);
         crate::io::check_alloc_bytes(estimate, &format!("running `{name}` on a batch of {batch}"))
             .map_err(|e| RunError::io(&e, span))?;
         let model = self
@@ -192,7 +192,13 @@ pub(super) fn params_bytes(model: &Model) -> u64 {
 }
 
 /// Bytes a forward pass keeps for a batch (twice that when training: the gradients).
-pub fn activation_bytes(model: &Model, batch: u64, training: bool) -> u64 {
+pub fn activation_bytes(model: &Model, input: &[usize], training: bool) -> u64 {
+    // the input type's symbols take the input's sizes (a conv model's 2-D
+    // input is one image as high as its `N`); a size inference wrote in a
+    // form not evaluated counts as the input's largest
+    let env = crate::ir::sizes::bind(&model.input, input);
+    let largest = input.iter().copied().max().unwrap_or(1) as u64;
+    let batch = input.first().copied().unwrap_or(1) as u64;
     let per_item: u64 = model
         .layers()
         .map(|(_, l)| {
@@ -200,7 +206,7 @@ pub fn activation_bytes(model: &Model, batch: u64, training: bool) -> u64 {
                 .0
                 .iter()
                 .skip(1)
-                .map(|d| d.known().unwrap_or(1))
+                .map(|d| crate::ir::sizes::eval(d, &env).unwrap_or(largest))
                 .fold(1u64, |a, b| a.saturating_mul(b))
         })
         .fold(0u64, |a, b| a.saturating_add(b));

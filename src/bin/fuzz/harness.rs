@@ -85,15 +85,7 @@ pub enum Failure {
 /// Run errors of generated valid scripts that `check` does not find yet,
 /// by a part of their message: each is a check/run disagreement to fix
 /// in the checker (then its line goes). Any other is a failure.
-const KNOWN_DISAGREEMENTS: &[&str] = &[
-    // a batch (or an epoch's last batch) of one item through batchnorm
-    "needs more than one value per channel to train",
-    // `m(X)` with X's shape known and not the model's input type; test
-    // data that does not fit the model trained with epochs
-    " but the tensor is ",
-    // epochs with loss=xent measuring test data whose targets are not labels
-    "xent needs integer class labels",
-];
+const KNOWN_DISAGREEMENTS: &[&str] = &[];
 
 /// A diagnostic longer than this is not readable.
 const MAX_DIAGNOSTIC_BYTES: usize = 16 << 10;

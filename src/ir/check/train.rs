@@ -17,6 +17,9 @@ pub struct DataFacts {
     pub y: Option<Vec<usize>>,
     /// The targets are floats for sure: without `loss=`, `mse`.
     pub y_float: bool,
+    /// The targets hold numbers that are not whole for sure (`rand`, a
+    /// literal with `0.5`): never class labels.
+    pub y_fractional: bool,
     /// The `data` statement.
     pub span: Span,
 }
@@ -136,6 +139,19 @@ pub(super) fn check_train(
         return;
     };
     let n = inputs(model, data, span, errs);
+    if let Some(x) = data
+        .x
+        .as_ref()
+        .and_then(|x| feed::input_shape(model, x).ok())
+    {
+        errs.extend(super::batches::batchnorm(
+            model,
+            &x,
+            &plan.schedule,
+            options,
+            span,
+        ));
+    }
     let explicit = options
         .iter()
         .any(|o| o.key.name == "loss")
@@ -150,19 +166,36 @@ pub(super) fn check_train(
         }
         errs.push(feed_error(e, data.span).related(span, "trained here"));
     }
+    if explicit == Some(Loss::Xent) {
+        errs.extend(super::labels::epoch_test_data(
+            scope,
+            model,
+            &plan.schedule,
+            span,
+        ));
+    }
 }
 
 /// The targets of `data` against `model`'s output for `n` inputs under
 /// `loss`; when the loss is unknown (it depends on the labels' values or
-/// type), wrong for both is wrong. An output with symbolic sizes past the
-/// batch (a conv model on a 2-D input) is known only when running.
+/// type), wrong for both is wrong. Symbolic sizes past the batch (a conv
+/// model on a 2-D input) take the input's when it is known, else are
+/// judged when running.
 fn targets_fit(
     model: &Model,
     data: &DataFacts,
     n: Option<usize>,
     loss: Option<Loss>,
 ) -> Result<(), feed::FeedError> {
-    let out = model.output();
+    // a symbolic size besides the batch (a conv model's 2-D input) takes the input's
+    let input = data
+        .x
+        .as_ref()
+        .and_then(|x| feed::input_shape(model, x).ok());
+    let env = input
+        .map(|x| crate::ir::sizes::bind(&model.input, &x))
+        .unwrap_or_default();
+    let out = &crate::ir::sizes::substitute(model.output(), &env);
     let fit = |loss: Loss, y: &[usize], n: usize| match loss {
         Loss::Sse | Loss::Mse if out.per_item().is_none() => Ok(()),
         _ => feed::targets(loss, y, n, out),

@@ -99,26 +99,32 @@ impl Interp {
         })?;
         let x = self.conform_input(name, x, data.span)?;
         let n = x.shape()[0];
+        let batch = match plan.schedule {
+            Schedule::Steps(_) => n,
+            Schedule::Epochs { batch, .. } => batch.min(n),
+        };
+        // activations and their gradients, and the optimizer's three tensors
+        // per parameter (moments, next weights); before any forward pass
+        let ir = &self
+            .models
+            .get(name)
+            .ok_or_else(|| RunError::new("unknown model", span, "here"))?
+            .ir;
+        let mut batch_shape = x.shape().to_vec();
+        batch_shape[0] = batch;
+        let estimate = activation_bytes(ir, &batch_shape, true)
+            .saturating_add(params_bytes(ir).saturating_mul(3));
+        crate::io::check_alloc_bytes(
+            estimate,
+            &format!("training `{name}` with batches of {batch}"),
+        )
+        .map_err(|e| RunError::io(&e, span))?;
         let out_shape = match self.models.get_mut(name) {
             Some(model) => output_shape(&mut self.tape, model, &mut self.rng, &x, span)?,
             None => return Err(RunError::new("unknown model", span, "here")),
         };
         let classes = classes(&out_shape);
         let targets = targets_for(&data, plan.loss, n, &out_shape, classes)?;
-        let batch = match plan.schedule {
-            Schedule::Steps(_) => n,
-            Schedule::Epochs { batch, .. } => batch.min(n),
-        } as u64;
-        // activations and their gradients, and the optimizer's three tensors
-        // per parameter (moments, next weights)
-        let ir = &self.models[name].ir;
-        let estimate =
-            activation_bytes(ir, batch, true).saturating_add(params_bytes(ir).saturating_mul(3));
-        crate::io::check_alloc_bytes(
-            estimate,
-            &format!("training `{name}` with batches of {batch}"),
-        )
-        .map_err(|e| RunError::io(&e, span))?;
         let mut model = self
             .models
             .remove(name)

@@ -99,11 +99,7 @@ pub(super) fn targets_for(
                 Value::Bool(a) => a.iter().map(|&b| i64::from(b)).collect(),
                 Value::Float(a) => {
                     if a.iter().any(|v| v.fract() != 0.0) {
-                        return Err(RunError::new(
-                            "xent needs integer class labels",
-                            data.span,
-                            "not labels",
-                        ));
+                        return Err(RunError::new(feed::NOT_LABELS, data.span, "not labels"));
                     }
                     a.iter().map(|v| *v as i64).collect()
                 }
