@@ -150,6 +150,12 @@ fn export(text: &str, dir: &str, extra: &[&str]) -> (i32, String, String, tempfi
     )
 }
 
+/// The export's folder holds the script and nothing else.
+fn assert_only_the_script(folder: &Path, what: &str) {
+    let entries = std::fs::read_dir(folder).expect("the test folder").count();
+    assert_eq!(entries, 1, "{what}");
+}
+
 #[test]
 fn a_script_with_errors_prints_checks_diagnostics_and_writes_nothing() {
     let text = "model m(x: Nx1x4x4) = conv(out=2, k=9)\nlet Y = nosuch\n";
@@ -176,11 +182,7 @@ fn what_has_no_translation_is_an_error_at_the_expression_and_writes_nothing() {
         "{stderr}"
     );
     assert!(stderr.contains("s.cnn:3"), "{stderr}");
-    assert_eq!(
-        std::fs::read_dir(folder.path()).unwrap().count(),
-        1,
-        "only the script"
-    );
+    assert_only_the_script(folder.path(), "only the script");
 }
 
 #[test]
@@ -202,10 +204,9 @@ fn a_run_time_error_of_the_dry_run_writes_nothing() {
     let (code, _, stderr, folder) = export("let X = load(\"missing.npy\")\n", "out", &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("missing.npy"), "{stderr}");
-    assert_eq!(
-        std::fs::read_dir(folder.path()).unwrap().count(),
-        1,
-        "only the script: no DIR, no temporary folder"
+    assert_only_the_script(
+        folder.path(),
+        "only the script: no DIR, no temporary folder",
     );
 }
 
