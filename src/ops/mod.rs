@@ -45,6 +45,21 @@ fn zip_pieces(
     }
 }
 
+/// `f((i, chunk))` over `data`'s chunks of `len` in order, on rayon's pool
+/// when `parallel`.
+pub fn for_each_chunk<T, F>(data: &mut [T], len: usize, parallel: bool, f: F)
+where
+    T: Send,
+    F: Fn((usize, &mut [T])) + Send + Sync,
+{
+    use rayon::prelude::*;
+    if parallel {
+        data.par_chunks_mut(len).enumerate().for_each(f);
+    } else {
+        data.chunks_mut(len).enumerate().for_each(f);
+    }
+}
+
 /// dst = src.
 pub fn copy(dst: &mut [f32], src: &[f32]) {
     zip_pieces(dst, src, src, |d, s, _| d.copy_from_slice(s));

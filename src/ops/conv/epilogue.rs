@@ -9,7 +9,6 @@
 //! their forward and then one pass over y ([`apply_in_place`]).
 
 use super::PARALLEL_MIN_ELEMENTS;
-use rayon::prelude::*;
 
 /// Per output channel affine map, optional residual and relu (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -98,11 +97,8 @@ pub(super) fn apply_in_place(e: &Epilogue, out_ch: usize, plane: usize, y: &mut 
         let residual = e.residual_at(p * plane, plane);
         e.update(p % out_ch, residual, y_plane);
     };
-    if y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
-        y.par_chunks_mut(plane).enumerate().for_each(run);
-    } else {
-        y.chunks_mut(plane).enumerate().for_each(run);
-    }
+    let parallel = y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1;
+    crate::ops::for_each_chunk(&mut y[..], plane, parallel, run);
 }
 
 #[cfg(test)]

@@ -238,11 +238,8 @@ fn add_bias(g: &ConvGeom, d: &Dims, bias: Option<&[f32]>, y: &mut [f32]) {
     let add = |(plane, y_plane): (usize, &mut [f32])| {
         vector::add_scalar(d.isa, y_plane, bias[plane % g.out_ch])
     };
-    if y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1 {
-        y.par_chunks_mut(d.out_plane).enumerate().for_each(add);
-    } else {
-        y.chunks_mut(d.out_plane).enumerate().for_each(add);
-    }
+    let parallel = y.len() >= PARALLEL_MIN_ELEMENTS && rayon::current_num_threads() > 1;
+    crate::ops::for_each_chunk(&mut y[..], d.out_plane, parallel, add);
 }
 
 /// db[o] += Σ_{n, oh, ow} dy[n, o, oh, ow]

@@ -169,11 +169,8 @@ fn unpad_add(g: &ConvGeom, l: &Layout, dxpad: &[f32], dx: &mut [f32]) {
             }
         }
     };
-    if dx.len() >= PARALLEL_MIN_FLOATS && rayon::current_num_threads() > 1 {
-        dx.par_chunks_mut(in_plane).enumerate().for_each(plane);
-    } else {
-        dx.chunks_mut(in_plane).enumerate().for_each(plane);
-    }
+    let parallel = dx.len() >= PARALLEL_MIN_FLOATS && rayon::current_num_threads() > 1;
+    crate::ops::for_each_chunk(&mut dx[..], in_plane, parallel, plane);
 }
 
 /// Visit the runs of the column block over output rows `oh_range` of group
@@ -246,11 +243,8 @@ fn im2col(
         );
     };
     let chunk = task_rows * block_cols;
-    if d.threads > 1 && col.len() > chunk {
-        col.par_chunks_mut(chunk).enumerate().for_each(fill);
-    } else {
-        col.chunks_mut(chunk).enumerate().for_each(fill);
-    }
+    let parallel = d.threads > 1 && col.len() > chunk;
+    crate::ops::for_each_chunk(&mut col[..], chunk, parallel, fill);
 }
 
 /// Adjoint of [`im2col`]: dxpad += the column block's gradient `dcol`.
@@ -289,11 +283,8 @@ fn col2im(
         );
     };
     let chunk = task_channels * per_channel;
-    if d.threads > 1 && group_pad.len() > chunk {
-        group_pad.par_chunks_mut(chunk).enumerate().for_each(add);
-    } else {
-        group_pad.chunks_mut(chunk).enumerate().for_each(add);
-    }
+    let parallel = d.threads > 1 && group_pad.len() > chunk;
+    crate::ops::for_each_chunk(&mut group_pad[..], chunk, parallel, add);
 }
 
 /// Output rows per column block (tests check that blocks split).
@@ -372,11 +363,8 @@ fn scatter_output(
             Write::Epilogue(_) => unreachable!("written just above"),
         }
     };
-    if y.len() >= PARALLEL_MIN_FLOATS && d.threads > 1 {
-        y.par_chunks_mut(l.plane).enumerate().for_each(plane);
-    } else {
-        y.chunks_mut(l.plane).enumerate().for_each(plane);
-    }
+    let parallel = y.len() >= PARALLEL_MIN_FLOATS && d.threads > 1;
+    crate::ops::for_each_chunk(&mut y[..], l.plane, parallel, plane);
 }
 
 /// dyᵀ of one group over output rows `oh_range`: out[o][(pos − first)·N + n]

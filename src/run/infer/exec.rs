@@ -266,11 +266,8 @@ fn add(ins: &[&Buf], relu: bool, y: &mut Buf) -> Result<(), ForwardError> {
             relu_slice(out);
         }
     };
-    if y.data.len() >= 2 * CHUNK && rayon::current_num_threads() > 1 {
-        y.data.par_chunks_mut(CHUNK).enumerate().for_each(sum);
-    } else {
-        y.data.chunks_mut(CHUNK).enumerate().for_each(sum);
-    }
+    let parallel = y.data.len() >= 2 * CHUNK && rayon::current_num_threads() > 1;
+    crate::ops::for_each_chunk(&mut y.data[..], CHUNK, parallel, sum);
     Ok(())
 }
 

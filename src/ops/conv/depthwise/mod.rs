@@ -121,11 +121,8 @@ pub(super) fn backward(
             });
             avx512::weight_grad_planes(g, d.isa, planes, dkernel);
         };
-        if d.threads > 1 {
-            dweight.par_chunks_mut(d.taps).enumerate().for_each(run);
-        } else {
-            dweight.chunks_mut(d.taps).enumerate().for_each(run);
-        }
+        let parallel = d.threads > 1;
+        crate::ops::for_each_chunk(&mut dweight[..], d.taps, parallel, run);
         return;
     }
     if g.stride_h == 1 && g.stride_w == 1 {
@@ -138,19 +135,13 @@ pub(super) fn backward(
         let run = |(plane, dx_plane): (usize, &mut [f32])| {
             direct::backward_dx_plane(g, d, plane, weight, dy, dx_plane)
         };
-        if d.threads > 1 {
-            dx.par_chunks_mut(d.in_plane).enumerate().for_each(run);
-        } else {
-            dx.chunks_mut(d.in_plane).enumerate().for_each(run);
-        }
+        let parallel = d.threads > 1;
+        crate::ops::for_each_chunk(&mut dx[..], d.in_plane, parallel, run);
     }
     let run =
         |(o, dkernel): (usize, &mut [f32])| direct::backward_dw_channel(g, d, o, x, dy, dkernel);
-    if d.threads > 1 {
-        dweight.par_chunks_mut(d.taps).enumerate().for_each(run);
-    } else {
-        dweight.chunks_mut(d.taps).enumerate().for_each(run);
-    }
+    let parallel = d.threads > 1;
+    crate::ops::for_each_chunk(&mut dweight[..], d.taps, parallel, run);
 }
 
 /// Stride-1 backward by wide-row planes, one input plane at a time.
