@@ -1,6 +1,8 @@
 //! pest pairs to AST. One `lower_<rule>` function per grammar rule.
 
-use pest::iterators::Pair;
+use std::sync::Mutex;
+
+use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser;
 
@@ -53,11 +55,10 @@ fn parse_recovering(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>)
 
 /// Parse; after each syntax error, blank its line and parse again.
 fn parse_lines(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
-    pest::set_error_detail(true);
     let mut text = src.to_string();
     let mut errors: Vec<SyntaxError> = Vec::new();
     loop {
-        match CnnParser::parse(rule, &text) {
+        match pest_parse(rule, &text) {
             Ok(mut pairs) => {
                 let script = match pairs.next() {
                     Some(top) => lower_script(top),
@@ -79,6 +80,24 @@ fn parse_lines(src: &str, rule: Rule) -> (Option<Script>, Vec<SyntaxError>) {
         }
     }
 }
+
+/// Parses `text` as `rule`. pest's tracking of parse attempts (what a
+/// syntax error's "expected ..." is made of) costs about half of a parse,
+/// so a text is parsed without it and only a failed parse is repeated with
+/// it. The switch is process-wide and read as a parse starts: it is on only
+/// during such a repeat, which holds [`DETAIL`]; a parse on another thread
+/// meanwhile tracks attempts it does not need, which is only slower.
+fn pest_parse(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    CnnParser::parse(rule, text).or_else(|_| {
+        let _held = DETAIL.lock().unwrap_or_else(|p| p.into_inner());
+        pest::set_error_detail(true);
+        let again = CnnParser::parse(rule, text);
+        pest::set_error_detail(false);
+        again
+    })
+}
+
+static DETAIL: Mutex<()> = Mutex::new(());
 
 /// Replace the line holding byte `pos` with spaces (keeping its length and
 /// the newline), so the rest of the file can still be parsed.
