@@ -60,3 +60,13 @@ fn a_conv_model_on_a_huge_2d_input_is_refused_by_the_memory_guard_not_allocated(
         assert!(err.contains("GiB") || err.contains("GB"), "{err}");
     }
 }
+
+#[test]
+fn split_of_a_scalar_is_a_check_error_at_the_call_not_a_panic() {
+    // fuzz seed 12, case 12398: `split((3), 0)` indexed the rows of a 0-d tensor
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, err) = run_in(dir.path(), "let (a, b) = split((3), 0)\nprint a\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("split takes a tensor with rows"), "{err}");
+    assert!(err.contains(":1:"), "{err}");
+}

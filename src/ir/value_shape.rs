@@ -155,6 +155,16 @@ pub fn indexed_shape(picked: &[Picked]) -> Vec<usize> {
     picked.iter().filter_map(|p| p.len()).collect()
 }
 
+/// `split(X, f)`: the rows (dim 0) to split.
+pub fn split_rows(x: &[usize]) -> Result<usize, (String, &'static str)> {
+    x.first().copied().ok_or_else(|| {
+        (
+            "split takes a tensor with rows (dim 0) to split, not a scalar".to_string(),
+            "a scalar",
+        )
+    })
+}
+
 /// `corr2d(X, K)`: a 2-D input and a 2-D kernel no larger than it.
 pub fn corr2d(x: &[usize], k: &[usize]) -> Result<Vec<usize>, (String, &'static str)> {
     let (&[h, w], &[kh, kw]) = (x, k) else {

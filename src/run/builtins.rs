@@ -364,19 +364,20 @@ impl Interp {
         if let Some(message) = number_rule("split", "fraction", frac.into(), &frac.to_string()) {
             return Err(RunError::new(message, span, "out of range"));
         }
+        let rows = |a: &Value| {
+            crate::ir::value_shape::split_rows(a.shape().unwrap_or(&[]))
+                .map_err(|(message, label)| RunError::new(message, span, label))
+        };
         let n = match &v {
-            Value::Bundle(m) => m
-                .values()
-                .next()
-                .and_then(|a| a.shape().and_then(|s| s.first().copied()))
-                .unwrap_or(0),
-            other => other.shape().and_then(|s| s.first().copied()).unwrap_or(0),
+            Value::Bundle(m) => match m.values().next() {
+                Some(a) => rows(a)?,
+                None => 0,
+            },
+            Value::Dims(_) | Value::Count(_) => 0,
+            other => rows(other)?,
         };
         if let Value::Bundle(m) = &v {
-            if let Some((name, _)) = m
-                .iter()
-                .find(|(_, a)| a.shape().and_then(|s| s.first().copied()) != Some(n))
-            {
+            if let Some((name, _)) = m.iter().find(|(_, a)| rows(a).ok() != Some(n)) {
                 return Err(RunError::new(
                     format!("split: array `{name}` has a different length than the others"),
                     span,
@@ -495,6 +496,18 @@ mod tests {
             assert!(!out.is_empty(), "{text}");
         }
         assert!(BUILTINS.iter().any(|b| b.form() == Form::Method));
+    }
+
+    #[test]
+    fn split_refuses_a_scalar_and_a_scalar_in_a_bundle() {
+        let mut interp = Interp::new();
+        let scalar = || Value::Float(ArrayD::from_elem(IxDyn(&[]), 3.0));
+        let err = interp.split(scalar(), 0.5, Span::new(0, 0)).unwrap_err();
+        assert!(err.message.contains("not a scalar"), "{}", err.message);
+        let rows = Value::Float(ArrayD::zeros(IxDyn(&[4, 2])));
+        let bundle = Value::Bundle([("a".to_string(), rows), ("b".to_string(), scalar())].into());
+        let err = interp.split(bundle, 0.5, Span::new(0, 0)).unwrap_err();
+        assert!(err.message.contains("different length"), "{}", err.message);
     }
 
     #[test]

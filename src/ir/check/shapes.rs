@@ -262,7 +262,7 @@ fn model_output(
 }
 
 /// An integer written as a literal (`1`, `-1`).
-pub(super) fn literal_int(e: &Expr) -> Option<i64> {
+pub(crate) fn literal_int(e: &Expr) -> Option<i64> {
     match &e.kind {
         ExprKind::Number(n) => n.as_int(),
         ExprKind::Neg(inner) => literal_int(inner).map(|v| -v),
@@ -333,7 +333,15 @@ fn function(
             };
             (step != 0.0).then(|| vec![((end - start) / step).ceil().max(0.0) as usize])
         }
-        Function::Load | Function::Split => None,
+        Function::Load => None,
+        Function::Split => {
+            let x = shape_of(0, errs)?;
+            if let Err((message, label)) = value_shape::split_rows(&x) {
+                let help = "split(D, 0.8) shuffles the rows (dim 0) of a tensor or bundle";
+                errs.push(CheckError::other("split", message, span, label, help.into()));
+            }
+            None
+        }
         Function::Corr2d => {
             let (x, k) = (shape_of(0, errs)?, shape_of(1, errs)?);
             match value_shape::corr2d(&x, &k) {
