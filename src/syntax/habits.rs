@@ -421,6 +421,10 @@ fn positional_args(st: &Statement) -> Option<SyntaxError> {
         }
         let layer = st.text(open - 1);
         let args = st.args(open, close);
+        // an empty argument (`k=2, , s=1`) is another mistake: the parser's own error says it
+        if args.iter().any(|&(a, b)| b <= a) {
+            continue;
+        }
         let positional = |&(a, b): &(usize, usize)| {
             !(st.is(a, Token::Ident) && st.is(a + 1, Token::Eq)) && b > a
         };

@@ -65,6 +65,13 @@ fn positional_layer_arguments() {
 }
 
 #[test]
+fn an_empty_argument_beside_a_positional_one_is_the_parsers_error() {
+    // fuzz seed 12, case 97862: `, ,` made an empty argument, sliced backwards
+    let (message, _, _, _) = error("model m(x: 1x1x6x8) = conv(out=2, 2, , k=3)\n");
+    assert!(!message.contains("named, not positional"), "{message}");
+}
+
+#[test]
 fn spaced_dims() {
     let (message, at, _, _) = error("let X = ones(6 x 8)\n");
     assert!(message.contains("`6x8`"), "{message}");
