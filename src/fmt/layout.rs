@@ -179,6 +179,11 @@ fn gap_between(a: &Tok, b: &Tok) -> usize {
 
 /// Whether one space separates `a` and `b` on a line.
 fn space_between(a: &Tok, b: &Tok) -> bool {
+    // `0 .5` is the field `5` of 0 and `2 .T` a transpose: written together,
+    // the number would take the dot (`0.5`, `2.`)
+    if b.is(".") && matches!(a.rule, Rule::number | Rule::unsigned) {
+        return true;
+    }
     if [")", "]", "}", ",", ";", "."].iter().any(|p| b.is(p)) {
         return false;
     }

@@ -39,6 +39,14 @@ fn spacing_around_equals_arrows_operators_and_commas() {
 }
 
 #[test]
+fn a_number_keeps_its_space_before_a_field() {
+    // fuzz seed 12, case 111004: `0 .5` (the field `5` of 0) became the number 0.5
+    assert_eq!(fmt("print [2, 0 .5]\n"), "print [2, 0 .5]\n");
+    assert_eq!(fmt("print [2, 0\u{FEFF}.5]\n"), "print [2, 0 .5]\n");
+    assert_eq!(fmt("let a = 2 .T\nprint m.0.weight\n"), "let a = 2 .T\nprint m.0.weight\n");
+}
+
+#[test]
 fn blocks_are_indented_and_one_line_blocks_opened() {
     assert_eq!(
         fmt("model m(x: Nx3x8x8) {\nc1:conv(out=4,k=3)   relu\n      a=x->conv(out=4,k=1)\n y=add( a , c1 )\n}\n"),
