@@ -105,7 +105,8 @@ pub fn index(shape: &[usize], items: &[IndexSpec]) -> Result<Vec<Picked>, IndexE
     }
     let mut picked = Vec::with_capacity(shape.len());
     for (d, it) in items.iter().enumerate() {
-        let n = shape[d] as i64;
+        // a size past i64 (an absurd `arange`) is as long as any index can say
+        let n = i64::try_from(shape[d]).unwrap_or(i64::MAX);
         match *it {
             IndexSpec::Single(i) => {
                 let j = if i < 0 { n + i } else { i };
@@ -188,6 +189,13 @@ pub fn corr2d(x: &[usize], k: &[usize]) -> Result<Vec<usize>, (String, &'static 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_size_past_i64_slices_without_overflow() {
+        // fuzz seed 12, case 163952: `arange(9223372036854775807)[1:2]`
+        let picked = index(&[1 << 63], &[IndexSpec::Slice(Some(1), Some(2), 1)]).expect("slices");
+        assert!(matches!(picked[0], Picked::Range { start: 1, end: 2, step: 1 }));
+    }
+
     use super::*;
 
     #[test]
