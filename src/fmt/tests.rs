@@ -43,7 +43,10 @@ fn a_number_keeps_its_space_before_a_field() {
     // fuzz seed 12, case 111004: `0 .5` (the field `5` of 0) became the number 0.5
     assert_eq!(fmt("print [2, 0 .5]\n"), "print [2, 0 .5]\n");
     assert_eq!(fmt("print [2, 0\u{FEFF}.5]\n"), "print [2, 0 .5]\n");
-    assert_eq!(fmt("let a = 2 .T\nprint m.0.weight\n"), "let a = 2 .T\nprint m.0.weight\n");
+    assert_eq!(
+        fmt("let a = 2 .T\nprint m.0.weight\n"),
+        "let a = 2 .T\nprint m.0.weight\n"
+    );
 }
 
 #[test]

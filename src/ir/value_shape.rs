@@ -193,7 +193,14 @@ mod tests {
     fn a_size_past_i64_slices_without_overflow() {
         // fuzz seed 12, case 163952: `arange(9223372036854775807)[1:2]`
         let picked = index(&[1 << 63], &[IndexSpec::Slice(Some(1), Some(2), 1)]).expect("slices");
-        assert!(matches!(picked[0], Picked::Range { start: 1, end: 2, step: 1 }));
+        assert!(matches!(
+            picked[0],
+            Picked::Range {
+                start: 1,
+                end: 2,
+                step: 1
+            }
+        ));
     }
 
     use super::*;

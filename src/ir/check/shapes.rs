@@ -338,7 +338,13 @@ fn function(
             let x = shape_of(0, errs)?;
             if let Err((message, label)) = value_shape::split_rows(&x) {
                 let help = "split(D, 0.8) shuffles the rows (dim 0) of a tensor or bundle";
-                errs.push(CheckError::other("split", message, span, label, help.into()));
+                errs.push(CheckError::other(
+                    "split",
+                    message,
+                    span,
+                    label,
+                    help.into(),
+                ));
             }
             None
         }
