@@ -12,6 +12,7 @@ mod shapes;
 mod train;
 
 pub use model::{check_chain_question, check_model, layer_rows};
+pub(crate) use shapes::literal_int;
 pub use train::DataFacts;
 
 use std::collections::HashMap;
@@ -121,6 +122,27 @@ impl Scope {
 }
 
 /// Check a whole script.
+/// The shape of `e` where the tensors named in it have the given shapes and
+/// the models are these, as far as the checker's rules tell (`None` when
+/// they cannot, or `e` is wrong). The exporters ask it with what a dry run
+/// holds.
+pub fn expr_shape(
+    shapes: HashMap<String, Vec<usize>>,
+    models: HashMap<String, Model>,
+    e: &Expr,
+) -> Option<Vec<usize>> {
+    let scope = Scope {
+        tensors: shapes.keys().cloned().collect(),
+        shapes,
+        model_order: models.keys().cloned().collect(),
+        models,
+        ..Scope::default()
+    };
+    let mut errs = Vec::new();
+    let shape = shapes::infer(&scope, e, &mut errs);
+    shape.filter(|_| errs.is_empty())
+}
+
 pub fn check_script(script: &Script) -> Checked {
     let mut scope = Scope::default();
     check_stmts(&mut scope, &script.stmts)

@@ -10,6 +10,10 @@
 //! stage, no `_ =>`, so a new kind makes the compiler name every stage it
 //! still lacks. docs/ARCHITECTURE.md has the checklist for adding one.
 
+/// The classes a layer's PyTorch module may need defined besides torch.nn's
+/// ([`export::TorchModule::helper`]): exporters keep script names clear of them.
+pub const TORCH_HELPER_CLASSES: [&str; 3] = ["ScriptConv2d", "ScriptMaxPool2d", "ScriptAvgPool2d"];
+
 mod activation;
 mod args;
 mod batchnorm;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::py;
 use super::stmt::Translator;
-use crate::ir::builtins::{self, bool_word, Bound, Function, Method, Property};
+use crate::ir::builtins::{self, bool_word, Bound, BuiltinSpec, Function, Method, Property};
+use crate::ir::layer_fn;
 use crate::run::error::{RunError, RunResult};
 use crate::run::Interp;
 use crate::syntax::ast::{BinOp, DimLit, Expr, ExprKind, Ident, IndexItem, NamedArg, Number, Span};
@@ -89,6 +90,10 @@ impl Py {
             _ => format!("{}.float()", self.at(ATOM)),
         }
     }
+}
+
+fn sizes(dims: &[usize]) -> Vec<u64> {
+    dims.iter().map(|&d| d as u64).collect()
 }
 
 /// A number literal as a Python float: `3` → `3.0`.
@@ -485,29 +490,148 @@ impl Translator<'_> {
                     ty,
                 ))
             }
-            Function::Layer => self.layer_fn(name, &b, e, interp),
-            Function::Conv2d | Function::Linear => Err(unsupported(
-                &format!("`{name}` with its weights as data"),
-                e,
-            )),
+            Function::Layer | Function::Conv2d | Function::Linear => {
+                self.layer_fn((spec, f), &b, e, interp)
+            }
         }
     }
 
-    /// A layer applied as a function: the elementwise ones and the identity
-    /// (dropout outside `train`); the others are refused.
-    fn layer_fn(&mut self, name: &str, b: &Bound, e: &Expr, interp: &Interp) -> RunResult<Py> {
+    /// A layer applied as a function: the layer's own PyTorch module (as a
+    /// model would hold it) applied to the tensor, reshaped into the rank the
+    /// layer reads and back (`maxpool(Z, k=2)` on a 3x3 `Z` is
+    /// `nn.MaxPool2d(kernel_size=2)(Z.reshape(1, 1, 3, 3)).reshape(2, 2)`);
+    /// `conv2d` and `linear` copy their weights in. The shapes come from the
+    /// dry run's tensors through the checker's rules.
+    fn layer_fn(
+        &mut self,
+        (spec, f): (&'static BuiltinSpec, Function),
+        b: &Bound,
+        e: &Expr,
+        interp: &Interp,
+    ) -> RunResult<Py> {
+        let name = spec.name;
         let x = self.bound(b, 0, e, interp)?;
-        let f = match name {
-            "relu" | "sigmoid" | "tanh" => format!("torch.{name}"),
-            "dropout" => return Ok(Py::atom(x.float(), Ty::Float)),
-            _ => {
-                return Err(unsupported(
-                    &format!("the layer `{name}` applied as a function"),
-                    e,
-                ))
+        match name {
+            "relu" | "sigmoid" | "tanh" => {
+                return Ok(Py::atom(format!("torch.{name}({})", x.float()), Ty::Float))
             }
+            // the identity outside `train`
+            "dropout" => return Ok(Py::atom(x.float(), Ty::Float)),
+            _ => {}
+        }
+        let plan = self.plan_layer_fn((spec, f), b, e, interp)?;
+        let module = plan.layer.kind.torch(&plan.layer.in_shape);
+        if let Some(class) = module.helper {
+            self.note_class(class);
+        }
+        self.helpers.insert("modules");
+        let x = Py {
+            code: x.float(),
+            prec: if x.ty == Ty::Float { x.prec } else { ATOM },
+            ty: Ty::Float,
         };
-        Ok(Py::atom(format!("{f}({})", x.float()), Ty::Float))
+        let x_shape = self.operand_shape(b.get(0), interp);
+        let input = if x_shape.as_deref() == Some(&plan.layer_in[..]) {
+            x.code.clone()
+        } else {
+            format!(
+                "{}.reshape({})",
+                x.at(ATOM),
+                py::tuple(&sizes(&plan.layer_in))
+            )
+        };
+        let layer = match f {
+            Function::Conv2d | Function::Linear => {
+                let w = self.bound(b, 1, e, interp)?.float();
+                let bias = match b.get(2) {
+                    Some(a) => format!(", {}", self.expr(a, interp)?.float()),
+                    None => String::new(),
+                };
+                self.helpers.insert("with_weights");
+                format!("with_weights({}, {w}{bias})", module.call())
+            }
+            // batchnorm's weight 1 and bias 0 are not trained here
+            _ if !plan.layer.kind.tensors().is_empty() => {
+                format!("{}.requires_grad_(False)", module.call())
+            }
+            _ => module.call(),
+        };
+        let natural: Option<Vec<usize>> = plan
+            .layer
+            .out_shape
+            .known()
+            .map(|d| d.iter().map(|&n| n as usize).collect());
+        let mut code = format!("{layer}({input})");
+        if natural.as_deref() != Some(&plan.out[..]) {
+            code = format!("{code}.reshape({})", py::tuple(&sizes(&plan.out)));
+        }
+        Ok(Py::atom(code, Ty::Float))
+    }
+
+    /// The layer a layer function applies, planned with its operands' shapes.
+    fn plan_layer_fn(
+        &self,
+        (spec, f): (&'static BuiltinSpec, Function),
+        b: &Bound,
+        e: &Expr,
+        interp: &Interp,
+    ) -> RunResult<layer_fn::Plan> {
+        let cannot = || {
+            unsupported(
+                &format!(
+                    "`{}` of a value whose shape is known only when the script runs",
+                    spec.name
+                ),
+                e,
+            )
+        };
+        let with_weight = f != Function::Layer;
+        let shape = |i: usize| self.operand_shape(b.get(i), interp);
+        let x = shape(0).ok_or_else(cannot)?;
+        let weight = if with_weight {
+            Some(shape(1).ok_or_else(cannot)?)
+        } else {
+            None
+        };
+        let bias = match b.get(2) {
+            Some(_) if with_weight => Some(shape(2).ok_or_else(cannot)?),
+            _ => None,
+        };
+        let dim = match b.get(1).filter(|_| !with_weight) {
+            Some(d) => Some(crate::ir::check::literal_int(d).ok_or_else(cannot)?),
+            None => None,
+        };
+        let at = |i: usize| b.get(i).map_or(e.span, |a| a.span);
+        let spans = layer_fn::Spans {
+            call: e.span,
+            callee: e.span,
+            x: at(0),
+            weight: at(1),
+            bias: at(2),
+            dim: at(1),
+        };
+        let ops = layer_fn::Operands {
+            x: &x,
+            weight: weight.as_deref(),
+            bias: bias.as_deref(),
+            dim,
+        };
+        layer_fn::plan(spec, f, &b.layer_args, ops, spans).map_err(|_| cannot())
+    }
+
+    /// The shape of an operand: the dry run's tensors through the checker's rules.
+    fn operand_shape(&self, a: Option<&Expr>, interp: &Interp) -> Option<Vec<usize>> {
+        let shapes = interp
+            .tensors
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.shape()?.to_vec())))
+            .collect();
+        let models = interp
+            .models
+            .iter()
+            .map(|(k, m)| (k.clone(), m.ir.clone()))
+            .collect();
+        crate::ir::check::expr_shape(shapes, models, a?)
     }
 
     fn method(

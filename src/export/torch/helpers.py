@@ -71,6 +71,9 @@ def print0(value):
                 f"{name}: {dims(v)}" + ("" if v.is_floating_point() else " (integer)")
                 for name, v in sorted(value.items())
             )
+    elif isinstance(value, torch.Size):
+        # a shape prints as cnnscript writes dims, 6x8 (a scalar's as PyTorch does)
+        value = "x".join(str(d) for d in value) if len(value) else value
     elif isinstance(value, tuple):
         value = "\n".join(str(v) for v in value)
     print(value, flush=True)
@@ -147,6 +150,21 @@ def split(value, key):
 def corr2d(x, k):
     """The chapter's 2-D cross-correlation of a matrix with a kernel."""
     return F.conv2d(x.float()[None, None], k.float()[None, None])[0, 0]
+
+
+# @helper modules: ; torch nn F
+# (layers applied as functions use torch.nn's modules; no code of their own)
+
+
+# @helper with_weights: modules
+def with_weights(layer, weight, bias=None):
+    """cnnscript's `conv2d(X, K)` and `linear(X, W, B)`: the layer with its weights
+    given as data, reshaped to the module's (a 2-D kernel is one channel's)."""
+    layer.requires_grad_(False)
+    layer.weight.copy_(weight.reshape(layer.weight.shape))
+    if bias is not None:
+        layer.bias.copy_(bias.reshape(layer.bias.shape))
+    return layer
 
 
 # @helper param

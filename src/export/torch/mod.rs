@@ -105,6 +105,8 @@ pub fn generate(src: &Source, opts: &Options) -> Result<Project, String> {
     let mut reserved: Vec<&str> = support::defined_names();
     reserved.extend(support::MODULE_NAMES);
     reserved.extend(["main", "train_data", "test_data"]);
+    // the helper classes of layers applied as functions (`ScriptConv2d`...)
+    reserved.extend(crate::layers::TORCH_HELPER_CLASSES);
     reserved.extend(models.iter().map(|m| m.class.as_str()));
     let mut tr = Translator::new(&src.text, &file, &keys, Names::new(reserved), &classes);
 
@@ -180,6 +182,11 @@ fn train_py(file: &str, dir: &str, tr: Translator, classes: &[&str], uses_data: 
     c.line("# ---- cnnscript's statements in PyTorch terms: the helpers main() calls");
     c.blank();
     c.line(helpers);
+    for class in &tr.layer_classes {
+        c.blank();
+        c.blank();
+        c.line(*class);
+    }
     if !tr.texts.is_empty() {
         c.blank();
         c.blank();

@@ -40,6 +40,9 @@ pub struct Translator<'a> {
     pub helpers: BTreeSet<&'static str>,
     /// The body of `main()`.
     pub body: Code,
+    /// The Python source of each helper class a layer function's module is
+    /// (`ScriptMaxPool2d` for per-side padding), once.
+    pub layer_classes: Vec<&'static str>,
     /// Texts cnnscript computes without running (`summary`, `shape`): (constant, text).
     pub texts: Vec<(String, String)>,
     /// Python names whose tensor may be shared with another name or a view
@@ -64,8 +67,16 @@ impl<'a> Translator<'a> {
             classes,
             helpers: BTreeSet::new(),
             body: Code::new(),
+            layer_classes: Vec::new(),
             texts: Vec::new(),
             shared: HashSet::new(),
+        }
+    }
+
+    /// A helper class train.py defines for a layer function's module.
+    pub fn note_class(&mut self, source: &'static str) {
+        if !self.layer_classes.contains(&source) {
+            self.layer_classes.push(source);
         }
     }
 

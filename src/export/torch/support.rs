@@ -127,6 +127,7 @@ pub fn select(used: &BTreeSet<&str>) -> (String, String) {
     let code = chosen
         .iter()
         .map(|s| s.body)
+        .filter(|body| !body.is_empty())
         .collect::<Vec<_>>()
         .join("\n\n\n");
     (imports.join("\n"), code)
