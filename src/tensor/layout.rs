@@ -16,6 +16,8 @@ pub fn flip(v: Value, dims: &[i64]) -> Result<Value, OpError> {
     } else {
         shape::normalize_dims(dims, rank)?
     };
+    // a 0-d tensor takes dim 0 (or -1) as PyTorch does, and has nothing to reverse
+    let dims = if rank == 0 { Vec::new() } else { dims };
     Ok(
         each_dtype!(v, a => flip_array(a, &dims), else other => return Err(not_tensor("flip", &other))),
     )
@@ -68,6 +70,15 @@ fn not_tensor(what: &str, v: &Value) -> OpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flipping_a_scalar_keeps_it() {
+        // fuzz seed 12, case 297677: `(3).float().flip(dim=0)`
+        let v = Value::Float(ArrayD::from_elem(IxDyn(&[]), 3.0));
+        let flipped = flip(v, &[0]).expect("flips");
+        assert_eq!(flipped.shape(), Some(&[][..]));
+        assert_eq!(flipped.to_float().expect("floats").sum(), 3.0);
+    }
 
     fn x() -> Value {
         Value::Float(ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1., 5., 5., 7., 0., 7.]).unwrap())
