@@ -70,3 +70,25 @@ fn split_of_a_scalar_is_a_check_error_at_the_call_not_a_panic() {
     assert!(err.contains("split takes a tensor with rows"), "{err}");
     assert!(err.contains(":1:"), "{err}");
 }
+
+#[test]
+fn a_field_a_tensor_does_not_have_is_a_check_error() {
+    // fuzz seed 12, case 111004 replayed: `0 .5` is the field `5` of 0, which
+    // check passed and run refused
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (text, help) in [
+        ("print [2, 0 .5]\n", "tensors have .T"),
+        ("let X = ones(2x3)\nprint X.sum\n", "`sum` is a method"),
+    ] {
+        std::fs::write(dir.path().join("s.cnn"), text).expect("script written");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnnscript"))
+            .current_dir(dir.path())
+            .args(["check", "s.cnn"])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {err}");
+        assert!(err.contains("a tensor has no field"), "{text}: {err}");
+        assert!(err.contains(help), "{text}: {err}");
+    }
+}

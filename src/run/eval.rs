@@ -342,23 +342,10 @@ impl Interp {
             }
             v => match builtins::property(&field.name) {
                 Some((_, p)) => property(v, p, span),
-                None => Err(RunError::new(
-                    format!("a {} has no field `{}`", v.type_name(), field.name),
-                    field.span,
-                    "no such field",
-                )
-                .help(match builtins::method(&field.name) {
-                    Some((m, _)) => {
-                        format!("`{}` is a method: write {}", field.name, m.signature())
-                    }
-                    None => format!(
-                        "tensors have {}",
-                        builtins::of_form(builtins::Form::Property)
-                            .map(|b| b.signature())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                })),
+                None => {
+                    let (message, help) = builtins::unknown_field(v.type_name(), &field.name);
+                    Err(RunError::new(message, field.span, "no such field").help(help))
+                }
             },
         }
     }

@@ -452,6 +452,24 @@ pub fn method(name: &str) -> Option<(&'static BuiltinSpec, Method)> {
 }
 
 /// The property called `name`.
+/// A field a value of `type_name` does not have: the message, and the help
+/// (a method written without its call, or the properties there are). One
+/// wording for the checker and the interpreter.
+pub fn unknown_field(type_name: &str, field: &str) -> (String, String) {
+    let message = format!("a {type_name} has no field `{field}`");
+    let help = match method(field) {
+        Some((m, _)) => format!("`{field}` is a method: write {}", m.signature()),
+        None => format!(
+            "tensors have {}",
+            of_form(Form::Property)
+                .map(|b| b.signature())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    (message, help)
+}
+
 pub fn property(name: &str) -> Option<(&'static BuiltinSpec, Property)> {
     BUILTINS.iter().find_map(|b| match b.id {
         Builtin::Property(p) if b.name == name => Some((b, p)),

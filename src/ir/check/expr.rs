@@ -128,6 +128,19 @@ pub(super) fn check_expr(scope: &Scope, expr: &Expr, errs: &mut Vec<CheckError>)
                 }
             }
             check_expr(scope, root, errs);
+            // a base whose shape is known is a tensor (a bundle's is not known)
+            if builtins::property(&field.name).is_none()
+                && super::shapes::infer(scope, base, &mut Vec::new()).is_some()
+            {
+                let (message, help) = builtins::unknown_field("tensor", &field.name);
+                errs.push(CheckError::other(
+                    "field",
+                    message,
+                    field.span,
+                    "no such field",
+                    help,
+                ));
+            }
         }
         ExprKind::Index { base, items } => {
             check_expr(scope, base, errs);
