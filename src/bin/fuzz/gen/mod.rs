@@ -34,6 +34,9 @@ pub struct Gen<'r> {
     fresh: usize,
     /// Whether a `train` ran (so `plot` has curves).
     trained: bool,
+    /// Whether the test data declared last has float targets (which epochs
+    /// of `loss=xent` cannot measure).
+    float_test: bool,
 }
 
 /// A valid script (checks and, most of the time, runs).
@@ -45,6 +48,7 @@ pub fn valid(rng: &mut ChaCha8Rng) -> String {
         models: Vec::new(),
         fresh: 0,
         trained: false,
+        float_test: false,
     };
     g.script();
     let sep = g.separator();
@@ -123,7 +127,8 @@ impl Gen<'_> {
     /// `print m(X)` (or a slice of its layers) on a batch it accepts.
     fn apply(&mut self, m: &Model) {
         let x = self.batch_for(m);
-        let call = if self.rng.random_bool(0.2) {
+        // graph models are not sliced
+        let call = if !m.is_graph && self.rng.random_bool(0.2) {
             let k = self.rng.random_range(0..=m.layers().count());
             format!("{}[0:{k}]({x})", m.name)
         } else {
@@ -142,7 +147,12 @@ impl Gen<'_> {
 
     /// A fresh input tensor for `m` with a small batch, bound to a name.
     fn batch_for(&mut self, m: &Model) -> String {
-        let batch = self.rng.random_range(1..4);
+        self.batch_from(m, 1)
+    }
+
+    /// [`Gen::batch_for`] with at least `min` items.
+    fn batch_from(&mut self, m: &Model, min: usize) -> String {
+        let batch = self.rng.random_range(min..4);
         let shape = concrete(&m.input.0, batch);
         let x = self.name("x");
         let init = ["rand", "randn", "ones"]
@@ -160,7 +170,16 @@ impl Gen<'_> {
     /// `data X -> Y` for `m` (targets of its output's shape, or class
     /// labels), `train` with options, sometimes `eval` on test data.
     fn train(&mut self, m: &Model) {
-        let x = self.batch_for(m);
+        // batchnorm trains on batches of more than one value per channel:
+        // two items or more, each step on all of them
+        let norm = m
+            .layers()
+            .any(|(_, l)| matches!(l.kind, cnnscript::layers::LayerKind::BatchNorm(_)));
+        if norm && m.input.0.iter().all(|d| d.known().is_some()) {
+            // a fixed input type of one item: batchnorm cannot train on it
+            return self.apply(m);
+        }
+        let x = self.batch_from(m, if norm { 2 } else { 1 });
         let batch = self.tensors.last().map_or(1, |t| t.shape[0]);
         let out = concrete(&m.output().0, batch);
         let classes = (out.len() == 2).then_some(out[1]);
@@ -178,6 +197,11 @@ impl Gen<'_> {
             ""
         };
         self.line(format!("data {role}{x} -> {y}"));
+        if xent && self.float_test {
+            // the epochs measure the test data: class labels too
+            self.line(format!("data test = {x} -> {y}"));
+            self.float_test = false;
+        }
         let opt = if self.rng.random_bool(0.5) {
             let momentum = ["", " momentum=0.9", " momentum=0"]
                 .choose(self.rng)
@@ -187,7 +211,7 @@ impl Gen<'_> {
             let extra = ["", " b1=0.8 b2=0.99", " eps=1e-6 weight_decay=0.01"].choose(self.rng);
             format!("adam lr=0.001{}", extra.copied().unwrap_or(""))
         };
-        let schedule = if self.rng.random_bool(0.6) {
+        let schedule = if norm || self.rng.random_bool(0.6) {
             format!("steps={}", self.rng.random_range(1..4))
         } else {
             format!("epochs=1 batch={}", self.rng.random_range(1..4))
@@ -212,6 +236,7 @@ impl Gen<'_> {
         self.trained = true;
         if self.rng.random_bool(0.3) {
             self.line(format!("data test = {x} -> {y}"));
+            self.float_test = !xent;
             self.line(format!("eval {}", m.name));
         }
     }
