@@ -53,6 +53,10 @@ fn a_conv_model_on_a_huge_2d_input_is_refused_by_the_memory_guard_not_allocated(
     for (model, tail) in [
         (model.to_string(), "print m(X)\n"),
         (model.replace("k=1)", "k=1) -> gap -> flatten"), train),
+        (
+            model.replace("k=1)", "k=1) -> gap -> flatten"),
+            "data test = X -> zeros(1x65536)\neval m\n",
+        ),
     ] {
         let (code, _, err) = run_in(dir.path(), &format!("{model}{tail}"));
         assert_eq!(code, 1, "{err}");

@@ -33,6 +33,15 @@ impl Interp {
         let item: usize = x.shape()[1..].iter().product();
         let chunk = 512usize;
         let (mut loss_sum, mut hits) = (0.0f64, 0usize);
+        let mut largest = x.shape().to_vec();
+        largest[0] = n.min(chunk);
+        let estimate = crate::run::activation_bytes(&model.ir, &largest, false);
+        let items = match largest[0] {
+            1 => "one item".to_string(),
+            k => format!("{k} items"),
+        };
+        let what = format!("evaluating `{}` on {items} at a time", model.ir.name);
+        crate::io::check_alloc_bytes(estimate, &what).map_err(|e| RunError::io(&e, span))?;
         let mut scratch = Vec::new();
         for start in (0..n).step_by(chunk) {
             if stoppable && interrupt::check().is_err() {

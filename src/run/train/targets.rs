@@ -53,6 +53,13 @@ pub(super) fn output_shape(
     let item = x.index_axis(Axis(0), 0);
     let mut shape = x.shape().to_vec();
     shape[0] = 1;
+    // the probe is a forward pass like any other: held to the memory guard
+    let estimate = crate::run::activation_bytes(&model.ir, &shape, false);
+    crate::io::check_alloc_bytes(
+        estimate,
+        "running the model on one item to learn its output shape",
+    )
+    .map_err(|e| RunError::io(&e, span))?;
     tape.start(&shape, &item.iter().copied().collect::<Vec<f32>>());
     let out = tape
         .forward(model, Mode::Eval, rng, None)
