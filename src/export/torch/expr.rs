@@ -519,7 +519,7 @@ impl Translator<'_> {
             "dropout" => return Ok(Py::atom(x.float(), Ty::Float)),
             _ => {}
         }
-        let plan = self.plan_layer_fn((spec, f), b, e, interp)?;
+        let (plan, x_shape) = self.plan_layer_fn((spec, f), b, e, interp)?;
         let module = plan.layer.kind.torch(&plan.layer.in_shape);
         if let Some(class) = module.helper {
             self.note_class(class);
@@ -530,8 +530,7 @@ impl Translator<'_> {
             prec: if x.ty == Ty::Float { x.prec } else { ATOM },
             ty: Ty::Float,
         };
-        let x_shape = self.operand_shape(b.get(0), interp);
-        let input = if x_shape.as_deref() == Some(&plan.layer_in[..]) {
+        let input = if x_shape == plan.layer_in {
             x.code.clone()
         } else {
             format!(
@@ -568,14 +567,15 @@ impl Translator<'_> {
         Ok(Py::atom(code, Ty::Float))
     }
 
-    /// The layer a layer function applies, planned with its operands' shapes.
+    /// The layer a layer function applies, planned with its operands'
+    /// shapes; and the tensor's shape.
     fn plan_layer_fn(
         &self,
         (spec, f): (&'static BuiltinSpec, Function),
         b: &Bound,
         e: &Expr,
         interp: &Interp,
-    ) -> RunResult<layer_fn::Plan> {
+    ) -> RunResult<(layer_fn::Plan, Vec<usize>)> {
         let cannot = || {
             unsupported(
                 &format!(
@@ -616,7 +616,8 @@ impl Translator<'_> {
             bias: bias.as_deref(),
             dim,
         };
-        layer_fn::plan(spec, f, &b.layer_args, ops, spans).map_err(|_| cannot())
+        let plan = layer_fn::plan(spec, f, &b.layer_args, ops, spans).map_err(|_| cannot())?;
+        Ok((plan, x))
     }
 
     /// The shape of an operand: the dry run's tensors through the checker's rules.
